@@ -1,0 +1,711 @@
+//! [`CloneBuilder`]: every argument of clone(2)/clone3(2), checked, then
+//! issued through the system call that can carry it.
+
+use std::ffi::c_void;
+use std::fmt;
+use std::mem::{self, ManuallyDrop};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::{self, NonNull};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::child::{Child, Forked};
+use crate::error::{Error, Result};
+use crate::flags::{CloneFlags, Conflict, Rule};
+use crate::probe;
+use crate::raw::{self, CloneArgs};
+use crate::stack::Stack;
+use crate::tid::TidSlot;
+
+/// Which system call a [`CloneBuilder`] issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Syscall {
+    /// Legacy `clone`, unless something only `clone3` can carry is asked for
+    /// (CLEAR_SIGHAND, INTO_CGROUP, NEWTIME, set_tid, or a pidfd together with
+    /// a parent TID slot); then `clone3`, or [`Error::Unsupported`] where this
+    /// host has none.
+    #[default]
+    Auto,
+    /// Legacy `clone` always; asking for a clone3-only feature is a
+    /// [`Conflict`] ([`Rule::Clone3Only`]).
+    Clone,
+    /// `clone3` always; [`Error::Unsupported`] where this host has none.
+    Clone3,
+}
+
+/// A builder for one `clone`/`clone3` call: flags, exit signal, pidfd, TID
+/// slots, TLS, stack, cgroup and set_tid, checked against the rules of
+/// clone(2) before anything is called.
+///
+/// [`fork`](CloneBuilder::fork) continues in the child like fork(2) does;
+/// [`spawn`](CloneBuilder::spawn) runs a closure in the child on its own
+/// [`Stack`]. Both are `unsafe`: after a raw clone the child may only do
+/// async-signal-safe work, and the flags decide what it shares with the
+/// caller (see each method's `# Safety`).
+///
+/// # Examples
+///
+/// A child in its own UTS namespace would be `flags(CloneFlags::NEWUTS)`;
+/// here, a plain child that reports through its exit code:
+///
+/// ```
+/// use clonekit::{CloneBuilder, CloneFlags};
+/// let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 7)? };
+/// assert!(child.pidfd().is_some());
+/// assert_eq!(child.wait()?.code(), Some(7));
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (clone3 is there too)
+#[doc(alias = "clone")]
+#[doc(alias = "clone3")]
+pub struct CloneBuilder<'a> {
+    flags: CloneFlags,
+    exit_signal: Option<Signal>,
+    pidfd: bool,
+    parent_tid: Option<&'a TidSlot>,
+    child_tid: Option<&'a TidSlot>,
+    clear_child_tid: Option<&'a TidSlot>,
+    tls: Option<*mut c_void>,
+    stack: Option<Stack>,
+    cgroup: Option<BorrowedFd<'a>>,
+    set_tid: Option<&'a [Pid]>,
+    syscall: Syscall,
+}
+
+/// What a checked builder resolves to: the flags the kernel will get and
+/// whether clone3 carries them.
+#[derive(Clone, Copy)]
+struct Resolved {
+    flags: CloneFlags,
+    clone3: bool,
+}
+
+/// What `spawn` places at the top of the child's stack: the closure, and the
+/// word the kernel clears when a `CLONE_VM` child is done with our memory.
+#[repr(C)]
+struct Header<F> {
+    release: TidSlot,
+    f: ManuallyDrop<F>,
+}
+
+/// The least stack a spawned closure gets below its header.
+const MIN_CHILD_STACK: usize = 4096;
+
+impl Default for CloneBuilder<'_> {
+    fn default() -> Self {
+        CloneBuilder::new()
+    }
+}
+
+impl<'a> CloneBuilder<'a> {
+    /// A builder with no flags, exit signal `SIGCHLD`, no pidfd, no TID
+    /// slots, no TLS, no stack (spawn maps one of [`Stack::DEFAULT_SIZE`]) and
+    /// [`Syscall::Auto`]: a plain fork-like child.
+    pub fn new() -> Self {
+        CloneBuilder {
+            flags: CloneFlags::empty(),
+            exit_signal: Some(Signal::SIGCHLD),
+            pidfd: false,
+            parent_tid: None,
+            child_tid: None,
+            clear_child_tid: None,
+            tls: None,
+            stack: None,
+            cgroup: None,
+            set_tid: None,
+            syscall: Syscall::Auto,
+        }
+    }
+
+    /// Sets the `CLONE_*` flags (replacing earlier ones). The flags that take
+    /// an argument are better set through their method ([`pidfd`](Self::pidfd),
+    /// [`parent_tid`](Self::parent_tid), ...), which sets the flag too;
+    /// `CloneFlags::PIDFD` here is the same as `pidfd(true)`.
+    pub fn flags(&mut self, flags: CloneFlags) -> &mut Self {
+        self.flags = flags;
+        self
+    }
+
+    /// The signal the parent gets when the child terminates (default
+    /// `SIGCHLD`; `None` for none, as `CLONE_THREAD` and `CLONE_PARENT` need).
+    pub fn exit_signal(&mut self, sig: Option<Signal>) -> &mut Self {
+        self.exit_signal = sig;
+        self
+    }
+
+    /// `CLONE_PIDFD`: the child's [`Child::pidfd`] is `Some`, an `O_CLOEXEC`
+    /// pidfd made atomically with the child.
+    pub fn pidfd(&mut self, on: bool) -> &mut Self {
+        self.pidfd = on;
+        self
+    }
+
+    /// `CLONE_PARENT_SETTID`: the kernel stores the child's TID in `slot`
+    /// before the call returns.
+    pub fn parent_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
+        self.parent_tid = Some(slot);
+        self
+    }
+
+    /// `CLONE_CHILD_SETTID`: the kernel stores the child's TID in `slot`, in
+    /// the child's memory, as the child starts.
+    pub fn child_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
+        self.child_tid = Some(slot);
+        self
+    }
+
+    /// `CLONE_CHILD_CLEARTID`: the kernel clears `slot` in the child's memory
+    /// and wakes its futex when the child exits or execs. With `CLONE_VM` the
+    /// parent sees it: [`TidSlot::wait_cleared`] joins the child. The builder
+    /// marks the slot pending (non-zero) before the call, so a wait cannot
+    /// return before the child has run.
+    pub fn clear_child_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
+        self.clear_child_tid = Some(slot);
+        self
+    }
+
+    /// `CLONE_SETTLS`: the child's thread pointer (`fs` base on x86_64).
+    ///
+    /// # Safety
+    ///
+    /// `tls` must point to a thread control block that is valid for the
+    /// child's whole life in the layout this platform's libc and Rust expect
+    /// (on x86_64, its first word points to itself), or the child must never
+    /// touch thread-local storage.
+    pub unsafe fn tls(&mut self, tls: *mut c_void) -> &mut Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The stack [`spawn`](Self::spawn) runs the child on (default: a new
+    /// [`Stack`] of [`Stack::DEFAULT_SIZE`]). The child's [`Child`] owns it
+    /// afterwards; [`Child::into_stack`] gives it back for reuse.
+    pub fn stack(&mut self, stack: Stack) -> &mut Self {
+        self.stack = Some(stack);
+        self
+    }
+
+    /// `CLONE_INTO_CGROUP` (clone3, Linux 5.7): the child starts in the cgroup
+    /// v2 directory open as `dir`.
+    pub fn cgroup(&mut self, dir: BorrowedFd<'a>) -> &mut Self {
+        self.cgroup = Some(dir);
+        self
+    }
+
+    /// The child's PID in each PID namespace, innermost first (clone3, Linux
+    /// 5.5; needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in each).
+    pub fn set_tid(&mut self, tids: &'a [Pid]) -> &mut Self {
+        self.set_tid = Some(tids);
+        self
+    }
+
+    /// Which system call to issue (default [`Syscall::Auto`]).
+    pub fn syscall(&mut self, which: Syscall) -> &mut Self {
+        self.syscall = which;
+        self
+    }
+
+    /// Checks every argument rule that can be checked before the call, and
+    /// whether the system call that can carry the arguments exists here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] naming the broken [`Rule`]; [`Error::Unsupported`]
+    /// when clone3 is needed and absent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, CloneFlags};
+    /// let err = CloneBuilder::new().flags(CloneFlags::THREAD | CloneFlags::SIGHAND | CloneFlags::VM)
+    ///     .check().unwrap_err();
+    /// assert!(err.to_string().contains("exit signal"));
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        self.resolve().map(drop)
+    }
+
+    /// The flags the kernel gets: the ones given plus the ones the argument
+    /// methods imply.
+    fn effective_flags(&self) -> CloneFlags {
+        let mut flags = self.flags;
+        flags.set(
+            CloneFlags::PIDFD,
+            self.pidfd || self.flags.contains(CloneFlags::PIDFD),
+        );
+        flags |= implied(self.parent_tid.is_some(), CloneFlags::PARENT_SETTID)
+            | implied(self.child_tid.is_some(), CloneFlags::CHILD_SETTID)
+            | implied(self.clear_child_tid.is_some(), CloneFlags::CHILD_CLEARTID)
+            | implied(self.tls.is_some(), CloneFlags::SETTLS)
+            | implied(self.cgroup.is_some(), CloneFlags::INTO_CGROUP);
+        flags
+    }
+
+    fn resolve(&self) -> Result<Resolved> {
+        let flags = self.effective_flags();
+        flags.check()?;
+        self.check_arguments(flags)?;
+        let clone3_feature = self.clone3_feature(flags);
+        let clone3 = match (self.syscall, clone3_feature) {
+            (Syscall::Clone3, _) => true,
+            (Syscall::Auto, None) => false,
+            (Syscall::Clone, None) => false,
+            (Syscall::Clone, Some(_)) => {
+                let rule = if self.set_tid.is_none() && !flags.intersects(CloneFlags::CLONE3_ONLY) {
+                    Rule::PidfdWithParentSettid
+                } else {
+                    Rule::Clone3Only
+                };
+                return Err(Conflict::new(rule, flags).into());
+            }
+            (Syscall::Auto, Some(feature)) => {
+                if let Err(errno) = probe::clone3_works() {
+                    return Err(Error::Unsupported { feature, errno });
+                }
+                true
+            }
+        };
+        Ok(Resolved { flags, clone3 })
+    }
+
+    /// The rules between flags and the arguments that go with them.
+    fn check_arguments(&self, flags: CloneFlags) -> std::result::Result<(), Conflict> {
+        let missing = [
+            (
+                CloneFlags::PARENT_SETTID,
+                self.parent_tid.is_none(),
+                Rule::ParentSettidWithoutSlot,
+            ),
+            (
+                CloneFlags::CHILD_SETTID,
+                self.child_tid.is_none() && self.clear_child_tid.is_none(),
+                Rule::ChildSettidWithoutSlot,
+            ),
+            (
+                CloneFlags::CHILD_CLEARTID,
+                self.clear_child_tid.is_none() && self.child_tid.is_none(),
+                Rule::ChildCleartidWithoutSlot,
+            ),
+            (
+                CloneFlags::SETTLS,
+                self.tls.is_none(),
+                Rule::SettlsWithoutTls,
+            ),
+            (
+                CloneFlags::INTO_CGROUP,
+                self.cgroup.is_none(),
+                Rule::IntoCgroupWithoutFd,
+            ),
+        ];
+        let broken = |rule| Err(Conflict::new(rule, flags));
+        if let Some(&(_, _, rule)) = missing
+            .iter()
+            .find(|(flag, absent, _)| flags.contains(*flag) && *absent)
+        {
+            return broken(rule);
+        }
+        if let (Some(a), Some(b)) = (self.child_tid, self.clear_child_tid) {
+            if !ptr::eq(a, b) {
+                return broken(Rule::ChildTidSlotsDiffer);
+            }
+        }
+        if self.exit_signal.is_some() && flags.contains(CloneFlags::THREAD) {
+            return broken(Rule::ExitSignalWithThread);
+        }
+        if self.exit_signal.is_some() && flags.contains(CloneFlags::PARENT) {
+            return broken(Rule::ExitSignalWithParent);
+        }
+        match self.set_tid {
+            Some([]) => broken(Rule::SetTidEmpty),
+            Some(tids) if tids.len() > MAX_PID_NS_LEVEL => broken(Rule::SetTidTooLong),
+            _ => Ok(()),
+        }
+    }
+
+    /// The first thing asked for that only clone3 can carry, if any.
+    fn clone3_feature(&self, flags: CloneFlags) -> Option<&'static str> {
+        let features = [
+            (
+                flags.contains(CloneFlags::CLEAR_SIGHAND),
+                "CLONE_CLEAR_SIGHAND",
+            ),
+            (flags.contains(CloneFlags::INTO_CGROUP), "CLONE_INTO_CGROUP"),
+            (flags.contains(CloneFlags::NEWTIME), "CLONE_NEWTIME"),
+            (self.set_tid.is_some(), "set_tid"),
+            (
+                flags.contains(CloneFlags::PIDFD | CloneFlags::PARENT_SETTID),
+                "CLONE_PIDFD with CLONE_PARENT_SETTID",
+            ),
+        ];
+        features
+            .iter()
+            .find(|(asked, _)| *asked)
+            .map(|&(_, name)| name)
+    }
+
+    /// The `struct clone_args` for these arguments, without a stack.
+    fn clone_args(
+        &self,
+        flags: CloneFlags,
+        pidfd: *mut libc::c_int,
+        child_tid: *mut i32,
+    ) -> CloneArgs {
+        let ptr = |p: *mut i32| p as usize as u64;
+        let slot = |s: Option<&TidSlot>| s.map_or(0, |s| ptr(s.as_ptr()));
+        CloneArgs {
+            flags: flags.bits(),
+            pidfd: if flags.contains(CloneFlags::PIDFD) {
+                ptr(pidfd)
+            } else {
+                0
+            },
+            child_tid: ptr(child_tid),
+            parent_tid: slot(self.parent_tid),
+            exit_signal: self.exit_signal.map_or(0, |sig| sig as i32 as u64),
+            stack: 0,
+            stack_size: 0,
+            tls: self.tls.map_or(0, |tls| tls as usize as u64),
+            set_tid: self.set_tid.map_or(0, |tids| tids.as_ptr() as usize as u64),
+            set_tid_size: self.set_tid.map_or(0, |tids| tids.len() as u64),
+            cgroup: self.cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
+        }
+    }
+
+    /// Where legacy clone writes: the pidfd goes through `parent_tid`.
+    fn legacy_parent_tid(&self, flags: CloneFlags, pidfd: *mut libc::c_int) -> *mut i32 {
+        if flags.contains(CloneFlags::PIDFD) {
+            pidfd
+        } else {
+            self.parent_tid.map_or(ptr::null_mut(), TidSlot::as_ptr)
+        }
+    }
+
+    /// The child_tid pointer: one slot serves CHILD_SETTID and CHILD_CLEARTID.
+    fn child_tid_slot(&self) -> Option<&'a TidSlot> {
+        self.clear_child_tid.or(self.child_tid)
+    }
+
+    /// Creates a child that continues from this call like fork(2): with a
+    /// copy of the caller's stack and memory (no `CLONE_VM`: that needs
+    /// [`spawn`](Self::spawn)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] for a broken rule, including [`Rule::ForkWithVm`]
+    /// and [`Rule::ForkWithStack`]; [`Error::Unsupported`] when clone3 is
+    /// needed and absent; [`Error::Sys`] when the kernel refuses.
+    ///
+    /// # Safety
+    ///
+    /// - In [`Forked::Child`] only async-signal-safe work may be done (no
+    ///   allocation, no locks, no `println!`; glibc's atfork handlers did not
+    ///   run and its cached TID is the parent's), then `execve` or
+    ///   [`raw::exit`]; returning from `main` runs the parent's atexit
+    ///   handlers and flushes its buffers a second time.
+    /// - What the flags share (files, fs, signal handlers) is shared: e.g.
+    ///   with `CLONE_FILES` a descriptor the child closes is closed for the
+    ///   caller too; with `CLONE_SIGHAND`... (needs VM, refused here).
+    /// - The [`tls`](Self::tls) contract holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, CloneFlags, Forked, raw};
+    /// let mut builder = CloneBuilder::new();
+    /// builder.flags(CloneFlags::NEWUTS);
+    /// # builder.flags(CloneFlags::empty()); // the doctest may run without privileges
+    /// match unsafe { builder.fork()? } {
+    ///     Forked::Child => unsafe { raw::exit_group(3) },
+    ///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(3)),
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub unsafe fn fork(&mut self) -> Result<Forked<'a>> {
+        let resolved = self.resolve()?;
+        let flags = resolved.flags;
+        if flags.contains(CloneFlags::VM) {
+            return Err(Conflict::new(Rule::ForkWithVm, flags).into());
+        }
+        if self.stack.is_some() {
+            return Err(Conflict::new(Rule::ForkWithStack, flags).into());
+        }
+        let mut pidfd: libc::c_int = -1;
+        let child_tid = self
+            .child_tid_slot()
+            .map_or(ptr::null_mut(), TidSlot::as_ptr);
+        let result = if resolved.clone3 {
+            let args = self.clone_args(flags, &mut pidfd, child_tid);
+            // SAFETY: no CLONE_VM (checked above); every pointer in args is a
+            // live slot or local; the caller keeps the child's contract.
+            unsafe { raw::clone3(&args) }
+                .map_err(|errno| clone3_error(errno, self.clone3_feature(flags)))
+        } else {
+            let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
+            let tls = self.tls.unwrap_or(ptr::null_mut());
+            // SAFETY: as above, for the legacy argument list.
+            unsafe { raw::clone(flags, self.exit_signal, parent_tid, child_tid, tls) }
+                .map_err(Error::sys("clone"))
+        };
+        match result? {
+            None => Ok(Forked::Child),
+            Some(pid) => {
+                let pidfd = take_pidfd(flags, pidfd);
+                // SAFETY: no release word: the child does not share our memory.
+                Ok(Forked::Parent(unsafe {
+                    Child::new(pid, flags, pidfd, None, None)
+                }))
+            }
+        }
+    }
+
+    /// Creates a child that runs `f` on its own [`Stack`] and exits with the
+    /// value `f` returns (the `exit` system call: a `CLONE_THREAD` child ends
+    /// alone, its thread group goes on).
+    ///
+    /// The closure is moved onto the top of the child's stack, so it lives as
+    /// long as the stack, which the returned [`Child`] owns. With `CLONE_VM`
+    /// the child consumes it there and the caller never touches it again;
+    /// the builder also makes the kernel clear a word when the child exits
+    /// or execs (`CLONE_CHILD_CLEARTID`: the `clear_child_tid` or `child_tid`
+    /// slot, or one of its own on the stack), and the `Child` waits for that
+    /// word before it lets go of the stack or of `'a`. Without `CLONE_VM` the
+    /// child has a copy; the caller's copy of the closure is dropped after the
+    /// call, unless `CLONE_FILES` shares the descriptors it may hold, in
+    /// which case it is forgotten.
+    ///
+    /// # Errors
+    ///
+    /// As for [`fork`](Self::fork) (without the fork-only rules), plus
+    /// [`Error::StackTooSmall`] and the errors of [`Stack::new`].
+    ///
+    /// # Safety
+    ///
+    /// - `f` may only do async-signal-safe work (see [`fork`](Self::fork))
+    ///   and must not panic (a panic is caught and ends the child with 101,
+    ///   but the panic machinery itself is not async-signal-safe).
+    /// - With `CLONE_VM` and without `CLONE_SETTLS`, the child runs on the
+    ///   caller's thread-local storage: `f` must not touch any (no
+    ///   `thread_local!`, no `errno`-setting libc call, no allocation).
+    /// - With `CLONE_VM`, the returned `Child` must not be leaked with
+    ///   `mem::forget`: its drop is what keeps `'a` alive until the child is
+    ///   done with it.
+    /// - The [`tls`](Self::tls) contract holds.
+    ///
+    /// # Examples
+    ///
+    /// A thread-like child, joined through its TID slot:
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, CloneFlags, Stack, TidSlot};
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// let seen = AtomicU32::new(0);
+    /// let slot = TidSlot::new();
+    /// let child = unsafe {
+    ///     CloneBuilder::new()
+    ///         .flags(CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES | CloneFlags::SIGHAND
+    ///             | CloneFlags::THREAD | CloneFlags::SYSVSEM)
+    ///         .exit_signal(None)
+    ///         .clear_child_tid(&slot)
+    ///         .stack(Stack::new(64 * 1024)?)
+    ///         .spawn(|| { seen.store(42, Ordering::SeqCst); 0 })?
+    /// };
+    /// assert!(slot.wait_cleared(None));
+    /// assert_eq!(seen.load(Ordering::SeqCst), 42);
+    /// drop(child);
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub unsafe fn spawn<F: FnOnce() -> i32 + Send + 'a>(&mut self, f: F) -> Result<Child<'a>> {
+        let mut resolved = self.resolve()?;
+        if !raw::HAS_TRAMPOLINES {
+            return Err(Error::Unsupported {
+                feature: "a child on its own stack on this architecture",
+                errno: Errno::ENOSYS,
+            });
+        }
+        let shares_memory = resolved.flags.contains(CloneFlags::VM);
+        let mut stack = match self.stack.take() {
+            Some(stack) => stack,
+            None => Stack::new(Stack::DEFAULT_SIZE)?,
+        };
+        let header = place_header(&mut stack, f)?;
+        // SAFETY: place_header returned a pointer to an initialised Header
+        // inside `stack`, which is alive and not otherwise referenced.
+        let own_slot: &TidSlot = unsafe { &(*header.as_ptr()).release };
+        let child_top = (header.as_ptr() as usize & !15) as *mut u8;
+
+        // The slot the kernel clears when a CLONE_VM child is done with us.
+        let child_tid: Option<&TidSlot> = match self.child_tid_slot() {
+            Some(slot) => Some(slot),
+            None if shares_memory => Some(own_slot),
+            None => None,
+        };
+        let release = child_tid.filter(|_| shares_memory);
+        if let Some(slot) = release {
+            resolved.flags |= CloneFlags::CHILD_CLEARTID;
+            slot.mark_pending();
+        }
+        let child_tid_ptr = child_tid.map_or(ptr::null_mut(), TidSlot::as_ptr);
+        let flags = resolved.flags;
+        let mut pidfd: libc::c_int = -1;
+        let entry: raw::ChildEntry = run_closure::<F>;
+        let arg = header.as_ptr().cast::<c_void>();
+
+        let result = if resolved.clone3 {
+            let mut args = self.clone_args(flags, &mut pidfd, child_tid_ptr);
+            args.stack = stack.base() as usize as u64;
+            args.stack_size = (child_top as usize - stack.base() as usize) as u64;
+            // SAFETY: the stack is ours, mapped and 16-byte aligned at
+            // child_top; the entry consumes the header; pointers are live
+            // slots (for 'a) or locals read before the call returns.
+            unsafe { raw::clone3_on_stack(&args, entry, arg) }
+                .map_err(|errno| clone3_error(errno, self.clone3_feature(flags)))
+        } else {
+            let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
+            let tls = self.tls.unwrap_or(ptr::null_mut());
+            // SAFETY: as above, for the legacy argument list.
+            unsafe {
+                raw::clone_on_stack(
+                    flags,
+                    self.exit_signal,
+                    child_top,
+                    parent_tid,
+                    child_tid_ptr,
+                    tls,
+                    entry,
+                    arg,
+                )
+            }
+            .map_err(Error::sys("clone"))
+        };
+
+        let pid = match result {
+            Ok(pid) => pid,
+            Err(err) => {
+                // SAFETY: no child was created, so the closure is still ours.
+                drop(unsafe { take_closure(header) });
+                return Err(err);
+            }
+        };
+        if !shares_memory && !flags.contains(CloneFlags::FILES) {
+            // SAFETY: the child has its own copy of memory and descriptors;
+            // this copy of the closure is the parent's alone.
+            drop(unsafe { take_closure(header) });
+        }
+        let pidfd = take_pidfd(flags, pidfd);
+        let release = release.map(NonNull::from);
+        // SAFETY: `release` is a slot borrowed for 'a or lies in `stack`,
+        // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
+        Ok(unsafe { Child::new(pid, flags, pidfd, Some(stack), release) })
+    }
+}
+
+/// The deepest PID namespace nesting (`MAX_PID_NS_LEVEL`), so the most PIDs
+/// `set_tid` can hold.
+const MAX_PID_NS_LEVEL: usize = 32;
+
+fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
+    if asked {
+        flag
+    } else {
+        CloneFlags::empty()
+    }
+}
+
+/// Turns a clone3 failure into an error that says whether clone3 is absent.
+/// EPERM is ambiguous (a seccomp filter, or a namespace without privilege),
+/// so the harmless probe decides.
+fn clone3_error(errno: Errno, feature: Option<&'static str>) -> Error {
+    if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
+        if let Err(absent) = probe::clone3_recheck() {
+            return Error::Unsupported {
+                feature: feature.unwrap_or("clone3"),
+                errno: absent,
+            };
+        }
+    }
+    Error::Sys {
+        call: "clone3",
+        errno,
+    }
+}
+
+fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
+    // SAFETY: with CLONE_PIDFD and a successful call, the kernel stored a new
+    // descriptor that nobody else owns.
+    (flags.contains(CloneFlags::PIDFD) && pidfd >= 0)
+        .then(|| unsafe { OwnedFd::from_raw_fd(pidfd) })
+}
+
+/// Moves `f` into a [`Header`] at the top of `stack`, leaving at least
+/// [`MIN_CHILD_STACK`] bytes below it.
+fn place_header<F>(stack: &mut Stack, f: F) -> Result<NonNull<Header<F>>> {
+    let size = mem::size_of::<Header<F>>();
+    let align = mem::align_of::<Header<F>>().max(16);
+    let base = stack.base() as usize;
+    let top = stack.top() as usize;
+    let at = top.checked_sub(size).map(|a| a & !(align - 1));
+    let at = match at {
+        Some(at) if at >= base + MIN_CHILD_STACK => at,
+        _ => {
+            return Err(Error::StackTooSmall {
+                size: stack.size(),
+                needed: size + align + MIN_CHILD_STACK,
+            })
+        }
+    };
+    let header = at as *mut Header<F>;
+    // SAFETY: `at` is aligned for Header<F> and the whole header lies inside
+    // the usable part of the stack mapping, which nothing else references.
+    unsafe {
+        header.write(Header {
+            release: TidSlot::new(),
+            f: ManuallyDrop::new(f),
+        })
+    };
+    // SAFETY: `at` is above `base`, so not null.
+    Ok(unsafe { NonNull::new_unchecked(header) })
+}
+
+/// Moves the closure out of its header.
+///
+/// # Safety
+///
+/// The header was written by `place_header`, and nobody else takes the
+/// closure out (in this address space).
+unsafe fn take_closure<F>(header: NonNull<Header<F>>) -> F {
+    // SAFETY: the caller guarantees the closure is there and taken once.
+    unsafe { ManuallyDrop::take(&mut (*header.as_ptr()).f) }
+}
+
+/// The entry a spawned child jumps to on its new stack: runs the closure
+/// from the header and exits with its value.
+///
+/// # Safety
+///
+/// `arg` is the header `spawn` placed, and the parent does not take the
+/// closure out of it in the child's address space.
+unsafe extern "C" fn run_closure<F: FnOnce() -> i32>(arg: *mut c_void) -> ! {
+    // SAFETY: guaranteed by the caller (spawn).
+    let f = unsafe { take_closure(NonNull::new_unchecked(arg.cast::<Header<F>>())) };
+    // Unwinding past this frame would run off the top of the stack.
+    let code = panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(101);
+    // SAFETY: this task's stack holds nothing anyone else borrows.
+    unsafe { raw::exit(code) }
+}
+
+impl fmt::Debug for CloneBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloneBuilder")
+            .field("flags", &self.effective_flags())
+            .field("exit_signal", &self.exit_signal)
+            .field("stack", &self.stack.as_ref().map(Stack::size))
+            .field("set_tid", &self.set_tid)
+            .field("syscall", &self.syscall)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,170 @@
+//! [`Error`], the crate's one error type, and [`ExecStage`], the step at
+//! which a spawned child failed before it could exec.
+
+use std::fmt;
+use std::io;
+
+use nix::errno::Errno;
+
+use crate::flags::Conflict;
+
+/// The result of every fallible operation in this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What went wrong. Every variant that comes from the kernel keeps its
+/// [`Errno`], and `From<Error> for io::Error` keeps it as `raw_os_error()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument rule was broken; nothing was called.
+    Conflict(Conflict),
+    /// A system call failed.
+    Sys {
+        /// The call, as its man page names it.
+        call: &'static str,
+        /// What the kernel answered.
+        errno: Errno,
+    },
+    /// The feature needs `clone3` or a newer kernel than this one, and cannot
+    /// be done another way without changing what was asked for.
+    Unsupported {
+        /// What was asked for.
+        feature: &'static str,
+        /// Why it is not available (`ENOSYS`, or `EPERM` from a seccomp filter).
+        errno: Errno,
+    },
+    /// The spawned child failed at `stage`, before or at `execve`; it has been
+    /// reaped.
+    Exec {
+        /// The step that failed.
+        stage: ExecStage,
+        /// What the kernel answered there.
+        errno: Errno,
+    },
+    /// A program name, argument or environment entry holds an interior NUL byte.
+    Nul,
+    /// The [`Stack`](crate::Stack) is too small for what must be placed on it.
+    StackTooSmall {
+        /// The stack's usable size.
+        size: usize,
+        /// What it would need at least.
+        needed: usize,
+    },
+}
+
+impl Error {
+    /// The errno behind this error, if it has one (`EINVAL` for a
+    /// [`Error::Conflict`], since that is what the kernel would have said).
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Conflict(_) => Some(Errno::EINVAL),
+            Error::Sys { errno, .. }
+            | Error::Unsupported { errno, .. }
+            | Error::Exec { errno, .. } => Some(*errno),
+            Error::Nul => Some(Errno::EINVAL),
+            Error::StackTooSmall { .. } => Some(Errno::ENOMEM),
+        }
+    }
+
+    pub(crate) fn sys(call: &'static str) -> impl FnOnce(Errno) -> Error {
+        move |errno| Error::Sys { call, errno }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Conflict(conflict) => conflict.fmt(f),
+            Error::Sys { call, errno } => write!(f, "{call} failed: {} ({errno:?})", errno.desc()),
+            Error::Unsupported { feature, errno } => {
+                write!(
+                    f,
+                    "{feature} is not supported here: {} ({errno:?})",
+                    errno.desc()
+                )
+            }
+            Error::Exec { stage, errno } => {
+                write!(
+                    f,
+                    "the child failed to {stage}: {} ({errno:?})",
+                    errno.desc()
+                )
+            }
+            Error::Nul => {
+                f.write_str("a program name, argument or environment entry contains a NUL byte")
+            }
+            Error::StackTooSmall { size, needed } => {
+                write!(
+                    f,
+                    "the stack has {size} usable bytes but needs at least {needed}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Conflict(conflict) => Some(conflict),
+            _ => None,
+        }
+    }
+}
+
+impl From<Conflict> for Error {
+    fn from(conflict: Conflict) -> Error {
+        Error::Conflict(conflict)
+    }
+}
+
+impl From<Error> for io::Error {
+    /// Errors from the kernel become `io::Error::from_raw_os_error`, so
+    /// `raw_os_error()` gives the errno (the message is the OS's); a broken
+    /// rule, a NUL byte or a small stack become `InvalidInput` with our message.
+    fn from(err: Error) -> io::Error {
+        match err {
+            Error::Sys { errno, .. }
+            | Error::Unsupported { errno, .. }
+            | Error::Exec { errno, .. } => io::Error::from_raw_os_error(errno as i32),
+            other => io::Error::new(io::ErrorKind::InvalidInput, other),
+        }
+    }
+}
+
+/// The step at which a child spawned by [`Exec`](crate::Exec) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExecStage {
+    /// Resetting signal handlers to their defaults.
+    Signals,
+    /// `setsid()`.
+    Session,
+    /// `setpgid()`.
+    ProcessGroup,
+    /// Placing, closing or un-CLOEXEC-ing file descriptors.
+    Fds,
+    /// `chdir()` to the working directory.
+    Chdir,
+    /// `prctl(PR_SET_PDEATHSIG)`, or the parent died before it was set.
+    DeathSignal,
+    /// Restoring the signal mask.
+    SignalMask,
+    /// `execve()` of every candidate path.
+    Exec,
+}
+
+impl fmt::Display for ExecStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExecStage::Signals => "reset its signal handlers",
+            ExecStage::Session => "start a new session",
+            ExecStage::ProcessGroup => "join its process group",
+            ExecStage::Fds => "set up its file descriptors",
+            ExecStage::Chdir => "change to its working directory",
+            ExecStage::DeathSignal => "set its parent-death signal",
+            ExecStage::SignalMask => "restore its signal mask",
+            ExecStage::Exec => "execute the program",
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! [`fork()`]: the raw `fork` system call.
+
+use crate::child::{Child, Forked};
+use crate::error::{Error, Result};
+use crate::flags::CloneFlags;
+use crate::raw;
+
+/// `fork()`—creates a child process with a copy of the caller's memory,
+/// through the raw `fork` system call (`clone(SIGCHLD)` on architectures
+/// without one), not glibc's wrapper.
+///
+/// Unlike glibc's `fork()`, no `pthread_atfork` handlers run and no libc
+/// state is reset in the child: that is what makes it cheap, and what makes
+/// it `unsafe`.
+///
+/// # Errors
+///
+/// `Sys { call: "fork" }` with `EAGAIN` (a process limit) or `ENOMEM`.
+///
+/// # Safety
+///
+/// In [`Forked::Child`], only async-signal-safe work may be done before
+/// `execve` or [`raw::exit_group`]: no allocation, no locks (in a
+/// multi-threaded parent any lock, malloc's included, may be held forever by
+/// a thread that does not exist in the child), no `println!`, no unwinding
+/// out of the caller's frames. glibc's cached TID in the child is the
+/// parent's, so libc calls that rely on it (`raise`, `pthread_kill`) target
+/// the parent.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// match unsafe { fork()? } {
+///     Forked::Child => unsafe { raw::exit_group(5) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(5)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+#[doc(alias = "SYS_fork")]
+pub unsafe fn fork() -> Result<Forked<'static>> {
+    // SAFETY: the caller keeps the child's contract.
+    match unsafe { raw::fork() } {
+        Ok(None) => Ok(Forked::Child),
+        // SAFETY: no release word: the child has its own memory.
+        Ok(Some(pid)) => Ok(Forked::Parent(unsafe {
+            Child::new(pid, CloneFlags::empty(), None, None, None)
+        })),
+        Err(errno) => Err(Error::Sys {
+            call: "fork",
+            errno,
+        }),
+    }
+}

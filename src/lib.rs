@@ -1,0 +1,67 @@
+//! Typed, checked, fast wrappers over Linux's process-creation system calls:
+//! `fork`, `vfork`, `clone` and `clone3`.
+//!
+//! - [`CloneBuilder`]: every argument of clone(2)/clone3(2) — flags, exit
+//!   signal, pidfd, TID slots, TLS, a child [`Stack`], cgroup, set_tid —
+//!   checked against the kernel's rules before the call ([`Rule`]), and
+//!   issued through legacy `clone` or `clone3` as the arguments need
+//!   ([`Syscall`]).
+//! - [`fork()`]: the raw `fork` system call.
+//! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
+//! - [`raw`]: one `unsafe` typed function per system call, for those who
+//!   need exactly the call and no policy.
+//!
+//! # What is safe and what is not
+//!
+//! [`Stack`], [`TidSlot`], [`Child`] and [`CloneFlags::check`] are safe.
+//! Creating a child that runs Rust code is `unsafe`: after a raw fork or
+//! clone the child has no working libc bookkeeping (no atfork handlers ran;
+//! in a multi-threaded parent any lock may be held forever), so it may only
+//! do async-signal-safe work. With `CLONE_VM` the child also shares the
+//! caller's memory and, without `CLONE_SETTLS`, its thread-local storage.
+//!
+//! What the types make impossible even in unsafe code: a child running on a
+//! stack the parent frees (the [`Child`] owns its [`Stack`] and waits for a
+//! `CLONE_VM` child to be done with it before letting go), a closure dropped
+//! twice or under a child that uses it, a [`TidSlot`] that dies before the
+//! kernel writes it (`'a`), and a child that returns into the parent's frames
+//! (the trampolines jump to an entry that never returns).
+//!
+//! # Quick start
+//!
+//! ```
+//! use clonekit::{CloneBuilder, CloneFlags};
+//! // A child with its own copy of memory, that reports through its exit code.
+//! let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 3)? };
+//! assert_eq!(child.wait()?.code(), Some(3));
+//!
+//! // Rules are checked before anything is called.
+//! let err = CloneBuilder::new().flags(CloneFlags::SIGHAND).check().unwrap_err();
+//! assert_eq!(err.to_string(), "CLONE_SIGHAND requires CLONE_VM (clone(2): EINVAL)");
+//! # Ok::<(), clonekit::Error>(())
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
+#![cfg(target_os = "linux")]
+
+mod builder;
+mod child;
+mod error;
+mod flags;
+mod fork;
+mod probe;
+pub mod raw;
+mod stack;
+mod tid;
+
+pub use builder::{CloneBuilder, Syscall};
+pub use child::{Child, Forked};
+pub use error::{Error, ExecStage, Result};
+pub use flags::{CloneFlags, Conflict, Rule};
+pub use fork::fork;
+pub use stack::Stack;
+pub use tid::TidSlot;
+
+pub use nix::errno::Errno;
+pub use nix::sys::signal::Signal;
+pub use nix::unistd::Pid;

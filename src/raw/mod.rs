@@ -1,0 +1,479 @@
+//! The raw layer: one `unsafe` function per system call, typed, with no policy.
+//!
+//! This is the only module that names system call numbers, holds `asm!`, or
+//! casts pointers to kernel structures. Everything here does exactly one
+//! system call (or, for the `*_on_stack` trampolines, one system call plus a
+//! jump in the child) and reports the kernel's answer as `Result<_, Errno>`.
+//! No argument is checked: that is what [`CloneFlags::check`] and
+//! [`CloneBuilder`](crate::CloneBuilder) are for, and why every function here
+//! is `unsafe`.
+//!
+//! Legacy `clone` takes its arguments in an order that differs by
+//! architecture; build.rs sets `clonekit_clone_order` and [`clone`] follows it.
+//!
+//! # Safety
+//!
+//! The callers of this module promise what each function's `# Safety` says.
+//! The common part: after a raw fork or clone, the child has no working libc
+//! bookkeeping (no `pthread_atfork` handlers ran, glibc's cached TID is the
+//! parent's, and in a multi-threaded parent any lock may be held forever), so
+//! the child may only do async-signal-safe work until it calls `execve` or
+//! [`exit`].
+
+use core::ffi::{c_int, c_long, c_void};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::atomic::AtomicI32;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::CloneFlags;
+
+mod clone_args;
+pub use clone_args::{CloneArgs, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
+
+#[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
+#[cfg_attr(not(target_arch = "x86_64"), path = "arch/unsupported.rs")]
+mod arch;
+
+/// Whether this architecture has the new-stack trampolines
+/// ([`clone_on_stack`], [`clone3_on_stack`], [`vfork_on_stack`]).
+pub const HAS_TRAMPOLINES: bool = cfg!(target_arch = "x86_64");
+
+/// The function a child created on a new stack jumps to. It receives the
+/// `arg` given to the trampoline and must never return: it ends with
+/// [`exit`], [`exit_group`] or `execve`.
+pub type ChildEntry = unsafe extern "C" fn(arg: *mut c_void) -> !;
+
+/// Turns a `-errno` style return into a `Result`.
+fn kernel_result(ret: isize) -> Result<isize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno::from_raw(-ret as i32))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Turns libc's `-1 and errno` style return into a `Result`.
+fn libc_result(ret: c_long) -> Result<c_long, Errno> {
+    Errno::result(ret)
+}
+
+fn fork_like(ret: c_long) -> Result<Option<Pid>, Errno> {
+    libc_result(ret).map(|tid| (tid != 0).then(|| Pid::from_raw(tid as libc::pid_t)))
+}
+
+fn exit_signal_bits(exit_signal: Option<Signal>) -> u64 {
+    exit_signal.map_or(0, |sig| sig as i32 as u64)
+}
+
+/// `fork()`—creates a child process with a copy of the caller's memory, by
+/// the raw `fork` system call (not glibc's wrapper: no atfork handlers run,
+/// no libc state is reset).
+///
+/// Returns `Ok(None)` in the child and `Ok(Some(pid))` in the parent.
+///
+/// # Safety
+///
+/// The child may only do async-signal-safe work (see the module docs).
+///
+/// # References
+/// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+#[doc(alias = "SYS_fork")]
+pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
+    #[cfg(clonekit_sys_fork)]
+    // SAFETY: fork takes no arguments; the caller keeps the child's promise.
+    let ret = unsafe { libc::syscall(libc::SYS_fork) };
+    #[cfg(not(clonekit_sys_fork))]
+    // SAFETY: clone(SIGCHLD) with no stack is fork on ports without SYS_fork.
+    let ret = unsafe { clone_syscall(libc::SIGCHLD as u64, 0, 0, 0, 0) };
+    fork_like(ret)
+}
+
+/// Legacy `clone` in the argument order of this architecture.
+///
+/// # Safety
+///
+/// As for [`clone`].
+unsafe fn clone_syscall(flags: u64, stack: usize, ptid: usize, ctid: usize, tls: usize) -> c_long {
+    #[cfg(clonekit_clone_order = "tls_last")]
+    // SAFETY: forwarded from the caller.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, stack, ptid, ctid, tls) };
+    #[cfg(clonekit_clone_order = "tls_before_child_tid")]
+    // SAFETY: forwarded from the caller.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, stack, ptid, tls, ctid) };
+    #[cfg(clonekit_clone_order = "stack_first")]
+    // SAFETY: forwarded from the caller.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, stack, flags, ptid, ctid, tls) };
+    ret
+}
+
+/// `clone()` with no new stack: the child continues from this call on a copy
+/// of the caller's stack, like fork. The exit signal goes in the low byte of
+/// the flags, as the legacy call wants; flags above bit 31 are passed as they
+/// are and ignored by the kernel, which is exactly why the checked layer
+/// refuses them on this path.
+///
+/// Returns `Ok(None)` in the child and `Ok(Some(tid))` in the parent. With
+/// `CLONE_PIDFD`, the pidfd is written to `parent_tid`.
+///
+/// # Safety
+///
+/// - `flags` must not contain `CLONE_VM` (the child would run on the caller's
+///   own stack, beside it) — use [`clone_on_stack`];
+/// - each pointer must be valid for what its flag makes the kernel write;
+/// - `tls` must be a valid thread pointer if `CLONE_SETTLS` is set;
+/// - the child may only do async-signal-safe work (module docs).
+///
+/// # References
+/// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+#[doc(alias = "SYS_clone")]
+pub unsafe fn clone(
+    flags: CloneFlags,
+    exit_signal: Option<Signal>,
+    parent_tid: *mut c_int,
+    child_tid: *mut c_int,
+    tls: *mut c_void,
+) -> Result<Option<Pid>, Errno> {
+    let bits = flags.bits() | exit_signal_bits(exit_signal);
+    // SAFETY: the caller guarantees the flags and pointers.
+    let ret = unsafe {
+        clone_syscall(
+            bits,
+            0,
+            parent_tid as usize,
+            child_tid as usize,
+            tls as usize,
+        )
+    };
+    fork_like(ret)
+}
+
+/// `clone()` with the child on a new stack: the child starts by calling
+/// `entry(arg)`, which never returns; the parent gets the child's TID.
+///
+/// On architectures without a trampoline this returns `ENOSYS`.
+///
+/// # Safety
+///
+/// - `stack_top` is the 16-byte aligned top of a mapped, writable region that
+///   stays mapped, and is used by nobody else, until the child has exited or
+///   called execve;
+/// - `entry` is sound to run on that stack with `arg`, in a task that shares
+///   with the caller what `flags` says it shares (with `CLONE_VM` and no
+///   `CLONE_SETTLS`, that includes the caller's thread-local storage, which
+///   the child must not touch);
+/// - pointers, `tls` and the child's restrictions as for [`clone`].
+///
+/// # References
+/// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+#[allow(clippy::too_many_arguments)] // one per kernel argument, plus the entry and its argument
+pub unsafe fn clone_on_stack(
+    flags: CloneFlags,
+    exit_signal: Option<Signal>,
+    stack_top: *mut u8,
+    parent_tid: *mut c_int,
+    child_tid: *mut c_int,
+    tls: *mut c_void,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Pid, Errno> {
+    let bits = flags.bits() | exit_signal_bits(exit_signal);
+    // SAFETY: the caller guarantees the stack, entry and pointers.
+    let ret = unsafe {
+        arch::clone_on_stack(
+            bits, stack_top, parent_tid, child_tid, tls as u64, entry, arg,
+        )
+    };
+    kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
+}
+
+/// `clone3()` with `args.stack == 0`: the child continues from this call on a
+/// copy of the caller's stack. Returns `Ok(None)` in the child.
+///
+/// # Safety
+///
+/// As for [`clone`]; `args` must not contain `CLONE_VM`, and every pointer in
+/// it must be valid for what the kernel reads or writes there.
+///
+/// # References
+/// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
+#[doc(alias = "SYS_clone3")]
+pub unsafe fn clone3(args: &CloneArgs) -> Result<Option<Pid>, Errno> {
+    // SAFETY: the caller guarantees the arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, args as *const CloneArgs, args.size()) };
+    fork_like(ret)
+}
+
+/// `clone3()` with the child on the stack in `args` (`stack` is the lowest
+/// byte, `stack_size` its size): the child starts by calling `entry(arg)`.
+///
+/// # Safety
+///
+/// As for [`clone_on_stack`], with the stack given by `args.stack` and
+/// `args.stack_size` (base + size must be 16-byte aligned).
+///
+/// # References
+/// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
+pub unsafe fn clone3_on_stack(
+    args: &CloneArgs,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Pid, Errno> {
+    let ptr = args as *const CloneArgs as *const c_void;
+    // SAFETY: the caller guarantees the arguments, stack and entry.
+    let ret = unsafe { arch::clone3_on_stack(ptr, args.size(), entry, arg) };
+    kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
+}
+
+/// Asks whether `clone3` exists here, with arguments that cannot create a
+/// process (a NULL argument block of size 0): `EINVAL` means it exists;
+/// `ENOSYS`, or `EPERM` from a seccomp filter, means it does not.
+///
+/// # Safety
+///
+/// Safe in itself (no process can be created); `unsafe` like the whole module.
+/// A seccomp filter that kills on unknown system calls would still kill.
+pub unsafe fn clone3_probe() -> Errno {
+    // SAFETY: size 0 is refused before the kernel reads the pointer.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, core::ptr::null::<CloneArgs>(), 0usize) };
+    match libc_result(ret) {
+        Ok(_) => Errno::UnknownErrno,
+        Err(errno) => errno,
+    }
+}
+
+/// `vfork()` with the child moved to `stack_top` before it runs any code, so
+/// that it never writes the parent's stack. The parent is suspended until
+/// the child calls execve or exits.
+///
+/// # Safety
+///
+/// As for [`clone_on_stack`] with `CLONE_VM | CLONE_VFORK`: the child shares
+/// all memory, including the caller's TLS, and must not touch it.
+///
+/// # References
+/// - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
+#[doc(alias = "SYS_vfork")]
+pub unsafe fn vfork_on_stack(
+    stack_top: *mut u8,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Pid, Errno> {
+    #[cfg(clonekit_sys_vfork)]
+    // SAFETY: the caller guarantees the stack and entry.
+    let ret = unsafe { arch::vfork_on_stack(stack_top, entry, arg) };
+    #[cfg(not(clonekit_sys_vfork))]
+    let ret = {
+        let _ = (stack_top, entry, arg);
+        -(libc::ENOSYS as isize)
+    };
+    kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
+}
+
+/// `_exit()` of this thread only (the `exit` system call, not `exit_group`):
+/// ends the calling task with `code`, running no destructors and no atexit
+/// handlers. In a thread-like child (`CLONE_THREAD`) the rest of the thread
+/// group goes on.
+///
+/// # Safety
+///
+/// Nothing on this thread's stack is dropped: data on it that others borrow
+/// must not be needed by them afterwards.
+///
+/// # References
+/// - [exit(2)](https://man7.org/linux/man-pages/man2/exit.2.html)
+pub unsafe fn exit(code: c_int) -> ! {
+    loop {
+        // SAFETY: exit does not return; the caller accepts that nothing is dropped.
+        unsafe { libc::syscall(libc::SYS_exit, code) };
+    }
+}
+
+/// `exit_group()`—ends every thread of the calling process with `code`.
+///
+/// # Safety
+///
+/// As for [`exit`], for every thread of the process.
+///
+/// # References
+/// - [exit_group(2)](https://man7.org/linux/man-pages/man2/exit_group.2.html)
+pub unsafe fn exit_group(code: c_int) -> ! {
+    loop {
+        // SAFETY: exit_group does not return.
+        unsafe { libc::syscall(libc::SYS_exit_group, code) };
+    }
+}
+
+/// `futex(FUTEX_WAIT)`—sleeps while `*word == expected`, at most `timeout`.
+/// Not private: the kernel's CLEARTID wake-up is a shared futex wake.
+///
+/// Returns `Ok(())` when woken, `EAGAIN` when the word already differed,
+/// `ETIMEDOUT`, or `EINTR`.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
+pub unsafe fn futex_wait(
+    word: &AtomicI32,
+    expected: i32,
+    timeout: Option<Duration>,
+) -> Result<(), Errno> {
+    let ts = timeout.map(|t| libc::timespec {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: word is a live aligned i32; ts_ptr is NULL or a live timespec.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            ts_ptr,
+            0usize,
+            0u32,
+        )
+    };
+    libc_result(ret).map(drop)
+}
+
+/// `futex(FUTEX_WAKE)`—wakes up to `count` waiters on `word`.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
+pub unsafe fn futex_wake(word: &AtomicI32, count: i32) -> Result<usize, Errno> {
+    // SAFETY: word is a live aligned i32.
+    let ret = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count) };
+    libc_result(ret).map(|n| n as usize)
+}
+
+/// `wait4(pid, &status, options, NULL)`—waits for a child to change state.
+/// Returns `Ok(None)` when `WNOHANG` is given and nothing changed, else the
+/// raw wait status.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. Reaping a pid that another
+/// part of the program owns makes that part fail or, if the pid is reused,
+/// wait for a stranger.
+///
+/// # References
+/// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
+pub unsafe fn wait4(pid: Pid, options: c_int) -> Result<Option<c_int>, Errno> {
+    let mut status: c_int = 0;
+    // SAFETY: status is a live int; rusage is NULL.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_wait4,
+            pid.as_raw(),
+            &mut status as *mut c_int,
+            options,
+            0usize,
+        )
+    };
+    libc_result(ret).map(|got| (got != 0).then_some(status))
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`—sends `sig` to the process the
+/// pidfd refers to; unlike `kill`, a recycled pid cannot be hit.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+pub unsafe fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<(), Errno> {
+    // SAFETY: info is NULL, flags 0.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig as c_int,
+            0usize,
+            0u32,
+        )
+    };
+    libc_result(ret).map(drop)
+}
+
+/// `kill(pid, sig)`.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
+pub unsafe fn kill(pid: Pid, sig: Signal) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_kill, pid.as_raw(), sig as c_int) };
+    libc_result(ret).map(drop)
+}
+
+/// `gettid()`—the caller's thread ID, straight from the kernel (glibc's
+/// cached value is stale after a raw clone).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
+pub unsafe fn gettid() -> Pid {
+    // SAFETY: no arguments.
+    Pid::from_raw(unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t)
+}
+
+/// `getpid()`—the caller's thread group ID, straight from the kernel.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
+pub unsafe fn getpid() -> Pid {
+    // SAFETY: no arguments.
+    Pid::from_raw(unsafe { libc::syscall(libc::SYS_getpid) } as libc::pid_t)
+}
+
+/// `getppid()`—the caller's parent process ID.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
+pub unsafe fn getppid() -> Pid {
+    // SAFETY: no arguments.
+    Pid::from_raw(unsafe { libc::syscall(libc::SYS_getppid) } as libc::pid_t)
+}
+
+/// `tgkill(tgid, tid, sig)`—sends `sig` to one thread of a thread group.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [tgkill(2)](https://man7.org/linux/man-pages/man2/tgkill.2.html)
+pub unsafe fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_tgkill, tgid.as_raw(), tid.as_raw(), sig as c_int) };
+    libc_result(ret).map(drop)
+}
