@@ -291,11 +291,7 @@ impl<'a> CloneBuilder<'a> {
                 self.clear_child_tid.is_none() && self.child_tid.is_none(),
                 Rule::ChildCleartidWithoutSlot,
             ),
-            (
-                CloneFlags::SETTLS,
-                self.tls.is_none(),
-                Rule::SettlsWithoutTls,
-            ),
+            (CloneFlags::SETTLS, self.tls.is_none(), Rule::SettlsWithoutTls),
             (
                 CloneFlags::INTO_CGROUP,
                 self.cgroup.is_none(),
@@ -330,10 +326,7 @@ impl<'a> CloneBuilder<'a> {
     /// The first thing asked for that only clone3 can carry, if any.
     fn clone3_feature(&self, flags: CloneFlags) -> Option<&'static str> {
         let features = [
-            (
-                flags.contains(CloneFlags::CLEAR_SIGHAND),
-                "CLONE_CLEAR_SIGHAND",
-            ),
+            (flags.contains(CloneFlags::CLEAR_SIGHAND), "CLONE_CLEAR_SIGHAND"),
             (flags.contains(CloneFlags::INTO_CGROUP), "CLONE_INTO_CGROUP"),
             (flags.contains(CloneFlags::NEWTIME), "CLONE_NEWTIME"),
             (self.set_tid.is_some(), "set_tid"),
@@ -342,19 +335,11 @@ impl<'a> CloneBuilder<'a> {
                 "CLONE_PIDFD with CLONE_PARENT_SETTID",
             ),
         ];
-        features
-            .iter()
-            .find(|(asked, _)| *asked)
-            .map(|&(_, name)| name)
+        features.iter().find(|(asked, _)| *asked).map(|&(_, name)| name)
     }
 
     /// The `struct clone_args` for these arguments, without a stack.
-    fn clone_args(
-        &self,
-        flags: CloneFlags,
-        pidfd: *mut libc::c_int,
-        child_tid: *mut i32,
-    ) -> CloneArgs {
+    fn clone_args(&self, flags: CloneFlags, pidfd: *mut libc::c_int, child_tid: *mut i32) -> CloneArgs {
         let ptr = |p: *mut i32| p as usize as u64;
         let slot = |s: Option<&TidSlot>| s.map_or(0, |s| ptr(s.as_ptr()));
         CloneArgs {
@@ -435,15 +420,12 @@ impl<'a> CloneBuilder<'a> {
             return Err(Conflict::new(Rule::ForkWithStack, flags).into());
         }
         let mut pidfd: libc::c_int = -1;
-        let child_tid = self
-            .child_tid_slot()
-            .map_or(ptr::null_mut(), TidSlot::as_ptr);
+        let child_tid = self.child_tid_slot().map_or(ptr::null_mut(), TidSlot::as_ptr);
         let result = if resolved.clone3 {
             let args = self.clone_args(flags, &mut pidfd, child_tid);
             // SAFETY: no CLONE_VM (checked above); every pointer in args is a
             // live slot or local; the caller keeps the child's contract.
-            unsafe { raw::clone3(&args) }
-                .map_err(|errno| clone3_error(errno, self.clone3_feature(flags)))
+            unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, self.clone3_feature(flags)))
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
@@ -637,8 +619,7 @@ fn clone3_error(errno: Errno, feature: Option<&'static str>) -> Error {
 fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
     // SAFETY: with CLONE_PIDFD and a successful call, the kernel stored a new
     // descriptor that nobody else owns.
-    (flags.contains(CloneFlags::PIDFD) && pidfd >= 0)
-        .then(|| unsafe { OwnedFd::from_raw_fd(pidfd) })
+    (flags.contains(CloneFlags::PIDFD) && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) })
 }
 
 /// Moves `f` into a [`Header`] at the top of `stack`, leaving at least

@@ -114,10 +114,7 @@ impl<'a> Child<'a> {
     /// Whether the child is ours to wait for: a `CLONE_THREAD` child is a
     /// thread of this process and a `CLONE_PARENT` child is our sibling.
     fn waitable(&self) -> Result<()> {
-        if self
-            .flags
-            .intersects(CloneFlags::THREAD | CloneFlags::PARENT)
-        {
+        if self.flags.intersects(CloneFlags::THREAD | CloneFlags::PARENT) {
             return Err(Error::Unsupported {
                 feature: "waiting for a CLONE_THREAD or CLONE_PARENT child (not ours to reap; \
                           join it through its clear_child_tid slot)",
@@ -161,12 +158,7 @@ impl<'a> Child<'a> {
             // SAFETY: the pid is our own unreaped child.
             match unsafe { raw::wait4(self.pid, options) } {
                 Err(Errno::EINTR) => continue,
-                Err(errno) => {
-                    return Err(Error::Sys {
-                        call: "wait4",
-                        errno,
-                    })
-                }
+                Err(errno) => return Err(Error::Sys { call: "wait4", errno }),
                 Ok(None) => return Ok(None),
                 Ok(Some(raw_status)) => {
                     let status = ExitStatus::from_raw(raw_status);
@@ -197,8 +189,7 @@ impl<'a> Child<'a> {
         }
         if self.flags.contains(CloneFlags::THREAD) {
             // SAFETY: plain system call on a thread of our own group.
-            return unsafe { raw::tgkill(raw::getpid(), self.pid, sig) }
-                .map_err(Error::sys("tgkill"));
+            return unsafe { raw::tgkill(raw::getpid(), self.pid, sig) }.map_err(Error::sys("tgkill"));
         }
         // SAFETY: plain system call on our own unreaped child.
         unsafe { raw::kill(self.pid, sig) }.map_err(Error::sys("kill"))

@@ -58,9 +58,9 @@ impl Error {
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Conflict(_) => Some(Errno::EINVAL),
-            Error::Sys { errno, .. }
-            | Error::Unsupported { errno, .. }
-            | Error::Exec { errno, .. } => Some(*errno),
+            Error::Sys { errno, .. } | Error::Unsupported { errno, .. } | Error::Exec { errno, .. } => {
+                Some(*errno)
+            }
             Error::Nul => Some(Errno::EINVAL),
             Error::StackTooSmall { .. } => Some(Errno::ENOMEM),
         }
@@ -77,27 +77,14 @@ impl fmt::Display for Error {
             Error::Conflict(conflict) => conflict.fmt(f),
             Error::Sys { call, errno } => write!(f, "{call} failed: {} ({errno:?})", errno.desc()),
             Error::Unsupported { feature, errno } => {
-                write!(
-                    f,
-                    "{feature} is not supported here: {} ({errno:?})",
-                    errno.desc()
-                )
+                write!(f, "{feature} is not supported here: {} ({errno:?})", errno.desc())
             }
             Error::Exec { stage, errno } => {
-                write!(
-                    f,
-                    "the child failed to {stage}: {} ({errno:?})",
-                    errno.desc()
-                )
+                write!(f, "the child failed to {stage}: {} ({errno:?})", errno.desc())
             }
-            Error::Nul => {
-                f.write_str("a program name, argument or environment entry contains a NUL byte")
-            }
+            Error::Nul => f.write_str("a program name, argument or environment entry contains a NUL byte"),
             Error::StackTooSmall { size, needed } => {
-                write!(
-                    f,
-                    "the stack has {size} usable bytes but needs at least {needed}"
-                )
+                write!(f, "the stack has {size} usable bytes but needs at least {needed}")
             }
         }
     }
@@ -124,9 +111,9 @@ impl From<Error> for io::Error {
     /// rule, a NUL byte or a small stack become `InvalidInput` with our message.
     fn from(err: Error) -> io::Error {
         match err {
-            Error::Sys { errno, .. }
-            | Error::Unsupported { errno, .. }
-            | Error::Exec { errno, .. } => io::Error::from_raw_os_error(errno as i32),
+            Error::Sys { errno, .. } | Error::Unsupported { errno, .. } | Error::Exec { errno, .. } => {
+                io::Error::from_raw_os_error(errno as i32)
+            }
             other => io::Error::new(io::ErrorKind::InvalidInput, other),
         }
     }

@@ -130,8 +130,11 @@ impl CloneFlags {
     }
 }
 
+/// Says whether a set of flags breaks one rule.
+type Broken = fn(CloneFlags) -> bool;
+
 /// The flag-only rules, in the order the kernel's `copy_process` tests them.
-const FLAG_RULES: &[(Rule, fn(CloneFlags) -> bool)] = &[
+const FLAG_RULES: &[(Rule, Broken)] = &[
     (Rule::FsWithNewns, |f| {
         f.contains(CloneFlags::NEWNS | CloneFlags::FS)
     }),

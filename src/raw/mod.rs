@@ -139,15 +139,7 @@ pub unsafe fn clone(
 ) -> Result<Option<Pid>, Errno> {
     let bits = flags.bits() | exit_signal_bits(exit_signal);
     // SAFETY: the caller guarantees the flags and pointers.
-    let ret = unsafe {
-        clone_syscall(
-            bits,
-            0,
-            parent_tid as usize,
-            child_tid as usize,
-            tls as usize,
-        )
-    };
+    let ret = unsafe { clone_syscall(bits, 0, parent_tid as usize, child_tid as usize, tls as usize) };
     fork_like(ret)
 }
 
@@ -182,11 +174,7 @@ pub unsafe fn clone_on_stack(
 ) -> Result<Pid, Errno> {
     let bits = flags.bits() | exit_signal_bits(exit_signal);
     // SAFETY: the caller guarantees the stack, entry and pointers.
-    let ret = unsafe {
-        arch::clone_on_stack(
-            bits, stack_top, parent_tid, child_tid, tls as u64, entry, arg,
-        )
-    };
+    let ret = unsafe { arch::clone_on_stack(bits, stack_top, parent_tid, child_tid, tls as u64, entry, arg) };
     kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
 }
 
@@ -217,11 +205,7 @@ pub unsafe fn clone3(args: &CloneArgs) -> Result<Option<Pid>, Errno> {
 ///
 /// # References
 /// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
-pub unsafe fn clone3_on_stack(
-    args: &CloneArgs,
-    entry: ChildEntry,
-    arg: *mut c_void,
-) -> Result<Pid, Errno> {
+pub unsafe fn clone3_on_stack(args: &CloneArgs, entry: ChildEntry, arg: *mut c_void) -> Result<Pid, Errno> {
     let ptr = args as *const CloneArgs as *const c_void;
     // SAFETY: the caller guarantees the arguments, stack and entry.
     let ret = unsafe { arch::clone3_on_stack(ptr, args.size(), entry, arg) };
@@ -257,11 +241,7 @@ pub unsafe fn clone3_probe() -> Errno {
 /// # References
 /// - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
 #[doc(alias = "SYS_vfork")]
-pub unsafe fn vfork_on_stack(
-    stack_top: *mut u8,
-    entry: ChildEntry,
-    arg: *mut c_void,
-) -> Result<Pid, Errno> {
+pub unsafe fn vfork_on_stack(stack_top: *mut u8, entry: ChildEntry, arg: *mut c_void) -> Result<Pid, Errno> {
     #[cfg(clonekit_sys_vfork)]
     // SAFETY: the caller guarantees the stack and entry.
     let ret = unsafe { arch::vfork_on_stack(stack_top, entry, arg) };
@@ -319,11 +299,7 @@ pub unsafe fn exit_group(code: c_int) -> ! {
 ///
 /// # References
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
-pub unsafe fn futex_wait(
-    word: &AtomicI32,
-    expected: i32,
-    timeout: Option<Duration>,
-) -> Result<(), Errno> {
+pub unsafe fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) -> Result<(), Errno> {
     let ts = timeout.map(|t| libc::timespec {
         tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: t.subsec_nanos() as libc::c_long,

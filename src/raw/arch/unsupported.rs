@@ -44,10 +44,6 @@ pub(crate) unsafe fn clone3_on_stack(
 /// # Safety
 ///
 /// Always safe to call.
-pub(crate) unsafe fn vfork_on_stack(
-    _stack_top: *mut u8,
-    _entry: ChildEntry,
-    _arg: *mut c_void,
-) -> isize {
+pub(crate) unsafe fn vfork_on_stack(_stack_top: *mut u8, _entry: ChildEntry, _arg: *mut c_void) -> isize {
     ENOSYS
 }

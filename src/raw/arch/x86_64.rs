@@ -119,11 +119,7 @@ pub(crate) unsafe fn clone3_on_stack(
 /// # Safety
 ///
 /// See the module documentation.
-pub(crate) unsafe fn vfork_on_stack(
-    stack_top: *mut u8,
-    entry: ChildEntry,
-    arg: *mut c_void,
-) -> isize {
+pub(crate) unsafe fn vfork_on_stack(stack_top: *mut u8, entry: ChildEntry, arg: *mut c_void) -> isize {
     let ret: isize;
     // SAFETY: as in `clone_on_stack`. The syscall instruction writes no memory;
     // the child's first instruction after it leaves the parent's stack.
