@@ -568,6 +568,10 @@ impl<'a> CloneBuilder<'a> {
         let pid = match result {
             Ok(pid) => pid,
             Err(err) => {
+                // No child: nothing will clear the slot, so undo the mark.
+                if let Some(slot) = release {
+                    slot.unmark_pending();
+                }
                 // SAFETY: no child was created, so the closure is still ours.
                 drop(unsafe { take_closure(header) });
                 return Err(err);

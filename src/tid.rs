@@ -98,6 +98,11 @@ impl TidSlot {
         self.word.store(-1, Ordering::Release);
     }
 
+    /// Undoes [`mark_pending`](Self::mark_pending) when no child was created.
+    pub(crate) fn unmark_pending(&self) {
+        let _ = self.word.compare_exchange(-1, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+
     /// Whether the slot is 0.
     pub(crate) fn is_cleared(&self) -> bool {
         self.word.load(Ordering::Acquire) == 0
