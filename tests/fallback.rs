@@ -50,7 +50,7 @@ const ABSENT_CHECKS: &[&str] = &[
 
 /// The checks of the unprivileged child, in order.
 const EPERM_CHECKS: &[&str] = &[
-    "dropped to an unprivileged user",
+    "running as an unprivileged user",
     "clone3 EPERM for CLONE_NEWUTS is Sys, not Unsupported",
     "check() still finds clone3 (the probe was not fooled)",
     "Auto: CLONE_CLEAR_SIGHAND still works",
@@ -325,7 +325,7 @@ fn thread_like_spawn() -> Result<bool, Error> {
 fn unprivileged_eperm(page: &SharedPage) {
     const NOBODY: libc::uid_t = 65534;
     // SAFETY: plain system calls on this process.
-    let dropped = unsafe { libc::setgid(NOBODY) == 0 && libc::setuid(NOBODY) == 0 };
+    let dropped = unsafe { libc::geteuid() != 0 || (libc::setgid(NOBODY) == 0 && libc::setuid(NOBODY) == 0) };
     record(page, 0, dropped, if dropped { 0 } else { Errno::last() as i32 });
     if !dropped {
         return;
