@@ -9,7 +9,9 @@
 
 mod sandbox;
 
+use std::fs::File;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Forked, Syscall};
 
@@ -45,7 +47,9 @@ fn traced(name: &str, calls: fn(), expected: &[&str]) {
     }
     let log = std::env::temp_dir().join(format!("clonekit-strace-{}-{name}.log", std::process::id()));
     let exe = std::env::current_exe().expect("current_exe");
-    let run = Command::new("strace")
+    let out = std::env::temp_dir().join(format!("clonekit-strace-{}-{name}.out", std::process::id()));
+    let out_file = File::create(&out).expect("create the output file");
+    let mut strace = Command::new("strace")
         .args([
             "-f",
             "-qq",
@@ -59,21 +63,34 @@ fn traced(name: &str, calls: fn(), expected: &[&str]) {
         .arg(&exe)
         .args(["--exact", name, "--test-threads=1", "--nocapture"])
         .env(MODE, name)
-        .output()
+        .stdout(out_file.try_clone().expect("dup the output file"))
+        .stderr(out_file)
+        .spawn()
         .expect("run strace");
+    let deadline = Instant::now() + sandbox::DEADLINE;
+    let status = loop {
+        if let Some(status) = strace.try_wait().expect("try_wait strace") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = strace.kill();
+            let _ = strace.wait();
+            panic!(
+                "the traced run of {name} did not finish in {:?}",
+                sandbox::DEADLINE
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let output = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
     let trace = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    if !trace.contains(BEGIN) && stderr.contains("ptrace") {
-        println!("SKIP {name}: strace cannot trace here: {}", stderr.trim());
+    if !trace.contains(BEGIN) && output.contains("ptrace") {
+        println!("SKIP {name}: strace cannot trace here: {}", output.trim());
         return;
     }
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "the traced run failed: {}\n{stdout}{stderr}",
-        run.status
-    );
+    assert!(status.success(), "the traced run failed: {status}\n{output}");
     assert_eq!(
         creating_calls(&trace),
         expected,
@@ -226,4 +243,24 @@ fn creating_calls_reads_strace_output() {
 100 vfork()                             = 104
 ";
     assert_eq!(creating_calls(trace), ["clone", "fork"]);
+}
+
+/// The contrast that shows the trace can tell: glibc's `fork()` is `clone`.
+#[test]
+fn glibc_fork_is_clone() {
+    traced(
+        "glibc_fork_is_clone",
+        || {
+            // SAFETY (both blocks): the child only exits; the parent reaps
+            // it (the driver bounds the whole traced run in time).
+            match unsafe { libc::fork() } {
+                0 => unsafe { libc::_exit(0) },
+                pid if pid > 0 => unsafe {
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                },
+                _ => panic!("glibc fork failed: {}", std::io::Error::last_os_error()),
+            }
+        },
+        &["clone"],
+    );
 }
