@@ -53,6 +53,7 @@ mod probe;
 pub mod raw;
 mod stack;
 mod tid;
+pub mod verify;
 
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};

@@ -1,0 +1,237 @@
+//! Proof on the running host of what each clone flag really shares.
+//!
+//! Every check creates a child with and without one flag, through legacy
+//! `clone` and through `clone3` where both apply, lets the child change
+//! something, and compares what the caller then observes with what clone(2)
+//! promises. The result is a [`Check`] row; [`run_all`] runs them all, and
+//! the crate's `semantics` example prints the table.
+//!
+//! Each check runs inside a forked helper process, so a child that shares
+//! memory, crashes or hangs cannot take the caller down. The helper reports
+//! through shared memory and its exit status only, and everything waits
+//! with a deadline, after which the child is killed. The helper changes
+//! only its own process-wide state (cwd, umask, handlers, signal mask), so
+//! checks may run concurrently from threads of one process.
+//!
+//! Adding checks: write a file of `fn(Via, bool) -> Verdict` probes with a
+//! `pub(crate) const SPECS: &[Spec]`, and append it to the list in [`all`].
+//!
+//! # Examples
+//!
+//! ```
+//! use clonekit::verify::{self, Outcome};
+//! let spec = verify::find("vm/clone3/with").expect("a known check");
+//! let check = spec.run();
+//! assert!(matches!(check.outcome, Outcome::Pass | Outcome::Skip(_)), "{check:?}");
+//! ```
+//!
+//! # References
+//! - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+//! - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+
+use std::fmt;
+
+use crate::builder::Syscall;
+use crate::probe;
+
+mod files;
+mod fs;
+mod helper;
+mod memory;
+mod pidfd;
+mod signals;
+mod threads;
+mod tids;
+
+/// The system call a check creates its child with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Legacy `clone` ([`Syscall::Clone`]).
+    Clone,
+    /// `clone3` ([`Syscall::Clone3`]); skipped where the host has none.
+    Clone3,
+    /// `fork` ([`crate::fork()`]).
+    Fork,
+}
+
+impl Via {
+    /// The system call's name: `"clone"`, `"clone3"` or `"fork"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Clone => "clone",
+            Via::Clone3 => "clone3",
+            Via::Fork => "fork",
+        }
+    }
+
+    /// The builder setting that forces this path.
+    pub(crate) fn syscall(self) -> Syscall {
+        match self {
+            Via::Clone3 => Syscall::Clone3,
+            Via::Clone | Via::Fork => Syscall::Clone,
+        }
+    }
+}
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// What was observed is what clone(2) promises.
+    Pass,
+    /// It is not (or the check could not be carried out); see
+    /// [`Check::observed`].
+    Fail,
+    /// The host lacks what the check needs (e.g. clone3); the reason.
+    Skip(String),
+}
+
+/// One row of the table: a flag, the resource it governs, the system call
+/// used, what clone(2) promises the caller observes, and what it did observe.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The check's unique name, `concern/syscall/case` (see [`find`]).
+    pub id: &'static str,
+    /// The flag (or flag set) under test; `-FLAG` for the row without it.
+    pub flag: &'static str,
+    /// What the flag governs: memory, fd table, cwd, ...
+    pub resource: &'static str,
+    /// `"clone"`, `"clone3"` or `"fork"`.
+    pub syscall: &'static str,
+    /// What the caller should observe.
+    pub expected: String,
+    /// What it did observe (for a skip, empty; for a check that could not be
+    /// carried out, why).
+    pub observed: String,
+    /// The verdict.
+    pub outcome: Outcome,
+}
+
+/// A check that has not run yet: its row's fixed columns and the probe that
+/// fills the rest.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// The check's unique name, `concern/syscall/case`.
+    pub id: &'static str,
+    /// The flag under test, as in [`Check::flag`].
+    pub flag: &'static str,
+    /// What it governs, as in [`Check::resource`].
+    pub resource: &'static str,
+    /// The system call the child is created with.
+    pub via: Via,
+    /// Whether the flag is given (`false`: the row that shows its absence).
+    pub with: bool,
+    probe: fn(Via, bool) -> Verdict,
+}
+
+impl Spec {
+    /// Runs the check on this host: forks a helper, creates the child in
+    /// it, and compares what is observed with what is expected.
+    pub fn run(&self) -> Check {
+        let verdict = match (self.via, probe::clone3_works()) {
+            (Via::Clone3, Err(errno)) => Verdict {
+                expected: String::new(),
+                observed: Err(helper::Stopped::Skip(format!(
+                    "clone3 is not available here ({errno})"
+                ))),
+            },
+            _ => (self.probe)(self.via, self.with),
+        };
+        let (observed, outcome) = match verdict.observed {
+            Ok(observed) if observed == verdict.expected => (observed, Outcome::Pass),
+            Ok(observed) => (observed, Outcome::Fail),
+            Err(helper::Stopped::Skip(reason)) => (String::new(), Outcome::Skip(reason)),
+            Err(helper::Stopped::Fail(why)) => (format!("could not check: {why}"), Outcome::Fail),
+        };
+        Check {
+            id: self.id,
+            flag: self.flag,
+            resource: self.resource,
+            syscall: self.via.name(),
+            expected: verdict.expected,
+            observed,
+            outcome,
+        }
+    }
+}
+
+impl fmt::Debug for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spec")
+            .field("id", &self.id)
+            .field("flag", &self.flag)
+            .field("resource", &self.resource)
+            .field("via", &self.via)
+            .field("with", &self.with)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a probe found: the promise, and the observation in the same words
+/// (the check passes when the two are equal) or why there is none.
+pub(crate) struct Verdict {
+    expected: String,
+    observed: Result<String, helper::Stopped>,
+}
+
+/// Builds a [`Verdict`] from the promise and a function that observes.
+pub(crate) fn observe(
+    expected: impl Into<String>,
+    observe: impl FnOnce() -> Result<String, helper::Stopped>,
+) -> Verdict {
+    Verdict {
+        expected: expected.into(),
+        observed: observe(),
+    }
+}
+
+/// Shorthand for a [`Spec`] row in the per-concern lists.
+macro_rules! spec {
+    ($id:literal, $flag:literal, $resource:literal, $via:ident, $with:literal, $probe:path) => {
+        $crate::verify::Spec::new($id, $flag, $resource, $crate::verify::Via::$via, $with, $probe)
+    };
+}
+pub(crate) use spec;
+
+impl Spec {
+    pub(crate) const fn new(
+        id: &'static str,
+        flag: &'static str,
+        resource: &'static str,
+        via: Via,
+        with: bool,
+        probe: fn(Via, bool) -> Verdict,
+    ) -> Spec {
+        Spec {
+            id,
+            flag,
+            resource,
+            via,
+            with,
+            probe,
+        }
+    }
+}
+
+/// Every check, in table order. To add a concern, append its list here.
+pub fn all() -> Vec<Spec> {
+    [
+        memory::SPECS,
+        files::SPECS,
+        fs::SPECS,
+        signals::SPECS,
+        threads::SPECS,
+        tids::SPECS,
+        pidfd::SPECS,
+    ]
+    .concat()
+}
+
+/// The check named `id` (see [`Check::id`]), if there is one.
+pub fn find(id: &str) -> Option<Spec> {
+    all().into_iter().find(|spec| spec.id == id)
+}
+
+/// Runs every check of [`all`] in turn.
+pub fn run_all() -> Vec<Check> {
+    all().iter().map(Spec::run).collect()
+}
