@@ -1,8 +1,7 @@
 //! The descriptor table: `CLONE_FILES` (shared or copied) and the open file
 //! descriptions a forked child shares with its parent (file offsets).
 
-use super::helper::{in_helper, reap, step, sys, Board, Stop};
-use super::memory::builder;
+use super::helper::{in_helper, reap, spawn_and_reap, step, sys, Board, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::child::Forked;
 use crate::flags::CloneFlags;
@@ -113,7 +112,7 @@ fn open_in_parent(open: bool) -> &'static str {
 
 fn report(board: &Board) -> String {
     match board.get(RAN) {
-        0 => "the child did not run".into(),
+        0 => NOT_RUN.into(),
         _ => open_in_parent(board.get(OPEN) == 1).into(),
     }
 }
@@ -127,9 +126,7 @@ fn opened(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child makes raw calls and stores to atomics only.
-            let spawned = unsafe { builder(via, files_flags(with)).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
+            unsafe { spawn_and_reap(&mut via.builder(files_flags(with)), work) }?;
             if board.get(FD) < 0 {
                 return Err(Stop::Broken("the child could not open /dev/null"));
             }
@@ -152,9 +149,7 @@ fn closed(via: Via, with: bool) -> Verdict {
             };
             // SAFETY: as in `opened`; with CLONE_FILES the close is meant
             // to reach the helper, which no longer uses `fd`.
-            let spawned = unsafe { builder(via, files_flags(with)).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
+            unsafe { spawn_and_reap(&mut via.builder(files_flags(with)), work) }?;
             board.set(OPEN, i64::from(is_open(fd)));
             Ok(())
         })?;
@@ -172,12 +167,8 @@ fn offset(via: Via, _: bool) -> Verdict {
             // SAFETY: a NUL-terminated name and valid flags.
             let fd = unsafe { libc::memfd_create(c"clonekit-offset".as_ptr(), libc::MFD_CLOEXEC) };
             let fd = sys("memfd_create", Errno::result(fd))?;
-            let forked = match via {
-                // SAFETY: the child makes raw calls only, then exits.
-                Via::Fork => unsafe { crate::fork::fork() },
-                // SAFETY: as above.
-                _ => unsafe { builder(via, CloneFlags::empty()).fork() },
-            };
+            // SAFETY: the child makes raw calls only, then exits.
+            let forked = unsafe { via.fork() };
             match step("fork", forked)? {
                 Forked::Child => {
                     // SAFETY: a live buffer of its length.
@@ -196,7 +187,7 @@ fn offset(via: Via, _: bool) -> Verdict {
             Ok(())
         })?;
         Ok(match board.get(RAN) {
-            0 => "the child did not run".into(),
+            0 => NOT_RUN.into(),
             _ => moved(board.get(FD)),
         })
     })

@@ -5,8 +5,7 @@ use std::mem::MaybeUninit;
 
 use nix::errno::Errno;
 
-use super::helper::{in_helper, reap, step, sys, Stop};
-use super::memory::builder;
+use super::helper::{in_helper, spawn_and_reap, sys, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::flags::CloneFlags;
 
@@ -125,16 +124,14 @@ fn cwd(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child makes raw calls and stores to atomics only.
-            let spawned = unsafe { builder(via, fs_flags(with)).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
+            unsafe { spawn_and_reap(&mut via.builder(fs_flags(with)), work) }?;
             let moved = identity(c".")? == identity(CHILD_DIR)?;
             board.set(RESULT, i64::from(moved));
             Ok(())
         })?;
         Ok(match board.get(RAN) {
             1 => cwd_words(board.get(RESULT) == 1).into(),
-            0 => "the child did not run".into(),
+            0 => NOT_RUN.into(),
             _ => "the child's chdir failed".into(),
         })
     })
@@ -160,16 +157,14 @@ fn umask(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: as in `cwd`.
-            let spawned = unsafe { builder(via, fs_flags(with)).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
+            unsafe { spawn_and_reap(&mut via.builder(fs_flags(with)), work) }?;
             // SAFETY: umask cannot fail; it returns the mask it replaces.
             let now = unsafe { libc::umask(PARENT_UMASK) };
             board.set(RESULT, i64::from(now));
             Ok(())
         })?;
         Ok(match board.get(RAN) {
-            0 => "the child did not run".into(),
+            0 => NOT_RUN.into(),
             _ => umask_words(board.get(RESULT)),
         })
     })

@@ -19,6 +19,7 @@ use memmap2::{MmapMut, MmapOptions};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
+use crate::builder::CloneBuilder;
 use crate::child::{Child, Forked};
 use crate::error::Error;
 use crate::raw;
@@ -26,6 +27,22 @@ use crate::raw;
 /// How long anything in a check may take before it is killed: far longer
 /// than any check needs, short enough that a hang is reported, not suffered.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a helper may take: its own waits are bounded by [`DEADLINE`]
+/// each, and it must have the time to report that one ran out.
+const HELPER_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What an observation says when the child never reported.
+pub(crate) const NOT_RUN: &str = "the child did not run";
+
+/// A board value for a yes/no fact: 1 no, 2 yes (0 stays "not reached").
+pub(crate) fn yes_no(yes: bool) -> i64 {
+    if yes {
+        2
+    } else {
+        1
+    }
+}
 
 /// Number of report words on a [`Board`].
 const WORDS: usize = 32;
@@ -171,7 +188,8 @@ pub(crate) fn in_helper(body: impl FnOnce(&Board) -> Result<(), Stop>) -> Result
         }
         Forked::Parent(helper) => helper,
     };
-    let status = reap(&mut helper).map_err(|e| Stopped::Fail(format!("helper: {e}")))?;
+    let status =
+        reap_within(&mut helper, HELPER_DEADLINE).map_err(|e| Stopped::Fail(format!("helper: {e}")))?;
     match (status.code(), status.signal()) {
         (Some(DONE), _) => Ok(board),
         (Some(SKIPPED), _) => Err(Stopped::Skip(board.message())),
@@ -199,10 +217,29 @@ fn leave_message(mut board: &Board, stop: Stop) -> i32 {
     }
 }
 
-/// Reaps `child`, polling `try_wait` every millisecond; after [`DEADLINE`]
-/// it is killed with `SIGKILL` and reaped, and the result is `ETIMEDOUT`.
+/// Creates a child that runs `work`, and reaps it within [`DEADLINE`].
+///
+/// # Safety
+///
+/// As for [`CloneBuilder::spawn`].
+pub(crate) unsafe fn spawn_and_reap<'a, F>(clone: &mut CloneBuilder<'a>, work: F) -> Result<ExitStatus, Stop>
+where
+    F: FnOnce() -> i32 + Send + 'a,
+{
+    // SAFETY: forwarded from the caller.
+    let mut child = step("spawn", unsafe { clone.spawn(work) })?;
+    step("wait", reap(&mut child))
+}
+
+/// Reaps `child` within [`DEADLINE`] (see [`reap_within`]).
 pub(crate) fn reap(child: &mut Child<'_>) -> crate::Result<ExitStatus> {
-    let deadline = Instant::now() + DEADLINE;
+    reap_within(child, DEADLINE)
+}
+
+/// Reaps `child`, polling `try_wait` every millisecond; after `limit` it is
+/// killed with `SIGKILL` and reaped, and the result is `ETIMEDOUT`.
+fn reap_within(child: &mut Child<'_>, limit: Duration) -> crate::Result<ExitStatus> {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);

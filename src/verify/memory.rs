@@ -3,9 +3,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use super::helper::{in_helper, reap, step, Board, Stop};
+use super::helper::{in_helper, reap, spawn_and_reap, step, Board, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::builder::CloneBuilder;
 use crate::child::Forked;
 use crate::flags::CloneFlags;
 use crate::raw;
@@ -58,13 +57,6 @@ pub(crate) const SPECS: &[Spec] = &[
     ),
 ];
 
-/// A builder forced onto `via`'s system call, with `flags`.
-pub(crate) fn builder<'a>(via: Via, flags: CloneFlags) -> CloneBuilder<'a> {
-    let mut builder = CloneBuilder::new();
-    builder.syscall(via.syscall()).flags(flags);
-    builder
-}
-
 /// Board words.
 const SEEN: usize = 0;
 const RAN: usize = 1;
@@ -89,10 +81,7 @@ fn vm(via: Via, with: bool) -> Verdict {
             };
             // SAFETY: the closure only stores to atomics: async-signal-safe,
             // no TLS; the child is reaped before `value` goes away.
-            let spawned = unsafe { builder(via, flags).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
-            drop(child);
+            unsafe { spawn_and_reap(&mut via.builder(flags), work) }?;
             board.set(SEEN, value.load(Ordering::SeqCst));
             Ok(())
         })?;
@@ -102,7 +91,7 @@ fn vm(via: Via, with: bool) -> Verdict {
 
 fn seen_write(board: &Board) -> String {
     match (board.get(RAN), board.get(SEEN)) {
-        (0, _) => "the child did not run".into(),
+        (0, _) => NOT_RUN.into(),
         (_, 1) => written(true).into(),
         _ => written(false).into(),
     }
@@ -112,12 +101,8 @@ fn copy_on_write(via: Via, _: bool) -> Verdict {
     observe(written(false), || {
         let board = in_helper(|board| {
             let value = AtomicI64::new(0);
-            let forked = match via {
-                // SAFETY: the child only stores to atomics, then exits.
-                Via::Fork => unsafe { crate::fork::fork() },
-                // SAFETY: as above.
-                _ => unsafe { builder(via, CloneFlags::empty()).fork() },
-            };
+            // SAFETY: the child only stores to atomics, then exits.
+            let forked = unsafe { via.fork() };
             match step("fork", forked)? {
                 Forked::Child => {
                     value.store(1, Ordering::SeqCst);
@@ -153,9 +138,7 @@ fn misaligned_stacks(via: Via, _: bool) -> Verdict {
                     7
                 };
                 // SAFETY: the closure only stores to an atomic.
-                let spawned = unsafe { builder(via, CloneFlags::VM).stack(stack).spawn(work) };
-                let mut child = step("spawn", spawned)?;
-                let status = step("wait", reap(&mut child))?;
+                let status = unsafe { spawn_and_reap(via.builder(CloneFlags::VM).stack(stack), work) }?;
                 if status.code() != Some(7) {
                     return Err(Stop::Broken("a child on an odd-sized stack did not exit 7"));
                 }

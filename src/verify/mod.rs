@@ -31,7 +31,9 @@
 
 use std::fmt;
 
-use crate::builder::Syscall;
+use crate::builder::{CloneBuilder, Syscall};
+use crate::child::Forked;
+use crate::flags::CloneFlags;
 use crate::probe;
 
 mod files;
@@ -69,6 +71,27 @@ impl Via {
         match self {
             Via::Clone3 => Syscall::Clone3,
             Via::Clone | Via::Fork => Syscall::Clone,
+        }
+    }
+
+    /// A builder forced onto this path's system call, with `flags`.
+    pub(crate) fn builder<'a>(self, flags: CloneFlags) -> CloneBuilder<'a> {
+        let mut builder = CloneBuilder::new();
+        builder.syscall(self.syscall()).flags(flags);
+        builder
+    }
+
+    /// A fork-like child with no flags through this path's system call.
+    ///
+    /// # Safety
+    ///
+    /// As for [`crate::fork()`].
+    pub(crate) unsafe fn fork(self) -> crate::Result<Forked<'static>> {
+        match self {
+            // SAFETY: forwarded from the caller.
+            Via::Fork => unsafe { crate::fork::fork() },
+            // SAFETY: forwarded from the caller.
+            _ => unsafe { self.builder(CloneFlags::empty()).fork() },
         }
     }
 }

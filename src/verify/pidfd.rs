@@ -7,8 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 
 use nix::sys::signal::Signal;
 
-use super::helper::{in_helper, reap, reap_pid, step, sys, Board, Gate, Stop, DEADLINE};
-use super::memory::builder;
+use super::helper::{in_helper, reap, reap_pid, step, sys, yes_no, Board, Gate, Stop, DEADLINE};
 use super::tids::raw_fork;
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::flags::CloneFlags;
@@ -45,14 +44,6 @@ const CLOEXEC: usize = 1;
 const READABLE_EARLY: usize = 2;
 const READABLE_AT_EXIT: usize = 3;
 const SIGNAL: usize = 4;
-
-fn yes_no(yes: bool) -> i64 {
-    if yes {
-        2
-    } else {
-        1
-    }
-}
 
 fn is_cloexec(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: F_GETFD only reads the descriptor's flags.
@@ -110,7 +101,7 @@ fn exit(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child polls and reads a pipe, then exits.
-            let spawned = unsafe { builder(via, CloneFlags::empty()).pidfd(with).spawn(work) };
+            let spawned = unsafe { via.builder(CloneFlags::empty()).pidfd(with).spawn(work) };
             let mut child = step("spawn", spawned)?;
             board.set(HAS_PIDFD, yes_no(child.pidfd().is_some()));
             if let Some(pidfd) = child.pidfd() {
@@ -144,7 +135,7 @@ fn kill(via: Via, _: bool) -> Verdict {
                 0
             };
             // SAFETY: the child polls and reads a pipe, then exits.
-            let spawned = unsafe { builder(via, CloneFlags::empty()).pidfd(true).spawn(work) };
+            let spawned = unsafe { via.builder(CloneFlags::empty()).pidfd(true).spawn(work) };
             let mut child = step("spawn", spawned)?;
             if child.pidfd().is_none() {
                 return Err(Stop::Broken("no pidfd"));

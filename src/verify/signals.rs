@@ -7,8 +7,7 @@ use std::mem::MaybeUninit;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use super::helper::{in_helper, reap, step, sys, Stop, DEADLINE};
-use super::memory::builder;
+use super::helper::{in_helper, spawn_and_reap, sys, Stop, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::builder::Syscall;
 use crate::error::Error;
@@ -174,15 +173,13 @@ fn sighand(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child only calls sigaction and stores to atomics.
-            let spawned = unsafe { builder(via, flags).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
+            unsafe { spawn_and_reap(&mut via.builder(flags), work) }?;
             board.set(FIRST, disposition(Signal::SIGUSR2));
             Ok(())
         })?;
         Ok(match board.get(RAN) {
             1 => words(board.get(FIRST)),
-            0 => "the child did not run".into(),
+            0 => NOT_RUN.into(),
             _ => "the child's sigaction failed".into(),
         })
     })
@@ -216,13 +213,11 @@ fn clear_sighand(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child only reads dispositions and stores to atomics.
-            let spawned = unsafe { builder(via, flags).spawn(work) };
-            let mut child = step("spawn", spawned)?;
-            step("wait", reap(&mut child))?;
+            unsafe { spawn_and_reap(&mut via.builder(flags), work) }?;
             Ok(())
         })?;
         Ok(match board.get(RAN) {
-            0 => "the child did not run".into(),
+            0 => NOT_RUN.into(),
             _ => child_handlers(board.get(FIRST), board.get(SECOND)),
         })
     })
@@ -233,7 +228,8 @@ fn clear_sighand(via: Via, with: bool) -> Verdict {
 fn clear_sighand_legacy(_: Via, _: bool) -> Verdict {
     let refused = |rule: Rule| format!("refused before the call: Rule::{rule:?}");
     observe(refused(Rule::Clone3Only), || {
-        let result = builder(Via::Clone, CloneFlags::CLEAR_SIGHAND)
+        let result = Via::Clone
+            .builder(CloneFlags::CLEAR_SIGHAND)
             .syscall(Syscall::Clone)
             .check();
         Ok(match result {
@@ -303,9 +299,8 @@ fn exit_signal(via: Via, with: bool) -> Verdict {
             sys("sigprocmask", Errno::result(ret))?;
             let signal = if with { Some(Signal::SIGUSR1) } else { None };
             // SAFETY: the child does nothing.
-            let spawned = unsafe { builder(via, CloneFlags::empty()).exit_signal(signal).spawn(|| 0) };
-            let mut child = step("spawn", spawned)?;
-            let status = step("wait", reap(&mut child))?;
+            let status =
+                unsafe { spawn_and_reap(via.builder(CloneFlags::empty()).exit_signal(signal), || 0) }?;
             board.set(THIRD, i64::from(status.code() == Some(0)));
             board.set(FIRST, i64::from(pending(Signal::SIGUSR1, with)?));
             board.set(SECOND, i64::from(pending(Signal::SIGCHLD, false)?));

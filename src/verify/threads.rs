@@ -4,8 +4,7 @@
 
 use nix::unistd::Pid;
 
-use super::helper::{in_helper, reap, reap_pid, step, Gate, Stop, DEADLINE};
-use super::memory::builder;
+use super::helper::{in_helper, reap, reap_pid, step, yes_no, Gate, Stop, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::flags::CloneFlags;
 use crate::raw;
@@ -135,7 +134,7 @@ fn thread(via: Via, with: bool) -> Verdict {
     observe(thread_words(with, false, true, true), || {
         let board = in_helper(|board| {
             let slot = TidSlot::new();
-            let mut clone = builder(via, THREADISH);
+            let mut clone = via.builder(THREADISH);
             if with {
                 clone
                     .flags(THREADISH | CloneFlags::THREAD | CloneFlags::SYSVSEM)
@@ -164,7 +163,7 @@ fn thread(via: Via, with: bool) -> Verdict {
             Ok(())
         })?;
         if board.get(RAN) == 0 {
-            return Ok("the child did not run".into());
+            return Ok(NOT_RUN.into());
         }
         let helper = board.get(HELPER_PID);
         Ok(thread_words(
@@ -198,14 +197,6 @@ fn vfork_words(done_at_return: bool, saw_resumed: bool) -> String {
     )
 }
 
-fn yes_no(yes: bool) -> i64 {
-    if yes {
-        2
-    } else {
-        1
-    }
-}
-
 fn vfork(via: Via, with: bool) -> Verdict {
     observe(vfork_words(with, !with), || {
         let board = in_helper(|board| {
@@ -225,7 +216,7 @@ fn vfork(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: poll/read on a pipe and stores to atomics only.
-            let spawned = unsafe { builder(via, flags).spawn(work) };
+            let spawned = unsafe { via.builder(flags).spawn(work) };
             let mut child = step("spawn", spawned)?;
             board.set(DONE_AT_RETURN, board.get(DONE));
             board.set(RESUMED, yes_no(true));
@@ -234,7 +225,7 @@ fn vfork(via: Via, with: bool) -> Verdict {
             Ok(())
         })?;
         if board.get(SAW_RESUMED) == 0 {
-            return Ok("the child did not run".into());
+            return Ok(NOT_RUN.into());
         }
         Ok(vfork_words(
             board.get(DONE_AT_RETURN) == 2,
@@ -255,7 +246,7 @@ fn parent_words(ppid: i64, caller: i64, callers_parent: i64) -> String {
     } else if ppid == callers_parent {
         "child's parent is the caller's parent".into()
     } else if ppid == 0 {
-        "the child did not run".into()
+        NOT_RUN.into()
     } else {
         format!("child's parent is pid {ppid}, neither the caller nor its parent")
     }
@@ -274,7 +265,7 @@ fn parent(via: Via, with: bool) -> Verdict {
                 board.set(HELPER, i64::from(unsafe { raw::getpid() }.as_raw()));
                 // SAFETY: plain system call.
                 board.set(HELPER_PPID, i64::from(unsafe { raw::getppid() }.as_raw()));
-                let mut clone = builder(via, CloneFlags::empty());
+                let mut clone = via.builder(CloneFlags::empty());
                 if with {
                     clone.flags(CloneFlags::PARENT).exit_signal(None);
                 }

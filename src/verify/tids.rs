@@ -13,8 +13,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::helper::{in_helper, reap, reap_pid, step, sys, Board, Gate, DEADLINE};
-use super::memory::builder;
+use super::helper::{in_helper, reap, reap_pid, spawn_and_reap, step, sys, Board, Gate, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::flags::CloneFlags;
 use crate::raw::{self, CloneArgs};
@@ -244,7 +243,7 @@ fn parent_settid_in(via: Via, with: bool, flags: CloneFlags) -> Verdict {
             if with {
                 let work = || 0;
                 // SAFETY: the child does nothing.
-                let spawned = unsafe { builder(via, flags).parent_tid(&slot).spawn(work) };
+                let spawned = unsafe { via.builder(flags).parent_tid(&slot).spawn(work) };
                 let mut child = step("spawn", spawned)?;
                 board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
                 board.set(CHILD, i64::from(child.pid().as_raw()));
@@ -282,7 +281,7 @@ fn both_slots(parent: &str, child: &str) -> String {
 
 fn child_report(board: &Board) -> String {
     if board.get(RAN) == 0 {
-        return "the child did not run".into();
+        return NOT_RUN.into();
     }
     let tid = board.get(CHILD);
     both_slots(
@@ -312,7 +311,7 @@ fn child_settid_vm(via: Via, _: bool) -> Verdict {
                 0
             };
             // SAFETY: the child reads an atomic, makes raw calls and stores to atomics.
-            let spawned = unsafe { builder(via, CloneFlags::VM).child_tid(&slot).spawn(work) };
+            let spawned = unsafe { via.builder(CloneFlags::VM).child_tid(&slot).spawn(work) };
             let mut child = step("spawn", spawned)?;
             board.await_set(RAN);
             board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
@@ -335,9 +334,7 @@ fn child_settid(via: Via, with: bool) -> Verdict {
                     0
                 };
                 // SAFETY: as in `child_settid_vm`.
-                let spawned = unsafe { builder(via, CloneFlags::empty()).child_tid(&slot).spawn(work) };
-                let mut child = step("spawn", spawned)?;
-                step("wait", reap(&mut child))?;
+                unsafe { spawn_and_reap(via.builder(CloneFlags::empty()).child_tid(&slot), work) }?;
             } else {
                 // SAFETY: no VM; the pointer is a live slot; the child reports and exits.
                 match sys("clone", unsafe {
@@ -387,7 +384,7 @@ fn cleartid_vm(via: Via, with: bool) -> Verdict {
                 let work = || 0;
                 // SAFETY: the child does nothing.
                 let spawned = unsafe {
-                    builder(via, CloneFlags::VM)
+                    via.builder(CloneFlags::VM)
                         .clear_child_tid(&slot)
                         .stack(stack)
                         .spawn(work)
