@@ -258,3 +258,89 @@ pub fn find(id: &str) -> Option<Spec> {
 pub fn run_all() -> Vec<Check> {
     all().iter().map(Spec::run).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The verdict machinery itself: a check that observes something else,
+    //! or whose helper dies, stops or lacks a feature, must not pass.
+
+    use nix::errno::Errno;
+    use nix::sys::signal::Signal;
+
+    use super::helper::{in_helper, Stop};
+    use super::*;
+    use crate::error::Error;
+    use crate::raw;
+
+    fn run(probe: fn(Via, bool) -> Verdict) -> Check {
+        Spec::new("test/fork", "-", "-", Via::Fork, true, probe).run()
+    }
+
+    #[test]
+    fn a_different_observation_fails() {
+        let check = run(|_, _| observe("a", || Ok("b".into())));
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!((check.expected.as_str(), check.observed.as_str()), ("a", "b"));
+    }
+
+    #[test]
+    fn the_same_observation_passes() {
+        assert_eq!(run(|_, _| observe("a", || Ok("a".into()))).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_helper_killed_by_a_signal_fails() {
+        let check = run(|_, _| {
+            observe("a", || {
+                in_helper(|_| {
+                    // SAFETY: plain system calls; the helper ends here.
+                    let _ = unsafe { raw::kill(raw::getpid(), Signal::SIGKILL) };
+                    Ok(())
+                })?;
+                Ok("a".into())
+            })
+        });
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(
+            check.observed.contains("killed by signal 9"),
+            "{}",
+            check.observed
+        );
+    }
+
+    #[test]
+    fn a_broken_fact_fails_with_its_words() {
+        let check = run(|_, _| {
+            observe("a", || {
+                in_helper(|_| Err(Stop::Broken("the fact did not hold")))?;
+                Ok("a".into())
+            })
+        });
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(
+            check.observed.contains("the fact did not hold"),
+            "{}",
+            check.observed
+        );
+    }
+
+    #[test]
+    fn an_unsupported_feature_skips_with_its_reason() {
+        let check = run(|_, _| {
+            observe("a", || {
+                in_helper(|_| {
+                    let err = Error::Unsupported {
+                        feature: "a feature",
+                        errno: Errno::ENOSYS,
+                    };
+                    Err(Stop::Error("spawn", err))
+                })?;
+                Ok("a".into())
+            })
+        });
+        match check.outcome {
+            Outcome::Skip(reason) => assert!(reason.contains("a feature"), "{reason}"),
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+}
