@@ -13,36 +13,48 @@ use std::process::ExitCode;
 
 use clonekit::verify::{self, Check, Outcome};
 
-fn verdict(check: &Check) -> String {
+/// The table's columns, in order.
+const HEADER: [&str; 6] = [
+    "result",
+    "syscall",
+    "flag",
+    "resource",
+    "expected (what clone(2) promises)",
+    "observed",
+];
+
+fn cells(check: &Check) -> [String; 6] {
+    let result = match check.outcome {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "FAIL",
+        Outcome::Skip(_) => "skip",
+    };
+    [
+        result.into(),
+        check.syscall.into(),
+        check.flag.into(),
+        check.resource.into(),
+        check.expected.clone(),
+        match check.outcome {
+            Outcome::Pass => "= expected".into(),
+            Outcome::Fail => check.observed.clone(),
+            Outcome::Skip(_) => "-".into(),
+        },
+    ]
+}
+
+/// Under a skipped row: why.
+fn detail(check: &Check) -> Option<String> {
     match &check.outcome {
-        Outcome::Pass => "pass".into(),
-        Outcome::Fail => "FAIL".into(),
-        Outcome::Skip(reason) => format!("skip: {reason}"),
+        Outcome::Skip(reason) => Some(format!("skipped: {reason}")),
+        _ => None,
     }
 }
 
 fn main() -> ExitCode {
     let checks = verify::run_all();
-    let header = ["flag", "resource", "syscall", "expected", "observed", "result"];
-    let rows: Vec<[String; 6]> = checks
-        .iter()
-        .map(|c| {
-            // A passing row observed exactly what was expected: say so once.
-            let observed = match c.outcome {
-                Outcome::Pass => "as expected".to_string(),
-                _ => c.observed.clone(),
-            };
-            [
-                c.flag.to_string(),
-                c.resource.to_string(),
-                c.syscall.to_string(),
-                c.expected.clone(),
-                observed,
-                verdict(c),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
+    let rows: Vec<[String; 6]> = checks.iter().map(cells).collect();
+    let mut widths = HEADER.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -56,16 +68,20 @@ fn main() -> ExitCode {
             .collect();
         println!("{}", padded.join("  ").trim_end());
     };
-    line(&header.map(String::from));
+    line(&HEADER.map(String::from));
     line(&widths.map(|w| "-".repeat(w)));
     let mut concern = "";
     for (check, row) in checks.iter().zip(&rows) {
+        // A blank line between concerns (the first part of the id).
         let this = check.id.split('/').next().unwrap_or("");
         if !concern.is_empty() && this != concern {
             println!();
         }
         concern = this;
         line(row);
+        if let Some(detail) = detail(check) {
+            println!("{:indent$}{detail}", "", indent = widths[0] + 2);
+        }
     }
 
     let count = |f: fn(&Outcome) -> bool| checks.iter().filter(|c| f(&c.outcome)).count();
@@ -74,7 +90,7 @@ fn main() -> ExitCode {
     let skipped = count(|o| matches!(o, Outcome::Skip(_)));
     println!();
     println!(
-        "{} checks: {passed} passed, {failed} failed, {skipped} skipped (kernel {})",
+        "{} checks on Linux {}: {passed} passed, {failed} failed, {skipped} skipped",
         checks.len(),
         kernel()
     );

@@ -161,7 +161,7 @@ fn closed(via: Via, with: bool) -> Verdict {
 const WRITTEN: &[u8] = b"clonekit";
 
 fn offset(via: Via, _: bool) -> Verdict {
-    let moved = |at: i64| format!("the parent's offset is {at}");
+    let moved = |at: i64| format!("the child's write moved the parent's offset to {at}");
     observe(moved(WRITTEN.len() as i64), || {
         let board = in_helper(|board| {
             // SAFETY: a NUL-terminated name and valid flags.

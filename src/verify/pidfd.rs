@@ -122,7 +122,7 @@ fn exit(via: Via, with: bool) -> Verdict {
 fn killed_words(signal: i64) -> String {
     match signal {
         0 => "the child was not killed".into(),
-        sig => format!("the child ended by signal {sig}"),
+        sig => format!("killed through the pidfd: the child ended by signal {sig}"),
     }
 }
 
