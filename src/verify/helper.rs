@@ -11,6 +11,7 @@ use std::fmt::{self, Write as _};
 use std::fs::File;
 use std::os::fd::FromRawFd;
 use std::os::unix::process::ExitStatusExt;
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -49,10 +50,12 @@ const WORDS: usize = 32;
 /// Longest message a helper can leave.
 const MESSAGE: usize = 160;
 
-/// Helper exit codes: done, stopped for a reason that is a skip, failed.
+/// Helper exit codes: done, stopped for a reason that is a skip, failed,
+/// panicked.
 const DONE: i32 = 0;
 const SKIPPED: i32 = 2;
 const FAILED: i32 = 3;
+const PANICKED: i32 = 4;
 
 #[repr(C)]
 struct Page {
@@ -168,7 +171,7 @@ pub(crate) fn sys<T>(what: &'static str, result: Result<T, Errno>) -> Result<T, 
 }
 
 /// Runs `body` in a forked helper process and returns its board once the
-/// helper has exited, killing it if it outlives [`DEADLINE`].
+/// helper has exited, killing it if it outlives [`HELPER_DEADLINE`].
 ///
 /// `body` runs in the child of a fork of a possibly multi-threaded process:
 /// it must only do async-signal-safe work (see the module docs).
@@ -179,9 +182,12 @@ pub(crate) fn in_helper(body: impl FnOnce(&Board) -> Result<(), Stop>) -> Result
     let forked = unsafe { crate::fork::fork() }.map_err(|e| Stopped::Fail(format!("fork: {e}")))?;
     let mut helper = match forked {
         Forked::Child => {
-            let code = match body(&board) {
-                Ok(()) => DONE,
-                Err(stop) => leave_message(&board, stop),
+            // A panic must not unwind into the caller's frames, which this
+            // copy of the process would then go on running.
+            let code = match panic::catch_unwind(AssertUnwindSafe(|| body(&board))) {
+                Ok(Ok(())) => DONE,
+                Ok(Err(stop)) => leave_message(&board, stop),
+                Err(_) => PANICKED,
             };
             // SAFETY: the helper's work is done; nothing needs dropping.
             unsafe { raw::exit_group(code) }
@@ -194,6 +200,7 @@ pub(crate) fn in_helper(body: impl FnOnce(&Board) -> Result<(), Stop>) -> Result
         (Some(DONE), _) => Ok(board),
         (Some(SKIPPED), _) => Err(Stopped::Skip(board.message())),
         (Some(FAILED), _) => Err(Stopped::Fail(board.message())),
+        (Some(PANICKED), _) => Err(Stopped::Fail("the helper panicked".into())),
         (Some(code), _) => Err(Stopped::Fail(format!("helper exited with {code}"))),
         (_, Some(sig)) => Err(Stopped::Fail(format!("helper killed by signal {sig}"))),
         _ => Err(Stopped::Fail(format!("helper ended with {status:?}"))),

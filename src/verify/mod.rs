@@ -309,6 +309,23 @@ mod tests {
     }
 
     #[test]
+    fn a_panicking_helper_fails_and_does_not_unwind_into_the_caller() {
+        let check = run(|_, _| {
+            observe("a", || {
+                in_helper(|board| {
+                    let words = [0usize; 1];
+                    // An index the optimiser cannot see through: a panic.
+                    let _ = words[board.get(0) as usize + 1];
+                    Ok(())
+                })?;
+                Ok("a".into())
+            })
+        });
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(check.observed.contains("panicked"), "{}", check.observed);
+    }
+
+    #[test]
     fn a_broken_fact_fails_with_its_words() {
         let check = run(|_, _| {
             observe("a", || {
