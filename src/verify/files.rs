@@ -8,71 +8,16 @@ use crate::flags::CloneFlags;
 use crate::raw;
 use nix::errno::Errno;
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec!(
-        "files/clone/open/with",
-        "FILES",
-        "fd opened by the child",
-        Clone,
-        true,
-        opened
-    ),
-    spec!(
-        "files/clone/open/without",
-        "-FILES",
-        "fd opened by the child",
-        Clone,
-        false,
-        opened
-    ),
-    spec!(
-        "files/clone3/open/with",
-        "FILES",
-        "fd opened by the child",
-        Clone3,
-        true,
-        opened
-    ),
-    spec!(
-        "files/clone3/open/without",
-        "-FILES",
-        "fd opened by the child",
-        Clone3,
-        false,
-        opened
-    ),
-    spec!(
-        "files/clone/close/with",
-        "FILES",
-        "fd closed by the child",
-        Clone,
-        true,
-        closed
-    ),
-    spec!(
-        "files/clone/close/without",
-        "-FILES",
-        "fd closed by the child",
-        Clone,
-        false,
-        closed
-    ),
-    spec!(
-        "files/clone3/close/with",
-        "FILES",
-        "fd closed by the child",
-        Clone3,
-        true,
-        closed
-    ),
-    spec!(
-        "files/clone3/close/without",
-        "-FILES",
-        "fd closed by the child",
-        Clone3,
-        false,
-        closed
-    ),
+    spec!("files/clone/open/with", "FILES", "fd opened by the child", Clone, true, opened),
+    spec!("files/clone/open/without", "-FILES", "fd opened by the child", Clone, false, opened),
+    spec!("files/clone3/open/with", "FILES", "fd opened by the child", Clone3, true, opened),
+    spec!("files/clone3/open/without", "-FILES", "fd opened by the child", Clone3, false, opened),
+    spec!("files/clone/close/with", "FILES", "fd closed by the child", Clone, true, closed),
+    spec!("files/clone/close/without", "-FILES", "fd closed by the child", Clone, false, closed),
+    spec!("files/clone3/close/with", "FILES", "fd closed by the child", Clone3, true, closed),
+    spec!("files/clone3/close/without", "-FILES", "fd closed by the child", Clone3, false, closed),
     spec!("offset/fork", "fork()", "file offset", Fork, true, offset),
     spec!("offset/clone", "(no flags)", "file offset", Clone, true, offset),
     spec!("offset/clone3", "(no flags)", "file offset", Clone3, true, offset),

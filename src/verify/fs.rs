@@ -9,71 +9,16 @@ use super::helper::{in_helper, spawn_and_reap, sys, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::flags::CloneFlags;
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec!(
-        "fs/clone/cwd/with",
-        "FS",
-        "cwd (chdir in the child)",
-        Clone,
-        true,
-        cwd
-    ),
-    spec!(
-        "fs/clone/cwd/without",
-        "-FS",
-        "cwd (chdir in the child)",
-        Clone,
-        false,
-        cwd
-    ),
-    spec!(
-        "fs/clone3/cwd/with",
-        "FS",
-        "cwd (chdir in the child)",
-        Clone3,
-        true,
-        cwd
-    ),
-    spec!(
-        "fs/clone3/cwd/without",
-        "-FS",
-        "cwd (chdir in the child)",
-        Clone3,
-        false,
-        cwd
-    ),
-    spec!(
-        "fs/clone/umask/with",
-        "FS",
-        "umask (set by the child)",
-        Clone,
-        true,
-        umask
-    ),
-    spec!(
-        "fs/clone/umask/without",
-        "-FS",
-        "umask (set by the child)",
-        Clone,
-        false,
-        umask
-    ),
-    spec!(
-        "fs/clone3/umask/with",
-        "FS",
-        "umask (set by the child)",
-        Clone3,
-        true,
-        umask
-    ),
-    spec!(
-        "fs/clone3/umask/without",
-        "-FS",
-        "umask (set by the child)",
-        Clone3,
-        false,
-        umask
-    ),
+    spec!("fs/clone/cwd/with", "FS", "cwd (chdir in the child)", Clone, true, cwd),
+    spec!("fs/clone/cwd/without", "-FS", "cwd (chdir in the child)", Clone, false, cwd),
+    spec!("fs/clone3/cwd/with", "FS", "cwd (chdir in the child)", Clone3, true, cwd),
+    spec!("fs/clone3/cwd/without", "-FS", "cwd (chdir in the child)", Clone3, false, cwd),
+    spec!("fs/clone/umask/with", "FS", "umask (set by the child)", Clone, true, umask),
+    spec!("fs/clone/umask/without", "-FS", "umask (set by the child)", Clone, false, umask),
+    spec!("fs/clone3/umask/with", "FS", "umask (set by the child)", Clone3, true, umask),
+    spec!("fs/clone3/umask/without", "-FS", "umask (set by the child)", Clone3, false, umask),
 ];
 
 /// Board words.

@@ -10,51 +10,17 @@ use crate::flags::CloneFlags;
 use crate::raw;
 use crate::stack::Stack;
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
     spec!("vm/clone/with", "VM", "memory", Clone, true, vm),
     spec!("vm/clone/without", "-VM", "memory", Clone, false, vm),
     spec!("vm/clone3/with", "VM", "memory", Clone3, true, vm),
     spec!("vm/clone3/without", "-VM", "memory", Clone3, false, vm),
-    spec!(
-        "cow/fork",
-        "fork()",
-        "memory (copy-on-write)",
-        Fork,
-        false,
-        copy_on_write
-    ),
-    spec!(
-        "cow/clone",
-        "(no flags)",
-        "memory (copy-on-write)",
-        Clone,
-        false,
-        copy_on_write
-    ),
-    spec!(
-        "cow/clone3",
-        "(no flags)",
-        "memory (copy-on-write)",
-        Clone3,
-        false,
-        copy_on_write
-    ),
-    spec!(
-        "stack/clone/misaligned",
-        "Stack::new(4097..)",
-        "child stack",
-        Clone,
-        true,
-        misaligned_stacks
-    ),
-    spec!(
-        "stack/clone3/misaligned",
-        "Stack::new(4097..)",
-        "child stack",
-        Clone3,
-        true,
-        misaligned_stacks
-    ),
+    spec!("cow/fork", "fork()", "memory (copy-on-write)", Fork, false, copy_on_write),
+    spec!("cow/clone", "(no flags)", "memory (copy-on-write)", Clone, false, copy_on_write),
+    spec!("cow/clone3", "(no flags)", "memory (copy-on-write)", Clone3, false, copy_on_write),
+    spec!("stack/clone/misaligned", "Stack::new(4097..)", "child stack", Clone, true, misaligned_stacks),
+    spec!("stack/clone3/misaligned", "Stack::new(4097..)", "child stack", Clone3, true, misaligned_stacks),
 ];
 
 /// Board words.

@@ -13,29 +13,16 @@ use super::{observe, spec, Spec, Verdict, Via};
 use crate::flags::CloneFlags;
 use crate::raw;
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
     spec!("pidfd/clone/exit", "PIDFD", "pidfd", Clone, true, exit),
     spec!("pidfd/clone/kill", "PIDFD", "pidfd", Clone, true, kill),
     spec!("pidfd/clone/without", "-PIDFD", "pidfd", Clone, false, exit),
-    spec!(
-        "pidfd/clone/raw_slot",
-        "PIDFD (raw)",
-        "pidfd via parent_tid",
-        Clone,
-        true,
-        raw_slot
-    ),
+    spec!("pidfd/clone/raw_slot", "PIDFD (raw)", "pidfd via parent_tid", Clone, true, raw_slot),
     spec!("pidfd/clone3/exit", "PIDFD", "pidfd", Clone3, true, exit),
     spec!("pidfd/clone3/kill", "PIDFD", "pidfd", Clone3, true, kill),
     spec!("pidfd/clone3/without", "-PIDFD", "pidfd", Clone3, false, exit),
-    spec!(
-        "pidfd/clone3/raw_field",
-        "PIDFD (raw)",
-        "pidfd via clone_args.pidfd",
-        Clone3,
-        true,
-        raw_slot
-    ),
+    spec!("pidfd/clone3/raw_field", "PIDFD (raw)", "pidfd via clone_args.pidfd", Clone3, true, raw_slot),
 ];
 
 /// Board words; each holds 1 for no, 2 for yes (0: not reached).

@@ -13,95 +13,19 @@ use crate::builder::Syscall;
 use crate::error::Error;
 use crate::flags::{CloneFlags, Rule};
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec!(
-        "sighand/clone/with",
-        "VM|SIGHAND",
-        "signal handlers",
-        Clone,
-        true,
-        sighand
-    ),
-    spec!(
-        "sighand/clone/without",
-        "VM, -SIGHAND",
-        "signal handlers",
-        Clone,
-        false,
-        sighand
-    ),
-    spec!(
-        "sighand/clone3/with",
-        "VM|SIGHAND",
-        "signal handlers",
-        Clone3,
-        true,
-        sighand
-    ),
-    spec!(
-        "sighand/clone3/without",
-        "VM, -SIGHAND",
-        "signal handlers",
-        Clone3,
-        false,
-        sighand
-    ),
-    spec!(
-        "clear_sighand/clone3/with",
-        "CLEAR_SIGHAND",
-        "child's handlers",
-        Clone3,
-        true,
-        clear_sighand
-    ),
-    spec!(
-        "clear_sighand/clone3/without",
-        "-CLEAR_SIGHAND",
-        "child's handlers",
-        Clone3,
-        false,
-        clear_sighand
-    ),
-    spec!(
-        "clear_sighand/clone/refused",
-        "CLEAR_SIGHAND",
-        "child's handlers",
-        Clone,
-        true,
-        clear_sighand_legacy
-    ),
-    spec!(
-        "exit_signal/clone/sigusr1",
-        "exit_signal=SIGUSR1",
-        "signal at child exit",
-        Clone,
-        true,
-        exit_signal
-    ),
-    spec!(
-        "exit_signal/clone/none",
-        "exit_signal=None",
-        "signal at child exit",
-        Clone,
-        false,
-        exit_signal
-    ),
-    spec!(
-        "exit_signal/clone3/sigusr1",
-        "exit_signal=SIGUSR1",
-        "signal at child exit",
-        Clone3,
-        true,
-        exit_signal
-    ),
-    spec!(
-        "exit_signal/clone3/none",
-        "exit_signal=None",
-        "signal at child exit",
-        Clone3,
-        false,
-        exit_signal
-    ),
+    spec!("sighand/clone/with", "VM|SIGHAND", "signal handlers", Clone, true, sighand),
+    spec!("sighand/clone/without", "VM, -SIGHAND", "signal handlers", Clone, false, sighand),
+    spec!("sighand/clone3/with", "VM|SIGHAND", "signal handlers", Clone3, true, sighand),
+    spec!("sighand/clone3/without", "VM, -SIGHAND", "signal handlers", Clone3, false, sighand),
+    spec!("clear_sighand/clone3/with", "CLEAR_SIGHAND", "child's handlers", Clone3, true, clear_sighand),
+    spec!("clear_sighand/clone3/without", "-CLEAR_SIGHAND", "child's handlers", Clone3, false, clear_sighand),
+    spec!("clear_sighand/clone/refused", "CLEAR_SIGHAND", "child's handlers", Clone, true, clear_sighand_legacy),
+    spec!("exit_signal/clone/sigusr1", "exit_signal=SIGUSR1", "signal at child exit", Clone, true, exit_signal),
+    spec!("exit_signal/clone/none", "exit_signal=None", "signal at child exit", Clone, false, exit_signal),
+    spec!("exit_signal/clone3/sigusr1", "exit_signal=SIGUSR1", "signal at child exit", Clone3, true, exit_signal),
+    spec!("exit_signal/clone3/none", "exit_signal=None", "signal at child exit", Clone3, false, exit_signal),
 ];
 
 /// Board words.

@@ -10,96 +10,20 @@ use crate::flags::CloneFlags;
 use crate::raw;
 use crate::tid::TidSlot;
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
     spec!("thread/clone/with", "THREAD", "thread group", Clone, true, thread),
-    spec!(
-        "thread/clone/without",
-        "-THREAD",
-        "thread group",
-        Clone,
-        false,
-        thread
-    ),
-    spec!(
-        "thread/clone3/with",
-        "THREAD",
-        "thread group",
-        Clone3,
-        true,
-        thread
-    ),
-    spec!(
-        "thread/clone3/without",
-        "-THREAD",
-        "thread group",
-        Clone3,
-        false,
-        thread
-    ),
-    spec!(
-        "vfork/clone/with",
-        "VM|VFORK",
-        "parent suspension",
-        Clone,
-        true,
-        vfork
-    ),
-    spec!(
-        "vfork/clone/without",
-        "VM, -VFORK",
-        "parent suspension",
-        Clone,
-        false,
-        vfork
-    ),
-    spec!(
-        "vfork/clone3/with",
-        "VM|VFORK",
-        "parent suspension",
-        Clone3,
-        true,
-        vfork
-    ),
-    spec!(
-        "vfork/clone3/without",
-        "VM, -VFORK",
-        "parent suspension",
-        Clone3,
-        false,
-        vfork
-    ),
-    spec!(
-        "parent/clone/with",
-        "PARENT",
-        "child's parent",
-        Clone,
-        true,
-        parent
-    ),
-    spec!(
-        "parent/clone/without",
-        "-PARENT",
-        "child's parent",
-        Clone,
-        false,
-        parent
-    ),
-    spec!(
-        "parent/clone3/with",
-        "PARENT",
-        "child's parent",
-        Clone3,
-        true,
-        parent
-    ),
-    spec!(
-        "parent/clone3/without",
-        "-PARENT",
-        "child's parent",
-        Clone3,
-        false,
-        parent
-    ),
+    spec!("thread/clone/without", "-THREAD", "thread group", Clone, false, thread),
+    spec!("thread/clone3/with", "THREAD", "thread group", Clone3, true, thread),
+    spec!("thread/clone3/without", "-THREAD", "thread group", Clone3, false, thread),
+    spec!("vfork/clone/with", "VM|VFORK", "parent suspension", Clone, true, vfork),
+    spec!("vfork/clone/without", "VM, -VFORK", "parent suspension", Clone, false, vfork),
+    spec!("vfork/clone3/with", "VM|VFORK", "parent suspension", Clone3, true, vfork),
+    spec!("vfork/clone3/without", "VM, -VFORK", "parent suspension", Clone3, false, vfork),
+    spec!("parent/clone/with", "PARENT", "child's parent", Clone, true, parent),
+    spec!("parent/clone/without", "-PARENT", "child's parent", Clone, false, parent),
+    spec!("parent/clone3/with", "PARENT", "child's parent", Clone3, true, parent),
+    spec!("parent/clone3/without", "-PARENT", "child's parent", Clone3, false, parent),
 ];
 
 /// Board words.

@@ -20,151 +20,26 @@ use crate::raw::{self, CloneArgs};
 use crate::stack::Stack;
 use crate::tid::TidSlot;
 
+#[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
-    spec!(
-        "parent_settid/clone/vm",
-        "PARENT_SETTID (VM)",
-        "parent's TID slot",
-        Clone,
-        true,
-        parent_settid_vm
-    ),
-    spec!(
-        "parent_settid/clone/no_vm",
-        "PARENT_SETTID",
-        "parent's TID slot",
-        Clone,
-        true,
-        parent_settid
-    ),
-    spec!(
-        "parent_settid/clone/without",
-        "-PARENT_SETTID",
-        "parent's TID slot",
-        Clone,
-        false,
-        parent_settid
-    ),
-    spec!(
-        "parent_settid/clone3/vm",
-        "PARENT_SETTID (VM)",
-        "parent's TID slot",
-        Clone3,
-        true,
-        parent_settid_vm
-    ),
-    spec!(
-        "parent_settid/clone3/no_vm",
-        "PARENT_SETTID",
-        "parent's TID slot",
-        Clone3,
-        true,
-        parent_settid
-    ),
-    spec!(
-        "parent_settid/clone3/without",
-        "-PARENT_SETTID",
-        "parent's TID slot",
-        Clone3,
-        false,
-        parent_settid
-    ),
-    spec!(
-        "child_settid/clone/vm",
-        "CHILD_SETTID (VM)",
-        "child's TID slot",
-        Clone,
-        true,
-        child_settid_vm
-    ),
-    spec!(
-        "child_settid/clone/no_vm",
-        "CHILD_SETTID",
-        "child's TID slot",
-        Clone,
-        true,
-        child_settid
-    ),
-    spec!(
-        "child_settid/clone/without",
-        "-CHILD_SETTID",
-        "child's TID slot",
-        Clone,
-        false,
-        child_settid
-    ),
-    spec!(
-        "child_settid/clone3/vm",
-        "CHILD_SETTID (VM)",
-        "child's TID slot",
-        Clone3,
-        true,
-        child_settid_vm
-    ),
-    spec!(
-        "child_settid/clone3/no_vm",
-        "CHILD_SETTID",
-        "child's TID slot",
-        Clone3,
-        true,
-        child_settid
-    ),
-    spec!(
-        "child_settid/clone3/without",
-        "-CHILD_SETTID",
-        "child's TID slot",
-        Clone3,
-        false,
-        child_settid
-    ),
-    spec!(
-        "child_cleartid/clone/vm",
-        "CHILD_CLEARTID (VM)",
-        "TID slot at exit",
-        Clone,
-        true,
-        cleartid_vm
-    ),
-    spec!(
-        "child_cleartid/clone/no_vm",
-        "CHILD_CLEARTID",
-        "TID slot at exit",
-        Clone,
-        true,
-        cleartid_no_vm
-    ),
-    spec!(
-        "child_cleartid/clone/without",
-        "VM, -CHILD_CLEARTID",
-        "TID slot at exit",
-        Clone,
-        false,
-        cleartid_vm
-    ),
-    spec!(
-        "child_cleartid/clone3/vm",
-        "CHILD_CLEARTID (VM)",
-        "TID slot at exit",
-        Clone3,
-        true,
-        cleartid_vm
-    ),
-    spec!(
-        "child_cleartid/clone3/no_vm",
-        "CHILD_CLEARTID",
-        "TID slot at exit",
-        Clone3,
-        true,
-        cleartid_no_vm
-    ),
-    spec!(
-        "child_cleartid/clone3/without",
-        "VM, -CHILD_CLEARTID",
-        "TID slot at exit",
-        Clone3,
-        false,
-        cleartid_vm
-    ),
+    spec!("parent_settid/clone/vm", "PARENT_SETTID (VM)", "parent's TID slot", Clone, true, parent_settid_vm),
+    spec!("parent_settid/clone/no_vm", "PARENT_SETTID", "parent's TID slot", Clone, true, parent_settid),
+    spec!("parent_settid/clone/without", "-PARENT_SETTID", "parent's TID slot", Clone, false, parent_settid),
+    spec!("parent_settid/clone3/vm", "PARENT_SETTID (VM)", "parent's TID slot", Clone3, true, parent_settid_vm),
+    spec!("parent_settid/clone3/no_vm", "PARENT_SETTID", "parent's TID slot", Clone3, true, parent_settid),
+    spec!("parent_settid/clone3/without", "-PARENT_SETTID", "parent's TID slot", Clone3, false, parent_settid),
+    spec!("child_settid/clone/vm", "CHILD_SETTID (VM)", "child's TID slot", Clone, true, child_settid_vm),
+    spec!("child_settid/clone/no_vm", "CHILD_SETTID", "child's TID slot", Clone, true, child_settid),
+    spec!("child_settid/clone/without", "-CHILD_SETTID", "child's TID slot", Clone, false, child_settid),
+    spec!("child_settid/clone3/vm", "CHILD_SETTID (VM)", "child's TID slot", Clone3, true, child_settid_vm),
+    spec!("child_settid/clone3/no_vm", "CHILD_SETTID", "child's TID slot", Clone3, true, child_settid),
+    spec!("child_settid/clone3/without", "-CHILD_SETTID", "child's TID slot", Clone3, false, child_settid),
+    spec!("child_cleartid/clone/vm", "CHILD_CLEARTID (VM)", "TID slot at exit", Clone, true, cleartid_vm),
+    spec!("child_cleartid/clone/no_vm", "CHILD_CLEARTID", "TID slot at exit", Clone, true, cleartid_no_vm),
+    spec!("child_cleartid/clone/without", "VM, -CHILD_CLEARTID", "TID slot at exit", Clone, false, cleartid_vm),
+    spec!("child_cleartid/clone3/vm", "CHILD_CLEARTID (VM)", "TID slot at exit", Clone3, true, cleartid_vm),
+    spec!("child_cleartid/clone3/no_vm", "CHILD_CLEARTID", "TID slot at exit", Clone3, true, cleartid_no_vm),
+    spec!("child_cleartid/clone3/without", "VM, -CHILD_CLEARTID", "TID slot at exit", Clone3, false, cleartid_vm),
 ];
 
 /// Board words.
