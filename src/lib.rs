@@ -10,6 +10,8 @@
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one `unsafe` typed function per system call, for those who
 //!   need exactly the call and no policy.
+//! - [`verify`]: checks, run on this host, of what each clone flag really
+//!   shares (the `semantics` example prints them as a table).
 //!
 //! # What is safe and what is not
 //!
@@ -53,6 +55,7 @@ mod probe;
 pub mod raw;
 mod stack;
 mod tid;
+pub mod verify;
 
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};

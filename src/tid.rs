@@ -98,9 +98,9 @@ impl TidSlot {
         self.word.store(-1, Ordering::Release);
     }
 
-    /// Undoes [`mark_pending`](Self::mark_pending) when no child was created.
-    pub(crate) fn unmark_pending(&self) {
-        let _ = self.word.compare_exchange(-1, 0, Ordering::AcqRel, Ordering::Acquire);
+    /// Sets the slot back to 0 (after a clone that created no child).
+    pub(crate) fn clear(&self) {
+        self.word.store(0, Ordering::Release);
     }
 
     /// Whether the slot is 0.
