@@ -93,8 +93,10 @@ struct Header<F> {
     f: ManuallyDrop<F>,
 }
 
-/// The least stack a spawned closure gets below its header.
-const MIN_CHILD_STACK: usize = 4096;
+/// The least stack a spawned closure gets below its header: small enough that
+/// the smallest [`Stack`] (one page) still runs a small closure; a child that
+/// needs more hits the guard page and dies by SIGSEGV, it corrupts nothing.
+const MIN_CHILD_STACK: usize = 2048;
 
 impl Default for CloneBuilder<'_> {
     fn default() -> Self {
