@@ -47,6 +47,7 @@
 mod builder;
 mod child;
 mod error;
+mod exec;
 mod flags;
 mod fork;
 mod probe;
@@ -57,6 +58,7 @@ mod tid;
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
+pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::{CloneFlags, Conflict, Rule};
 pub use fork::fork;
 pub use stack::Stack;
