@@ -1054,6 +1054,9 @@ fn take_stack() -> Result<Stack> {
 
 fn give_back(stack: Stack) {
     let mut stacks = STACKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Reserved once, so that later spawns never grow it (they allocate nothing).
+    let missing = STACKS_KEPT.saturating_sub(stacks.len());
+    stacks.reserve_exact(missing);
     if stacks.len() < STACKS_KEPT {
         stacks.push(stack);
     }
