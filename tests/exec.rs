@@ -72,8 +72,9 @@ fn dup_at_least(fd: &OwnedFd, min: RawFd) -> OwnedFd {
 }
 
 fn pipe() -> (File, OwnedFd) {
-    let (read, write) = std::io::pipe().unwrap();
-    (File::from(OwnedFd::from(read)), write.into())
+    // SAFETY: plain system call.
+    let (read, write) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC) }.unwrap();
+    (File::from(read), write)
 }
 
 fn link(path: impl AsRef<Path>) -> String {

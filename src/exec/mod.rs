@@ -355,8 +355,9 @@ impl Exec {
     /// ```
     /// use std::io::Read;
     /// use clonekit::Exec;
-    /// let (mut reader, writer) = std::io::pipe()?;
-    /// let mut child = Exec::new("sh").args(["-c", "echo via 5 >&5"]).fd(5, writer.into()).spawn()?;
+    /// let (reader, writer) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC)? };
+    /// let mut reader = std::fs::File::from(reader);
+    /// let mut child = Exec::new("sh").args(["-c", "echo via 5 >&5"]).fd(5, writer).spawn()?;
     /// child.wait()?;
     /// drop(child); // nothing else holds the write end: read to the end
     /// let mut got = String::new();
