@@ -16,6 +16,9 @@ use clonekit::{CloneFlags, Errno, Error, Exec, ExecStage, Pid, Signal, Stdio, St
 use nix::sys::signal::SigSet;
 use rstest::rstest;
 
+mod common;
+use common::status_mask;
+
 static LOCK: Mutex<()> = Mutex::new(());
 
 fn lock() -> MutexGuard<'static, ()> {
@@ -272,12 +275,6 @@ fn setsid_and_process_group(
         .strategy(strategy);
     let (pid, (group, session)) = stat_of(&mut exec);
     assert_eq!((group, session), (pid, ours.1));
-}
-
-/// The `SigBlk` (or another) line of a /proc status text, as a mask.
-fn status_mask(status: &str, field: &str) -> u64 {
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
 }
 
 #[rstest]

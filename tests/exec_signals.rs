@@ -11,6 +11,9 @@ use clonekit::{raw, Exec, Pid, Signal, Stdio, Strategy};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
 use rstest::rstest;
 
+mod common;
+use common::status_mask;
+
 static LOCK: Mutex<()> = Mutex::new(());
 
 fn lock() -> MutexGuard<'static, ()> {
@@ -45,6 +48,12 @@ fn parent_handler_never_runs_in_child(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
     let _guard = lock();
+    handler_never_runs_in_child(strategy);
+}
+
+/// Spawns 200 children into a process group that another thread keeps
+/// sending a signal the parent handles; none may run the handler.
+fn handler_never_runs_in_child(strategy: Strategy) {
     PARENT.store(std::process::id() as i32, Ordering::Relaxed);
     IN_PARENT.store(0, Ordering::Relaxed);
     // SIGWINCH: ignored by default, so a child that got it with the default
@@ -93,9 +102,102 @@ fn parent_handler_never_runs_in_child(
     );
 }
 
-fn status_mask(status: &str, field: &str) -> u64 {
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+const FALLBACK_HELPER_ENV: &str = "CLONEKIT_FALLBACK_HELPER";
+
+/// Runs the helper below in a process of its own, where a seccomp filter
+/// makes clone3 answer ENOSYS: `Strategy::CloneVfork` must fall back to
+/// legacy clone and reset the handlers itself.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn clone_vfork_falls_back_without_clone3() {
+    let _guard = lock();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "fallback_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(FALLBACK_HELPER_ENV, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("FALLBACK OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Makes clone3 fail with ENOSYS in this thread (and the tasks it creates),
+/// as on a kernel before 5.3 or under a container's seccomp profile.
+#[cfg(target_arch = "x86_64")]
+fn refuse_clone3() {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let ld_abs = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    let mut program = [
+        op(ld_abs, 0, 0, 4),                    // the architecture
+        op(jeq, 0, 3, AUDIT_ARCH_X86_64),       // another one: allow
+        op(ld_abs, 0, 0, 0),                    // the system call number
+        op(jeq, 0, 1, libc::SYS_clone3 as u32), // not clone3: allow
+        op(ret, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        op(ret, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let fprog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: prctl with a live filter program.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog),
+            0
+        );
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+#[ignore = "helper process for clone_vfork_falls_back_without_clone3"]
+fn fallback_helper() {
+    if std::env::var_os(FALLBACK_HELPER_ENV).is_none() {
+        println!("only meaningful as a helper process");
+        return;
+    }
+    refuse_clone3();
+    // SAFETY: the probe cannot create a process.
+    assert_eq!(unsafe { raw::clone3_probe() }, clonekit::Errno::ENOSYS);
+    handler_never_runs_in_child(Strategy::CloneVfork);
+    let mut child = Exec::new("sleep").arg("10").pidfd(true).spawn().unwrap();
+    assert!(child.child.pidfd().is_some(), "legacy clone gives a pidfd too");
+    child.child.kill(Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    // What only clone3 can do is refused, not silently dropped.
+    let err = Exec::new("true")
+        .namespaces(clonekit::CloneFlags::NEWTIME)
+        .spawn()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            clonekit::Error::Unsupported {
+                errno: clonekit::Errno::ENOSYS,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    println!("FALLBACK OK");
 }
 
 #[rstest]
