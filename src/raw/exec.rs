@@ -49,6 +49,16 @@ fn fd_result(ret: isize) -> Result<RawFd, Errno> {
 /// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
 /// arrays of NUL-terminated strings, all alive for the call.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// let argv = [c"/nonexistent".as_ptr(), std::ptr::null()];
+/// let envp = [std::ptr::null()];
+/// // Returns only on failure.
+/// assert_eq!(unsafe { raw::execve(argv[0], argv.as_ptr(), envp.as_ptr()) }, Errno::ENOENT);
+/// ```
+///
 /// # References
 /// - [execve(2)](https://man7.org/linux/man-pages/man2/execve.2.html)
 pub unsafe fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
@@ -67,6 +77,20 @@ pub unsafe fn execve(path: *const c_char, argv: *const *const c_char, envp: *con
 ///
 /// `new` must not be an fd that something else owns and still uses.
 ///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+/// use clonekit::raw;
+/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// let high = unsafe { raw::dup_above(read.as_raw_fd(), 100)? };
+/// let _high = unsafe { OwnedFd::from_raw_fd(high) };
+/// // Replace the copy with another copy of `read`, this time without O_CLOEXEC.
+/// assert_eq!(unsafe { raw::dup3(read.as_raw_fd(), high, 0)? }, high);
+/// assert_eq!(unsafe { raw::fcntl_getfd(high)? } & libc::FD_CLOEXEC, 0);
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [dup3(2)](https://man7.org/linux/man-pages/man2/dup3.2.html)
 pub unsafe fn dup3(old: RawFd, new: RawFd, flags: c_int) -> Result<RawFd, Errno> {
@@ -81,6 +105,18 @@ pub unsafe fn dup3(old: RawFd, new: RawFd, flags: c_int) -> Result<RawFd, Errno>
 ///
 /// Safe in itself; `unsafe` like the whole module. The new fd is the caller's
 /// to close.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+/// use clonekit::raw;
+/// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// let copy = unsafe { raw::dup_above(read.as_raw_fd(), 100)? };
+/// assert!(copy >= 100);
+/// drop(unsafe { OwnedFd::from_raw_fd(copy) });
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html)
@@ -102,6 +138,16 @@ pub unsafe fn dup_above(fd: RawFd, min: RawFd) -> Result<RawFd, Errno> {
 ///
 /// Safe in itself; `unsafe` like the whole module.
 ///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use clonekit::raw;
+/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// assert_eq!(unsafe { raw::fcntl_getfd(read.as_raw_fd())? }, libc::FD_CLOEXEC);
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html)
 pub unsafe fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
@@ -115,6 +161,17 @@ pub unsafe fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
 /// # Safety
 ///
 /// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use clonekit::raw;
+/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// unsafe { raw::fcntl_setfd(read.as_raw_fd(), 0)? };
+/// assert_eq!(unsafe { raw::fcntl_getfd(read.as_raw_fd())? }, 0);
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html)
@@ -136,6 +193,18 @@ pub unsafe fn fcntl_setfd(fd: RawFd, flags: c_int) -> Result<(), Errno> {
 ///
 /// `fd` must not be owned by anything that still uses it.
 ///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::IntoRawFd;
+/// use clonekit::{raw, Errno};
+/// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// let fd = read.into_raw_fd();
+/// unsafe { raw::close(fd)? };
+/// assert_eq!(unsafe { raw::close(fd) }, Err(Errno::EBADF));
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [close(2)](https://man7.org/linux/man-pages/man2/close.2.html)
 pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
@@ -149,6 +218,21 @@ pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
 /// # Safety
 ///
 /// None of the fds in the range may be owned by anything that still uses it.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use clonekit::raw;
+/// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// let fd = read.as_raw_fd() as u32;
+/// // Mark it close-on-exec rather than closing it (Linux 5.11).
+/// match unsafe { raw::close_range(fd, fd, libc::CLOSE_RANGE_CLOEXEC) } {
+///     Ok(()) => assert_eq!(unsafe { raw::fcntl_getfd(fd as i32)? }, libc::FD_CLOEXEC),
+///     Err(errno) => println!("close_range: {errno} on this kernel"),
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [close_range(2)](https://man7.org/linux/man-pages/man2/close_range.2.html)
@@ -171,6 +255,13 @@ pub unsafe fn close_range(first: c_uint, last: c_uint, flags: c_uint) -> Result<
 /// `path` is a NUL-terminated string alive for the call. Changes the working
 /// directory of every thread that shares it (`CLONE_FS`).
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// assert_eq!(unsafe { raw::chdir(c"/nonexistent/dir".as_ptr()) }, Err(Errno::ENOENT));
+/// ```
+///
 /// # References
 /// - [chdir(2)](https://man7.org/linux/man-pages/man2/chdir.2.html)
 pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
@@ -184,6 +275,18 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
 /// # Safety
 ///
 /// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // A fresh child leads no process group, so it may start a session.
+/// match unsafe { fork()? } {
+///     Forked::Child => unsafe { raw::exit_group(raw::setsid().is_ok() as i32) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 ///
 /// # References
 /// - [setsid(2)](https://man7.org/linux/man-pages/man2/setsid.2.html)
@@ -199,6 +302,20 @@ pub unsafe fn setsid() -> Result<Pid, Errno> {
 ///
 /// Safe in itself; `unsafe` like the whole module.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked, Pid};
+/// match unsafe { fork()? } {
+///     Forked::Child => unsafe {
+///         let zero = Pid::from_raw(0);
+///         raw::exit_group(raw::setpgid(zero, zero).is_ok() as i32)
+///     },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
 /// # References
 /// - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
 pub unsafe fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
@@ -212,6 +329,17 @@ pub unsafe fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
 /// # Safety
 ///
 /// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// match unsafe { fork()? } {
+///     Forked::Child => unsafe { raw::exit_group(raw::set_pdeathsig(libc::SIGTERM).is_ok() as i32) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 ///
 /// # References
 /// - [PR_SET_PDEATHSIG(2const)](https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html)
@@ -227,6 +355,16 @@ pub unsafe fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
 /// # Safety
 ///
 /// `set` and `old` are NULL or valid for a `sigset_t`.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// let mut mask = raw::full_sigset();
+/// // Read the calling thread's mask without changing it.
+/// unsafe { raw::rt_sigprocmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask)? };
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
@@ -251,6 +389,13 @@ pub unsafe fn rt_sigprocmask(
 /// A signal set with every signal in it (the kernel ignores `SIGKILL` and
 /// `SIGSTOP` in a mask). Unlike glibc's `sigfillset`, it keeps the signals
 /// glibc reserves for itself, so blocking it blocks everything.
+///
+/// # Examples
+///
+/// ```
+/// let all = clonekit::raw::full_sigset();
+/// assert_eq!(unsafe { libc::sigismember(&all, libc::SIGUSR1) }, 1);
+/// ```
 pub fn full_sigset() -> libc::sigset_t {
     let mut set = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: every bit pattern is a valid sigset_t (an array of integers).
@@ -267,6 +412,13 @@ pub fn full_sigset() -> libc::sigset_t {
 /// x86_64 requires `SA_RESTORER` with a restorer that calls `rt_sigreturn`
 /// for a *handler* to be able to return; setting `SIG_DFL` or `SIG_IGN`, the
 /// only uses here, needs none. An all-zero value is `SIG_DFL` with no flags.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw::KernelSigaction;
+/// assert_eq!(KernelSigaction::default().handler, libc::SIG_DFL);
+/// ```
 ///
 /// # References
 /// - [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html),
@@ -293,6 +445,16 @@ pub struct KernelSigaction {
 /// (with a restorer, see [`KernelSigaction`]). The disposition is shared by
 /// every task that shares the handler table (`CLONE_SIGHAND`).
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw::{self, KernelSigaction};
+/// let mut old = KernelSigaction::default();
+/// // Read SIGCHLD's disposition without changing it.
+/// unsafe { raw::rt_sigaction(libc::SIGCHLD, std::ptr::null(), &mut old)? };
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
 pub unsafe fn rt_sigaction(
@@ -318,6 +480,19 @@ pub unsafe fn rt_sigaction(
 ///
 /// `buf` is valid for `len` bytes of writes.
 ///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use clonekit::raw;
+/// let (read, write) = unsafe { raw::pipe2(0)? };
+/// assert_eq!(unsafe { raw::write(write.as_raw_fd(), b"hi".as_ptr(), 2)? }, 2);
+/// let mut buf = [0u8; 8];
+/// assert_eq!(unsafe { raw::read(read.as_raw_fd(), buf.as_mut_ptr(), buf.len())? }, 2);
+/// assert_eq!(&buf[..2], b"hi");
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 pub unsafe fn read(fd: RawFd, buf: *mut u8, len: usize) -> Result<usize, Errno> {
@@ -331,6 +506,18 @@ pub unsafe fn read(fd: RawFd, buf: *mut u8, len: usize) -> Result<usize, Errno> 
 ///
 /// `buf` is valid for `len` bytes of reads.
 ///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use clonekit::{raw, Errno};
+/// let (read, write) = unsafe { raw::pipe2(0)? };
+/// drop(read);
+/// // No reader left: EPIPE (SIGPIPE is ignored by Rust programs).
+/// assert_eq!(unsafe { raw::write(write.as_raw_fd(), b"x".as_ptr(), 1) }, Err(Errno::EPIPE));
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
 pub unsafe fn write(fd: RawFd, buf: *const u8, len: usize) -> Result<usize, Errno> {
@@ -343,6 +530,14 @@ pub unsafe fn write(fd: RawFd, buf: *const u8, len: usize) -> Result<usize, Errn
 /// # Safety
 ///
 /// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// let (read, write) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC)? };
+/// # let _ = (read, write);
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [pipe2(2)](https://man7.org/linux/man-pages/man2/pipe2.2.html)
@@ -361,6 +556,20 @@ pub unsafe fn pipe2(flags: c_int) -> Result<(OwnedFd, OwnedFd), Errno> {
 ///
 /// Safe in itself; `unsafe` like the whole module.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// if let Forked::Parent(mut child) = unsafe { fork()? } {
+///     let pidfd = unsafe { raw::pidfd_open(child.pid(), 0) }.map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
+///     # let _ = pidfd;
+///     child.wait()?;
+/// } else {
+///     unsafe { raw::exit_group(0) }
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
 /// # References
 /// - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
 pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
@@ -376,6 +585,16 @@ pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
 ///
 /// Safe in itself; `unsafe` like the whole module.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // Signal 0: only checks that the thread exists.
+/// let (_, me) = unsafe { raw::parent_and_self() };
+/// unsafe { raw::tkill(me, 0)? };
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [tkill(2)](https://man7.org/linux/man-pages/man2/tkill.2.html)
 pub unsafe fn tkill(tid: Pid, sig: c_int) -> Result<(), Errno> {
@@ -390,6 +609,15 @@ pub unsafe fn tkill(tid: Pid, sig: c_int) -> Result<(), Errno> {
 /// # Safety
 ///
 /// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// let (parent, me) = unsafe { raw::parent_and_self() };
+/// assert_eq!(parent.as_raw() as u32, std::os::unix::process::parent_id());
+/// assert!(me.as_raw() > 0);
+/// ```
 ///
 /// # References
 /// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html),
