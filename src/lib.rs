@@ -7,6 +7,9 @@
 //!   issued through legacy `clone` or `clone3` as the arguments need
 //!   ([`Syscall`]).
 //! - [`fork()`]: the raw `fork` system call.
+//! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
+//!   only raw system calls prepared in the parent, then `execve`; failures
+//!   come back from `spawn` as [`Error::Exec`].
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one `unsafe` typed function per system call, for those who
 //!   need exactly the call and no policy.

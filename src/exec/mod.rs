@@ -879,7 +879,6 @@ impl Launch {
         let mut pidfd: c_int = -1;
         let mut clone3 = probe::clone3_works().is_ok();
         let mut clear = !NO_CLEAR_SIGHAND.load(Ordering::Relaxed);
-        let arg = (plan as *mut Plan).cast::<c_void>();
         let result = loop {
             if !clone3 {
                 plan.spawn.reset_handlers = true;
@@ -888,6 +887,7 @@ impl Launch {
                 } else {
                     std::ptr::null_mut()
                 };
+                let arg = child_arg(plan);
                 // SAFETY: the stack is ours and unused until the child has
                 // exec'd or exited (CLONE_VFORK suspends us until then); the
                 // entry runs only the plan, which we do not touch meanwhile.
@@ -919,6 +919,7 @@ impl Launch {
                 cgroup: self.cgroup.map_or(0, |fd| fd as u64),
                 ..raw::CloneArgs::default()
             };
+            let arg = child_arg(plan);
             // SAFETY: as above; every pointer in `args` is a live local.
             match unsafe { raw::clone3_on_stack(&args, child::entry, arg) } {
                 Err(Errno::EINVAL) if clear => clear = false,
@@ -1021,11 +1022,17 @@ impl Launch {
     }
 }
 
+/// The argument of [`child::entry`]: taken from `plan` right before the
+/// clone, after the parent's last write, and not used once it returns.
+fn child_arg(plan: &mut Plan) -> *mut c_void {
+    (plan as *mut Plan).cast::<c_void>()
+}
+
 /// `vfork`, the child moved to a cached stack before it runs any code.
 fn vfork(plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
     plan.spawn.reset_handlers = true;
     let mut stack = take_stack()?;
-    let arg = (plan as *mut Plan).cast::<c_void>();
+    let arg = child_arg(plan);
     // SAFETY: as in `clone_vfork`: the stack is ours until the child execs
     // or exits, which vfork waits for.
     let pid = unsafe { raw::vfork_on_stack(stack.top(), child::entry, arg) };
@@ -1062,6 +1069,13 @@ fn give_back(stack: Stack) {
         stacks.push(stack);
     }
 }
+
+// An `Exec` can be built on one thread and spawned on another, like `Command`.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Exec>();
+    send_sync::<ExecChild>();
+};
 
 impl fmt::Debug for Exec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

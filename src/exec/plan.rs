@@ -25,8 +25,8 @@ use nix::unistd::Pid;
 use crate::error::{Error, ExecStage, Result};
 
 extern "C" {
-    /// The process's environment, as libc keeps it.
-    static environ: *const *const c_char;
+    /// The process's environment, as libc keeps it (`mut`: libc changes it).
+    static mut environ: *const *const c_char;
 }
 
 /// The PATH glibc's `execvp` searches when the variable is unset.
@@ -277,7 +277,7 @@ impl Plan {
         self.spawn.report_fd = report_fd;
         // SAFETY: reading the pointer libc keeps; it stays valid until the
         // environment is changed, which Rust's `set_var` makes `unsafe`.
-        self.spawn.environ = unsafe { environ };
+        self.spawn.environ = unsafe { ptr::addr_of!(environ).read() };
         self.spawn.stage.store(0, Ordering::Relaxed);
         self.spawn.errno.store(0, Ordering::Relaxed);
     }
