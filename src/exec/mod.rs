@@ -650,7 +650,8 @@ impl Exec {
             }
             _ => None,
         };
-        let parent = if launch.namespaces.contains(CloneFlags::NEWPID) {
+        // What getppid() must say in the child; only a death signal asks.
+        let parent = if plan.death_signal == 0 || launch.namespaces.contains(CloneFlags::NEWPID) {
             Pid::from_raw(0)
         } else {
             // SAFETY: no arguments.
