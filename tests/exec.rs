@@ -166,6 +166,28 @@ fn stdio_kinds(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] 
 }
 
 #[rstest]
+fn piped_stdin_and_stdout_round_trip(
+    #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
+) {
+    use std::io::Write;
+    let _guard = lock();
+    let before = fd_count();
+    {
+        let mut exec = Exec::new("tr");
+        exec.args(["a-z", "A-Z"])
+            .stdin(Stdio::Piped)
+            .stdout(Stdio::Piped)
+            .strategy(strategy);
+        let mut child = exec.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"round trip").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        assert_eq!(text(&output.stdout), "ROUND TRIP");
+    }
+    assert_eq!(fd_count(), before);
+}
+
+#[rstest]
 fn fds_are_placed_even_when_crossed(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
@@ -446,6 +468,11 @@ fn exec_error(stage: ExecStage, errno: Errno) -> Error {
     e.fd(nofile_limit(), File::open("/dev/null").unwrap().into());
     e
 }, exec_error(ExecStage::Fds, Errno::EBADF))]
+#[case::negative_fd(|_: &Fixtures| {
+    let mut e = Exec::new("true");
+    e.fd(-1, File::open("/dev/null").unwrap().into());
+    e
+}, Error::Sys { call: "dup3", errno: Errno::EBADF })]
 #[case::interior_nul(|_: &Fixtures| { let mut e = Exec::new("true"); e.arg("a\0b"); e }, Error::Nul)]
 #[case::env_nul(|_: &Fixtures| { let mut e = Exec::new("true"); e.env("A", "x\0y"); e }, Error::Nul)]
 #[case::argv_too_long(|_: &Fixtures| { let mut e = Exec::new("true"); e.arg("x".repeat(256 * 1024)); e }, exec_error(ExecStage::Exec, Errno::E2BIG))]
