@@ -579,7 +579,12 @@ fn new_uts_namespace(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::F
         return;
     }
     let ours = link("/proc/self/ns/uts");
-    let theirs = out(&mut exec);
+    // With flags, the pidfd comes from the clone itself (CLONE_PIDFD).
+    let child = exec.pidfd(true).stdout(Stdio::Piped).spawn().unwrap();
+    assert!(child.child.pidfd().is_some());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let theirs = text(&output.stdout);
     assert!(theirs.starts_with("uts:["), "{theirs}");
     assert_ne!(theirs.trim_end(), ours);
 }
@@ -602,8 +607,13 @@ fn into_cgroup(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] 
     let mut exec = Exec::new("cat");
     exec.arg("/proc/self/cgroup")
         .cgroup(dir.into())
+        .pidfd(true)
+        .stdout(Stdio::Piped)
         .strategy(strategy);
-    let result = exec.output();
+    let result = exec.spawn().and_then(|child| {
+        assert!(child.child.pidfd().is_some());
+        child.wait_with_output()
+    });
     drop(exec);
     let removed = fs::remove_dir(&group);
     if strategy == Strategy::Vfork {

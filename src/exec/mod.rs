@@ -13,7 +13,7 @@ use std::ffi::{c_int, c_void, OsStr};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -960,7 +960,7 @@ impl Launch {
         let pid = result?;
         let pidfd = self.pidfd.then(|| {
             // SAFETY: with CLONE_PIDFD and success, the kernel stored a new fd.
-            unsafe { std::os::fd::FromRawFd::from_raw_fd(pidfd) }
+            unsafe { OwnedFd::from_raw_fd(pidfd) }
         });
         Ok((pid, pidfd))
     }
@@ -969,55 +969,48 @@ impl Launch {
     /// child runs the plan on its copy of memory.
     fn fork(&self, plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
         plan.spawn.reset_handlers = true;
-        let flags = self.flags();
+        let mut flags = self.flags();
         let mut pidfd: c_int = -1;
-        let with_pidfd = self.pidfd && !flags.is_empty();
         let created = if flags.is_empty() {
             // SAFETY: the child runs only the plan (raw system calls).
             unsafe { raw::fork() }.map_err(Error::sys("fork"))
-        } else if self.clone3_feature().is_some() {
-            let args = raw::CloneArgs {
-                flags: (flags | CloneFlags::PIDFD).bits(),
-                pidfd: &mut pidfd as *mut c_int as u64,
-                exit_signal: libc::SIGCHLD as u64,
-                cgroup: self.cgroup.map_or(0, |fd| fd as u64),
-                ..raw::CloneArgs::default()
-            };
-            // SAFETY: as above; no CLONE_VM, pointers are live locals.
-            unsafe { raw::clone3(&args) }.map_err(Error::sys("clone3"))
         } else {
-            let parent_tid = if with_pidfd {
-                &mut pidfd as *mut c_int
-            } else {
-                std::ptr::null_mut()
-            };
-            let flags = if with_pidfd {
-                flags | CloneFlags::PIDFD
-            } else {
-                flags
-            };
-            // SAFETY: as above; no CLONE_VM.
-            unsafe {
-                raw::clone(
-                    flags,
-                    Some(Signal::SIGCHLD),
-                    parent_tid,
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                )
+            // With flags the pidfd comes from the clone itself (CLONE_PIDFD).
+            if self.pidfd {
+                flags |= CloneFlags::PIDFD;
             }
-            .map_err(Error::sys("clone"))
+            if self.clone3_feature().is_some() {
+                let args = raw::CloneArgs {
+                    flags: flags.bits(),
+                    pidfd: &mut pidfd as *mut c_int as u64,
+                    exit_signal: libc::SIGCHLD as u64,
+                    cgroup: self.cgroup.map_or(0, |fd| fd as u64),
+                    ..raw::CloneArgs::default()
+                };
+                // SAFETY: as above; no CLONE_VM, pointers are live locals.
+                unsafe { raw::clone3(&args) }.map_err(Error::sys("clone3"))
+            } else {
+                // Legacy clone writes the pidfd where the parent TID would go.
+                let parent_tid = if self.pidfd {
+                    &mut pidfd as *mut c_int
+                } else {
+                    std::ptr::null_mut()
+                };
+                let (no_child_tid, no_tls) = (std::ptr::null_mut(), std::ptr::null_mut());
+                // SAFETY: as above; no CLONE_VM.
+                unsafe { raw::clone(flags, Some(Signal::SIGCHLD), parent_tid, no_child_tid, no_tls) }
+                    .map_err(Error::sys("clone"))
+            }
         };
         match created? {
             // SAFETY: a fresh fork-like child of ours, every signal blocked.
             None => unsafe { child::run(plan) },
             Some(pid) => {
-                let pidfd = (pidfd >= 0).then(|| {
+                let pidfd = (flags.contains(CloneFlags::PIDFD) && pidfd >= 0).then(|| {
                     // SAFETY: the kernel stored a new fd with CLONE_PIDFD.
-                    unsafe { std::os::fd::FromRawFd::from_raw_fd(pidfd) }
+                    unsafe { OwnedFd::from_raw_fd(pidfd) }
                 });
-                let pidfd: Option<OwnedFd> = pidfd;
-                Ok((pid, if self.pidfd { pidfd } else { None }))
+                Ok((pid, pidfd))
             }
         }
     }
