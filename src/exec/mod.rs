@@ -108,9 +108,10 @@ pub enum Strategy {
 ///
 /// Everything the child needs (argv, envp, the PATH candidates, the fd
 /// moves, the signal mask) is built when [`spawn`](Exec::spawn) first runs
-/// and kept: spawning an unchanged `Exec` again allocates nothing. The
-/// parent's environment and PATH are read when that plan is built (when the
-/// environment was changed through this `Exec`) or at each spawn (when not).
+/// and kept: spawning an unchanged `Exec` again allocates nothing. So the
+/// parent's PATH (for the program search), and its environment when this
+/// `Exec` changes it, are read when that plan is built; an unchanged
+/// environment is passed as it is at each spawn.
 ///
 /// Defaults: the parent's environment and working directory, stdio
 /// inherited, no fds placed (fds without `FD_CLOEXEC` are inherited as
