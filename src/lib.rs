@@ -7,6 +7,9 @@
 //!   issued through legacy `clone` or `clone3` as the arguments need
 //!   ([`Syscall`]).
 //! - [`fork()`]: the raw `fork` system call.
+//! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
+//!   only raw system calls prepared in the parent, then `execve`; failures
+//!   come back from `spawn` as [`Error::Exec`].
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one `unsafe` typed function per system call, for those who
 //!   need exactly the call and no policy.
@@ -49,6 +52,7 @@
 mod builder;
 mod child;
 mod error;
+mod exec;
 mod flags;
 mod fork;
 mod probe;
@@ -60,6 +64,7 @@ pub mod verify;
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
+pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::{CloneFlags, Conflict, Rule};
 pub use fork::fork;
 pub use stack::Stack;
