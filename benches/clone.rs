@@ -8,7 +8,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 fn fork(c: &mut Criterion) {
     let mut group = c.benchmark_group("fork");
-    group.bench_function("clonekit_fork", |b| b.iter(|| clone_methods::clonekit_fork().unwrap()));
+    group.bench_function("clonekit_fork", |b| {
+        b.iter(|| clone_methods::clonekit_fork().unwrap())
+    });
     group.bench_function("libc_fork", |b| b.iter(|| clone_methods::libc_fork().unwrap()));
     group.finish();
 }

@@ -32,16 +32,30 @@ fn main() {
     let rows = [
         ("clonekit_fork", forks.0, forks.0.median_us / forks.1.median_us),
         ("libc_fork", forks.1, 1.0),
-        ("clonekit_thread", threads.0, threads.0.median_us / threads.1.median_us),
+        (
+            "clonekit_thread",
+            threads.0,
+            threads.0.median_us / threads.1.median_us,
+        ),
         ("std_thread", threads.1, 1.0),
     ];
 
     println!("{iters} runs per method");
-    println!("{:<16} {:>11} {:>11} {:>11} {:>8}", "method", "median_us", "p10_us", "p90_us", "ratio");
+    println!(
+        "{:<16} {:>11} {:>11} {:>11} {:>8}",
+        "method", "median_us", "p10_us", "p90_us", "ratio"
+    );
     let mut csv = String::from("method,median_us,p10_us,p90_us,ratio\n");
     for (name, s, ratio) in rows {
-        println!("{name:<16} {:>11.1} {:>11.1} {:>11.1} {ratio:>8.3}", s.median_us, s.p10_us, s.p90_us);
-        let _ = writeln!(csv, "{name},{:.2},{:.2},{:.2},{ratio:.4}", s.median_us, s.p10_us, s.p90_us);
+        println!(
+            "{name:<16} {:>11.1} {:>11.1} {:>11.1} {ratio:>8.3}",
+            s.median_us, s.p10_us, s.p90_us
+        );
+        let _ = writeln!(
+            csv,
+            "{name},{:.2},{:.2},{:.2},{ratio:.4}",
+            s.median_us, s.p10_us, s.p90_us
+        );
     }
     println!("ratio: clonekit_fork / libc_fork, clonekit_thread / std_thread");
     if let Some(path) = args.get("csv") {

@@ -39,7 +39,11 @@ fn main() {
         .get("rss-mib")
         .unwrap_or("0,1024,4096")
         .split(',')
-        .map(|s| s.trim().parse().unwrap_or_else(|_| fail(&format!("bad --rss-mib entry {s:?}"))))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| fail(&format!("bad --rss-mib entry {s:?}")))
+        })
         .collect();
     let iters = args.number("iters", 200).max(1);
     let target = target_program(args.get("target").unwrap_or("/bin/true"));
@@ -74,7 +78,8 @@ fn target_program(target: &str) -> PathBuf {
     }
     let path = std::env::temp_dir().join(format!("clonekit-static-exit-{}", std::process::id()));
     #[cfg(target_arch = "x86_64")]
-    spawn_methods::write_static_target(&path).unwrap_or_else(|e| fail(&format!("writing {}: {e}", path.display())));
+    spawn_methods::write_static_target(&path)
+        .unwrap_or_else(|e| fail(&format!("writing {}: {e}", path.display())));
     #[cfg(not(target_arch = "x86_64"))]
     fail("--target static is only built for x86_64");
     path
@@ -110,7 +115,12 @@ fn measure(spawner: &mut Spawner, rss_mib: usize, iters: usize) -> Vec<Row> {
     METHODS
         .iter()
         .zip(summaries)
-        .map(|(&method, summary)| Row { method, rss_mib, summary, ratio: summary.median_us / posix })
+        .map(|(&method, summary)| Row {
+            method,
+            rss_mib,
+            summary,
+            ratio: summary.median_us / posix,
+        })
         .collect()
 }
 
@@ -159,11 +169,16 @@ fn svg(rows: &[Row], sizes: &[usize]) -> String {
     const RIGHT: f64 = 190.0;
     const TOP: f64 = 30.0;
     const BOTTOM: f64 = 50.0;
-    const COLORS: [&str; 7] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#666666"];
+    const COLORS: [&str; 7] = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#666666",
+    ];
     let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| {
         (lo.min(r.summary.median_us), hi.max(r.summary.median_us))
     });
-    let (lo, hi) = (lo.max(0.01).log10().floor(), hi.max(0.01).log10().ceil().max(lo.log10().floor() + 1.0));
+    let (lo, hi) = (
+        lo.max(0.01).log10().floor(),
+        hi.max(0.01).log10().ceil().max(lo.log10().floor() + 1.0),
+    );
     let x = |i: usize| LEFT + (W - LEFT - RIGHT) * (i as f64 + 0.5) / sizes.len() as f64;
     let y = |us: f64| TOP + (H - TOP - BOTTOM) * (hi - us.max(0.01).log10()) / (hi - lo);
     let mut out = format!(

@@ -38,7 +38,10 @@ pub fn libc_fork() -> io::Result<()> {
     if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    check(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "libc_fork")
+    check(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "libc_fork",
+    )
 }
 
 /// A thread-like clone on a reused stack, joined through a TidSlot.
@@ -48,7 +51,9 @@ pub struct ClonekitThread {
 
 impl ClonekitThread {
     pub fn new() -> io::Result<ClonekitThread> {
-        Ok(ClonekitThread { stack: Some(Stack::new(64 * 1024)?) })
+        Ok(ClonekitThread {
+            stack: Some(Stack::new(64 * 1024)?),
+        })
     }
 
     /// Starts a thread that returns at once, and joins it.
@@ -73,7 +78,9 @@ impl ClonekitThread {
 
 /// `std::thread::spawn` + `join`.
 pub fn std_thread() -> io::Result<()> {
-    let value = std::thread::spawn(|| 0).join().map_err(|_| io::Error::other("the thread panicked"))?;
+    let value = std::thread::spawn(|| 0)
+        .join()
+        .map_err(|_| io::Error::other("the thread panicked"))?;
     check(value == 0, "std_thread")
 }
 

@@ -73,7 +73,11 @@ impl Spawner {
             target: target.to_path_buf(),
             argv: [std::ptr::null(); 2],
             path,
-            execs: [exec(Strategy::CloneVfork), exec(Strategy::Vfork), exec(Strategy::Fork)],
+            execs: [
+                exec(Strategy::CloneVfork),
+                exec(Strategy::Vfork),
+                exec(Strategy::Fork),
+            ],
             baseline_stack: vec![0; 64 * 1024 / 16],
         };
         spawner.argv[0] = spawner.path.as_ptr();
@@ -156,7 +160,14 @@ impl Spawner {
         let arg = self as *mut Spawner as *mut c_void;
         // SAFETY: the stack is ours, 16-byte aligned at its top and unused
         // while the parent is suspended; the child only execs or exits.
-        let pid = unsafe { libc::clone(child, top, libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD, arg) };
+        let pid = unsafe {
+            libc::clone(
+                child,
+                top,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                arg,
+            )
+        };
         if pid < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -176,7 +187,11 @@ fn wait(pid: libc::pid_t) -> io::Result<c_int> {
             return Err(err);
         }
     }
-    Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 })
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    })
 }
 
 /// Writes a 129-byte static x86_64 ELF program that calls `exit(0)` and
@@ -207,7 +222,7 @@ pub fn write_static_target(path: &Path) -> io::Result<()> {
     elf.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
     elf.extend_from_slice(&1u16.to_le_bytes()); // e_phnum
     elf.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
-    // Program header: one PT_LOAD of the whole file, readable and executable.
+                                    // Program header: one PT_LOAD of the whole file, readable and executable.
     elf.extend_from_slice(&1u32.to_le_bytes()); // p_type: PT_LOAD
     elf.extend_from_slice(&5u32.to_le_bytes()); // p_flags: R | X
     elf.extend_from_slice(&0u64.to_le_bytes()); // p_offset

@@ -19,7 +19,11 @@ pub fn summarize(samples: &mut [Duration]) -> Summary {
         let rank = ((samples.len() - 1) as f64 * q).round() as usize;
         samples[rank].as_secs_f64() * 1e6
     };
-    Summary { median_us: at(0.5), p10_us: at(0.1), p90_us: at(0.9) }
+    Summary {
+        median_us: at(0.5),
+        p10_us: at(0.1),
+        p90_us: at(0.9),
+    }
 }
 
 /// Times one call of `f`.
@@ -56,7 +60,11 @@ impl Args {
 
     /// The value of `--name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value of `--name` parsed as a number, or `default`.
