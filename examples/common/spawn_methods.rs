@@ -222,7 +222,8 @@ pub fn write_static_target(path: &Path) -> io::Result<()> {
     elf.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
     elf.extend_from_slice(&1u16.to_le_bytes()); // e_phnum
     elf.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
-                                    // Program header: one PT_LOAD of the whole file, readable and executable.
+
+    // Program header: one PT_LOAD of the whole file, readable and executable.
     elf.extend_from_slice(&1u32.to_le_bytes()); // p_type: PT_LOAD
     elf.extend_from_slice(&5u32.to_le_bytes()); // p_flags: R | X
     elf.extend_from_slice(&0u64.to_le_bytes()); // p_offset
