@@ -53,6 +53,7 @@ mod probe;
 pub mod raw;
 mod stack;
 mod tid;
+mod userns;
 
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};
@@ -61,6 +62,7 @@ pub use flags::{CloneFlags, Conflict, Rule};
 pub use fork::fork;
 pub use stack::Stack;
 pub use tid::TidSlot;
+pub use userns::{IdMap, Setgroups};
 
 pub use nix::errno::Errno;
 pub use nix::sys::signal::Signal;

@@ -1,0 +1,227 @@
+//! User namespace ID maps: [`IdMap`], [`Setgroups`], and the pipe through
+//! which a `CLONE_NEWUSER` child waits until its parent has written
+//! `/proc/<pid>/uid_map`, `setgroups` and `gid_map`.
+//!
+//! The child side ([`wait_for_maps`]) runs right after a raw clone, so it
+//! makes only async-signal-safe calls on raw descriptors: `close`, `read`.
+//! The child never shares memory or the descriptor table with the parent
+//! on this path ([`Rule::IdMapsWithVm`](crate::Rule::IdMapsWithVm),
+//! [`Rule::IdMapsWithFiles`](crate::Rule::IdMapsWithFiles)), so `errno` is
+//! its own.
+
+use std::fmt::Write as _;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+
+/// One line of a user namespace's `uid_map` or `gid_map`: IDs
+/// `inside..inside+count` in the new namespace are IDs
+/// `outside..outside+count` in the parent's.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::IdMap;
+/// // root inside is the caller's own uid outside
+/// let map = IdMap::single(0, nix::unistd::getuid().as_raw());
+/// assert_eq!(map.count, 1);
+/// ```
+///
+/// # References
+/// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdMap {
+    /// The first ID inside the new namespace.
+    pub inside: u32,
+    /// The ID it stands for in the parent's namespace.
+    pub outside: u32,
+    /// How many consecutive IDs the line maps (at least 1).
+    pub count: u32,
+}
+
+impl IdMap {
+    /// Maps the single ID `inside` to `outside`.
+    pub const fn single(inside: u32, outside: u32) -> IdMap {
+        IdMap {
+            inside,
+            outside,
+            count: 1,
+        }
+    }
+}
+
+/// What the parent writes to `/proc/<pid>/setgroups` before the `gid_map`
+/// (user_namespaces(7): a process without `CAP_SETGID` in the parent
+/// namespace may only write a `gid_map` once `setgroups` is `deny`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Setgroups {
+    /// `deny` when a gid map is given and the caller lacks `CAP_SETGID`
+    /// (which the kernel would need), otherwise leave the file alone.
+    #[default]
+    Auto,
+    /// Leave `setgroups` alone (`allow`, the kernel's default).
+    Allow,
+    /// Write `deny`: `setgroups(2)` is refused in the new namespace.
+    Deny,
+}
+
+/// The maps a `CLONE_NEWUSER` child gets from its parent.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IdMaps<'a> {
+    pub(crate) uid: Option<&'a [IdMap]>,
+    pub(crate) gid: Option<&'a [IdMap]>,
+    pub(crate) setgroups: Setgroups,
+}
+
+impl IdMaps<'_> {
+    /// Whether anything must be written before the child goes on.
+    pub(crate) fn any(&self) -> bool {
+        self.uid.is_some() || self.gid.is_some() || self.setgroups == Setgroups::Deny
+    }
+
+    /// Writes the maps for the child `pid`, in the order the kernel needs:
+    /// uid_map, setgroups, gid_map.
+    pub(crate) fn write(&self, pid: Pid) -> Result<()> {
+        if let Some(maps) = self.uid {
+            write_proc(pid, "uid_map", &map_text(maps)).map_err(Error::sys("write /proc/<pid>/uid_map"))?;
+        }
+        if self.deny_setgroups() {
+            match write_proc(pid, "setgroups", "deny") {
+                // Before Linux 3.19 there is no such file, and nothing to deny.
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(errno) => return Err(Error::Sys { call: "write /proc/<pid>/setgroups", errno }),
+            }
+        }
+        if let Some(maps) = self.gid {
+            write_proc(pid, "gid_map", &map_text(maps)).map_err(Error::sys("write /proc/<pid>/gid_map"))?;
+        }
+        Ok(())
+    }
+
+    fn deny_setgroups(&self) -> bool {
+        match self.setgroups {
+            Setgroups::Deny => true,
+            Setgroups::Allow => false,
+            Setgroups::Auto => self.gid.is_some() && !has_cap_setgid(),
+        }
+    }
+}
+
+/// The text of a map file: one `inside outside count` line per entry.
+fn map_text(maps: &[IdMap]) -> String {
+    let mut text = String::new();
+    for map in maps {
+        let _ = writeln!(text, "{} {} {}", map.inside, map.outside, map.count);
+    }
+    text
+}
+
+/// Writes `text` to `/proc/<pid>/<file>` in one `write` (the kernel takes a
+/// map file only whole, and only once).
+fn write_proc(pid: Pid, file: &str, text: &str) -> std::result::Result<(), Errno> {
+    let errno = |e: io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/{file}"))
+        .map_err(errno)?;
+    match f.write(text.as_bytes()).map_err(errno)? {
+        n if n == text.len() => Ok(()),
+        _ => Err(Errno::EIO),
+    }
+}
+
+/// `CAP_SETGID`'s bit number (linux/capability.h).
+const CAP_SETGID: u32 = 6;
+
+/// Whether the calling thread has `CAP_SETGID` in its effective set.
+fn has_cap_setgid() -> bool {
+    let status = fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SETGID) != 0)
+}
+
+/// The pipe a `CLONE_NEWUSER` child blocks on until its maps are written.
+/// The parent writes one byte when they are; if the parent fails or dies,
+/// the child sees end-of-file instead and exits with [`MAPS_FAILED`].
+#[derive(Debug)]
+pub(crate) struct MapSync {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+/// The exit code of a child whose parent could not write its maps.
+pub(crate) const MAPS_FAILED: i32 = 125;
+
+impl MapSync {
+    /// A new `O_CLOEXEC` pipe.
+    pub(crate) fn new() -> Result<MapSync> {
+        let mut fds = [-1; 2];
+        // SAFETY: fds is a live array of two ints.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(Error::Sys { call: "pipe2", errno: Errno::last() });
+        }
+        // SAFETY: pipe2 returned two new descriptors that nobody else owns.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok(MapSync { read, write })
+    }
+
+    /// The raw (read, write) ends, for a child that gets them by copy.
+    pub(crate) fn raw(&self) -> (RawFd, RawFd) {
+        (self.read.as_raw_fd(), self.write.as_raw_fd())
+    }
+
+    /// In the child: waits on its own copy of the pipe (see [`wait_for_maps`]).
+    pub(crate) fn child_wait(self) -> bool {
+        let read = self.read.into_raw_fd();
+        let write = self.write.into_raw_fd();
+        // SAFETY: both are this process's own copies, owned by nobody else.
+        unsafe { wait_for_maps(read, write) }
+    }
+
+    /// In the parent: writes the maps for `pid`, then lets the child go on
+    /// (one byte) or, on failure, closes the pipe so that it gives up.
+    pub(crate) fn release(self, pid: Pid, maps: &IdMaps<'_>) -> Result<()> {
+        let MapSync { read, write } = self;
+        drop(read);
+        maps.write(pid)?;
+        let go = [1u8];
+        // SAFETY: a live descriptor and a one-byte buffer.
+        let n = unsafe { libc::write(write.as_raw_fd(), go.as_ptr().cast(), 1) };
+        if n != 1 {
+            return Err(Error::Sys { call: "write (user namespace sync pipe)", errno: Errno::last() });
+        }
+        Ok(())
+    }
+}
+
+/// In the child: closes `write` (so that the parent's death is seen as
+/// end-of-file), blocks until the parent's byte arrives, then closes `read`.
+/// Returns whether the parent wrote the maps. Async-signal-safe.
+///
+/// # Safety
+///
+/// `read` and `write` are the child's own copies of the [`MapSync`] pipe,
+/// owned by nobody else in this process.
+pub(crate) unsafe fn wait_for_maps(read: RawFd, write: RawFd) -> bool {
+    // SAFETY: the caller gives us both descriptors.
+    unsafe { libc::close(write) };
+    let mut byte = 0u8;
+    let got = loop {
+        // SAFETY: a live descriptor and a one-byte stack buffer.
+        let n = unsafe { libc::read(read, (&mut byte as *mut u8).cast(), 1) };
+        if n >= 0 || Errno::last_raw() != libc::EINTR {
+            break n;
+        }
+    };
+    // SAFETY: as above.
+    unsafe { libc::close(read) };
+    got == 1
+}
