@@ -567,13 +567,13 @@ impl<'a> CloneBuilder<'a> {
             let args = self.clone_args(flags, &mut pidfd, child_tid);
             // SAFETY: no CLONE_VM (checked above); every pointer in args is a
             // live slot or local; the caller keeps the child's contract.
-            unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, flags, self.clone3_feature(flags)))
+            unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags)))
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
             // SAFETY: as above, for the legacy argument list.
             unsafe { raw::clone(flags, self.exit_signal, parent_tid, child_tid, tls) }
-                .map_err(Error::sys("clone"))
+                .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         };
         match result? {
             None => {
@@ -696,7 +696,7 @@ impl<'a> CloneBuilder<'a> {
             // child_top; the entry consumes the header; pointers are live
             // slots (for 'a) or locals read before the call returns.
             unsafe { raw::clone3_on_stack(&args, entry, arg) }
-                .map_err(|errno| clone3_error(errno, flags, self.clone3_feature(flags)))
+                .map_err(|errno| clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags)))
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
@@ -713,7 +713,7 @@ impl<'a> CloneBuilder<'a> {
                     arg,
                 )
             }
-            .map_err(Error::sys("clone"))
+            .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         };
 
         let pid = match result {
@@ -788,7 +788,7 @@ fn pid_ns_depth() -> Option<usize> {
 /// Turns a clone3 failure into an error that says whether clone3 is absent,
 /// and why a cgroup placement was refused. EPERM is ambiguous (a seccomp
 /// filter, or a namespace without privilege), so the harmless probe decides.
-fn clone3_error(errno: Errno, flags: CloneFlags, feature: Option<&'static str>) -> Error {
+fn clone3_error(errno: Errno, flags: CloneFlags, set_tid: bool, feature: Option<&'static str>) -> Error {
     if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
         if let Err(absent) = probe::clone3_recheck() {
             return Error::Unsupported {
@@ -802,7 +802,77 @@ fn clone3_error(errno: Errno, flags: CloneFlags, feature: Option<&'static str>) 
             return error;
         }
     }
-    Error::Sys { call: "clone3", errno }
+    clone_error("clone3", errno, flags, set_tid)
+}
+
+/// A failed clone or clone3; `EPERM` with a `NEW*` flag names the flag
+/// that needs privilege (clone(2), ERRORS), unless `set_tid`, which needs
+/// privilege too, makes it ambiguous.
+fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
+    if errno == Errno::EPERM && !set_tid {
+        let clone3 = call == "clone3";
+        if let Some(call) = namespace_eperm(flags, clone3) {
+            return Error::Sys { call, errno };
+        }
+    }
+    Error::Sys { call, errno }
+}
+
+macro_rules! namespace_eperm_table {
+    ($call:literal) => {
+        [
+            (
+                CloneFlags::NEWUSER,
+                concat!(
+                    $call,
+                    " (CLONE_NEWUSER: this host does not let the caller create user namespaces; see probe())"
+                ),
+            ),
+            (
+                CloneFlags::NEWNS,
+                concat!($call, " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+            (
+                CloneFlags::NEWUTS,
+                concat!($call, " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+            (
+                CloneFlags::NEWIPC,
+                concat!($call, " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+            (
+                CloneFlags::NEWPID,
+                concat!($call, " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+            (
+                CloneFlags::NEWNET,
+                concat!($call, " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+            (
+                CloneFlags::NEWCGROUP,
+                concat!($call, " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+            (
+                CloneFlags::NEWTIME,
+                concat!($call, " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"),
+            ),
+        ]
+    };
+}
+
+/// The `call` text for an `EPERM` caused by a `NEW*` flag: with
+/// `CLONE_NEWUSER` the new user namespace grants the other flags their
+/// privilege, so only its own creation can have been refused.
+fn namespace_eperm(flags: CloneFlags, clone3: bool) -> Option<&'static str> {
+    let table = if clone3 {
+        namespace_eperm_table!("clone3")
+    } else {
+        namespace_eperm_table!("clone")
+    };
+    table
+        .iter()
+        .find(|(flag, _)| flags.contains(*flag))
+        .map(|&(_, call)| call)
 }
 
 /// Why clone3 refused `CLONE_INTO_CGROUP`, for the errnos that only the

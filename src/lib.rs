@@ -60,6 +60,7 @@ pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
 pub use flags::{CloneFlags, Conflict, Rule};
 pub use fork::fork;
+pub use probe::{probe, Feature, HostSupport, SeccompMode};
 pub use stack::Stack;
 pub use tid::TidSlot;
 pub use userns::{IdMap, Setgroups};
