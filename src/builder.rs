@@ -274,8 +274,16 @@ impl<'a> CloneBuilder<'a> {
     /// are written, in [`fork`](Self::fork) before `Forked::Child` is
     /// returned, in [`spawn`](Self::spawn) before the closure runs.
     ///
-    /// An unprivileged caller may map only its own uid, with one line
-    /// (user_namespaces(7)).
+    /// A map does not change the child's credentials: the child still has
+    /// the caller's ids, seen inside through the map (`nobody` where they
+    /// are unmapped); a child that should be root inside either maps 0 to
+    /// the caller's own id, or calls `setresuid(0, 0, 0)` inside, where it
+    /// has every capability. An unprivileged caller may map only its own
+    /// uid, with one line (user_namespaces(7)). A caller that changed its
+    /// ids is not dumpable, so its children's `/proc` files are root's and
+    /// the maps fail with `EACCES` until it calls
+    /// `prctl(PR_SET_DUMPABLE, 1)`. Writing the maps allocates nothing and takes no
+    /// lock, so a forked child of a multi-threaded program may use this too.
     ///
     /// # Errors
     ///
@@ -324,8 +332,8 @@ impl<'a> CloneBuilder<'a> {
     }
 
     /// What to write to the child's `/proc/<pid>/setgroups` before its
-    /// `gid_map` (default [`Setgroups::Auto`]: `deny` when the caller lacks
-    /// `CAP_SETGID`, which the kernel then requires for a `gid_map`).
+    /// `gid_map` (default [`Setgroups::Auto`]: `deny` only when the kernel
+    /// refuses the `gid_map` without it, i.e. the caller lacks `CAP_SETGID`).
     ///
     /// # References
     /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
@@ -567,7 +575,9 @@ impl<'a> CloneBuilder<'a> {
             let args = self.clone_args(flags, &mut pidfd, child_tid);
             // SAFETY: no CLONE_VM (checked above); every pointer in args is a
             // live slot or local; the caller keeps the child's contract.
-            unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags)))
+            unsafe { raw::clone3(&args) }.map_err(|errno| {
+                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
+            })
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
@@ -695,8 +705,9 @@ impl<'a> CloneBuilder<'a> {
             // SAFETY: the stack is ours, mapped and 16-byte aligned at
             // child_top; the entry consumes the header; pointers are live
             // slots (for 'a) or locals read before the call returns.
-            unsafe { raw::clone3_on_stack(&args, entry, arg) }
-                .map_err(|errno| clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags)))
+            unsafe { raw::clone3_on_stack(&args, entry, arg) }.map_err(|errno| {
+                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
+            })
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
@@ -830,31 +841,52 @@ macro_rules! namespace_eperm_table {
             ),
             (
                 CloneFlags::NEWNS,
-                concat!($call, " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
             (
                 CloneFlags::NEWUTS,
-                concat!($call, " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
             (
                 CloneFlags::NEWIPC,
-                concat!($call, " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
             (
                 CloneFlags::NEWPID,
-                concat!($call, " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
             (
                 CloneFlags::NEWNET,
-                concat!($call, " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
             (
                 CloneFlags::NEWCGROUP,
-                concat!($call, " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
             (
                 CloneFlags::NEWTIME,
-                concat!($call, " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"),
+                concat!(
+                    $call,
+                    " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
             ),
         ]
     };
@@ -925,7 +957,11 @@ fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
 
 /// Moves `f` into a [`Header`] at the top of `stack`, leaving at least
 /// [`MIN_CHILD_STACK`] bytes below it.
-fn place_header<F>(stack: &mut Stack, f: F, maps_sync: (libc::c_int, libc::c_int)) -> Result<NonNull<Header<F>>> {
+fn place_header<F>(
+    stack: &mut Stack,
+    f: F,
+    maps_sync: (libc::c_int, libc::c_int),
+) -> Result<NonNull<Header<F>>> {
     let size = mem::size_of::<Header<F>>();
     let align = mem::align_of::<Header<F>>().max(16);
     let base = stack.base() as usize;

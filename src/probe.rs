@@ -187,7 +187,11 @@ pub fn probe() -> HostSupport {
     let mut push = |name: &'static str, answer: std::result::Result<String, String>| {
         let available = answer.is_ok();
         let detail = answer.unwrap_or_else(|why| why);
-        features.push(Feature { name, available, detail });
+        features.push(Feature {
+            name,
+            available,
+            detail,
+        });
         available
     };
 
@@ -230,7 +234,8 @@ pub fn probe() -> HostSupport {
 
     let mut namespace = |name, flag| {
         let answer = if flag == CloneFlags::NEWTIME {
-            needs_clone3(clone3).and_then(|()| try_child(CloneBuilder::new().flags(flag).syscall(Syscall::Clone3)))
+            needs_clone3(clone3)
+                .and_then(|()| try_child(CloneBuilder::new().flags(flag).syscall(Syscall::Clone3)))
         } else {
             try_child(CloneBuilder::new().flags(flag))
         };
@@ -394,7 +399,10 @@ const NOBODY: u32 = 65534;
 fn userns_sysctls() -> String {
     let files = [
         ("user.max_user_namespaces", "/proc/sys/user/max_user_namespaces"),
-        ("kernel.unprivileged_userns_clone", "/proc/sys/kernel/unprivileged_userns_clone"),
+        (
+            "kernel.unprivileged_userns_clone",
+            "/proc/sys/kernel/unprivileged_userns_clone",
+        ),
         (
             "kernel.apparmor_restrict_unprivileged_userns",
             "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",

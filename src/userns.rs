@@ -9,9 +9,7 @@
 //! [`Rule::IdMapsWithFiles`](crate::Rule::IdMapsWithFiles)), so `errno` is
 //! its own.
 
-use std::fmt::Write as _;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
+use std::fmt::{self, Write as _};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
@@ -60,8 +58,9 @@ impl IdMap {
 /// namespace may only write a `gid_map` once `setgroups` is `deny`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Setgroups {
-    /// `deny` when a gid map is given and the caller lacks `CAP_SETGID`
-    /// (which the kernel would need), otherwise leave the file alone.
+    /// Leave `setgroups` alone, unless the kernel refuses the `gid_map`
+    /// with `EPERM` (the caller lacks `CAP_SETGID`): then write `deny` and
+    /// write the `gid_map` again.
     #[default]
     Auto,
     /// Leave `setgroups` alone (`allow`, the kernel's default).
@@ -86,66 +85,105 @@ impl IdMaps<'_> {
 
     /// Writes the maps for the child `pid`, in the order the kernel needs:
     /// uid_map, setgroups, gid_map.
+    ///
+    /// Async-signal-safe (no allocation, no locks: the text is formatted on
+    /// the stack and written with open/write/close), so a forked child of a
+    /// multi-threaded program may create a mapped user namespace too.
     pub(crate) fn write(&self, pid: Pid) -> Result<()> {
         if let Some(maps) = self.uid {
-            write_proc(pid, "uid_map", &map_text(maps)).map_err(Error::sys("write /proc/<pid>/uid_map"))?;
+            write_maps(pid, "uid_map", maps).map_err(Error::sys("write /proc/<pid>/uid_map"))?;
         }
-        if self.deny_setgroups() {
-            match write_proc(pid, "setgroups", "deny") {
-                // Before Linux 3.19 there is no such file, and nothing to deny.
-                Ok(()) | Err(Errno::ENOENT) => {}
-                Err(errno) => return Err(Error::Sys { call: "write /proc/<pid>/setgroups", errno }),
-            }
+        if self.setgroups == Setgroups::Deny {
+            deny_setgroups(pid)?;
         }
         if let Some(maps) = self.gid {
-            write_proc(pid, "gid_map", &map_text(maps)).map_err(Error::sys("write /proc/<pid>/gid_map"))?;
+            let mut written = write_maps(pid, "gid_map", maps);
+            // Without CAP_SETGID the kernel takes a gid_map only once
+            // setgroups is denied; a refused write leaves the map unset, so
+            // deny and try once more.
+            if written == Err(Errno::EPERM) && self.setgroups == Setgroups::Auto {
+                deny_setgroups(pid)?;
+                written = write_maps(pid, "gid_map", maps);
+            }
+            written.map_err(Error::sys("write /proc/<pid>/gid_map"))?;
         }
         Ok(())
     }
+}
 
-    fn deny_setgroups(&self) -> bool {
-        match self.setgroups {
-            Setgroups::Deny => true,
-            Setgroups::Allow => false,
-            Setgroups::Auto => self.gid.is_some() && !has_cap_setgid(),
-        }
+fn deny_setgroups(pid: Pid) -> Result<()> {
+    match write_proc(pid, "setgroups", b"deny") {
+        // Before Linux 3.19 there is no such file, and nothing to deny.
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(errno) => Err(Error::Sys {
+            call: "write /proc/<pid>/setgroups",
+            errno,
+        }),
     }
 }
 
-/// The text of a map file: one `inside outside count` line per entry.
-fn map_text(maps: &[IdMap]) -> String {
-    let mut text = String::new();
-    for map in maps {
-        let _ = writeln!(text, "{} {} {}", map.inside, map.outside, map.count);
+/// A fixed buffer on the stack that `write!` fills without allocating.
+struct StackText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        StackText { buf: [0; N], len: 0 }
     }
-    text
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> fmt::Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self
+            .len
+            .checked_add(s.len())
+            .filter(|&end| end <= N)
+            .ok_or(fmt::Error)?;
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The most bytes a map file takes: 340 lines (the kernel's limit since
+/// Linux 4.15) of three 10-digit numbers.
+const MAP_TEXT_MAX: usize = 340 * 33;
+
+/// Writes `maps` as one `inside outside count` line each.
+fn write_maps(pid: Pid, file: &str, maps: &[IdMap]) -> std::result::Result<(), Errno> {
+    let mut text = StackText::<MAP_TEXT_MAX>::new();
+    for map in maps {
+        // More lines than the kernel takes: it would answer EINVAL.
+        writeln!(text, "{} {} {}", map.inside, map.outside, map.count).map_err(|_| Errno::EINVAL)?;
+    }
+    write_proc(pid, file, text.as_bytes())
 }
 
 /// Writes `text` to `/proc/<pid>/<file>` in one `write` (the kernel takes a
 /// map file only whole, and only once).
-fn write_proc(pid: Pid, file: &str, text: &str) -> std::result::Result<(), Errno> {
-    let errno = |e: io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/{pid}/{file}"))
-        .map_err(errno)?;
-    match f.write(text.as_bytes()).map_err(errno)? {
-        n if n == text.len() => Ok(()),
-        _ => Err(Errno::EIO),
+fn write_proc(pid: Pid, file: &str, text: &[u8]) -> std::result::Result<(), Errno> {
+    let mut path = StackText::<64>::new();
+    write!(path, "/proc/{pid}/{file}\0").map_err(|_| Errno::ENAMETOOLONG)?;
+    // SAFETY: `path` is NUL-terminated.
+    let fd = unsafe { libc::open(path.as_bytes().as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
     }
-}
-
-/// `CAP_SETGID`'s bit number (linux/capability.h).
-const CAP_SETGID: u32 = 6;
-
-/// Whether the calling thread has `CAP_SETGID` in its effective set.
-fn has_cap_setgid() -> bool {
-    let status = fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_SETGID) != 0)
+    // SAFETY: open returned a new descriptor that nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: a live descriptor and buffer.
+    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
+    match usize::try_from(n) {
+        Ok(n) if n == text.len() => Ok(()),
+        Ok(_) => Err(Errno::EIO),
+        Err(_) => Err(Errno::last()),
+    }
 }
 
 /// The pipe a `CLONE_NEWUSER` child blocks on until its maps are written.
@@ -166,7 +204,10 @@ impl MapSync {
         let mut fds = [-1; 2];
         // SAFETY: fds is a live array of two ints.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(Error::Sys { call: "pipe2", errno: Errno::last() });
+            return Err(Error::Sys {
+                call: "pipe2",
+                errno: Errno::last(),
+            });
         }
         // SAFETY: pipe2 returned two new descriptors that nobody else owns.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
@@ -196,7 +237,10 @@ impl MapSync {
         // SAFETY: a live descriptor and a one-byte buffer.
         let n = unsafe { libc::write(write.as_raw_fd(), go.as_ptr().cast(), 1) };
         if n != 1 {
-            return Err(Error::Sys { call: "write (user namespace sync pipe)", errno: Errno::last() });
+            return Err(Error::Sys {
+                call: "write (user namespace sync pipe)",
+                errno: Errno::last(),
+            });
         }
         Ok(())
     }
