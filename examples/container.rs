@@ -59,7 +59,9 @@ fn main() -> ExitCode {
             match child.wait() {
                 Ok(status) if status.success() => ExitCode::SUCCESS,
                 Ok(status) => {
-                    eprintln!("the container failed: {status} (10 private mounts, 11 hostname, 12 /proc, 127 exec)");
+                    eprintln!(
+                        "the container failed: {status} (10 private mounts, 11 hostname, 12 /proc, 127 exec)"
+                    );
                     ExitCode::FAILURE
                 }
                 Err(e) => {
@@ -88,7 +90,14 @@ unsafe fn contain(program: &CString, argv: &[*const c_char], envp: &[*const c_ch
     // SAFETY: plain libc calls on static or prepared C strings.
     unsafe {
         // Keep our mounts (the new /proc) from propagating to the host.
-        if libc::mount(none, c"/".as_ptr(), none, libc::MS_REC | libc::MS_PRIVATE, ptr::null()) != 0 {
+        if libc::mount(
+            none,
+            c"/".as_ptr(),
+            none,
+            libc::MS_REC | libc::MS_PRIVATE,
+            ptr::null(),
+        ) != 0
+        {
             return Step::PrivateMounts;
         }
         if libc::sethostname(HOSTNAME.as_ptr().cast(), HOSTNAME.len()) != 0 {
@@ -96,7 +105,14 @@ unsafe fn contain(program: &CString, argv: &[*const c_char], envp: &[*const c_ch
         }
         // A /proc of the new PID namespace, where the shell sees itself as 1.
         let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-        if libc::mount(c"proc".as_ptr(), c"/proc".as_ptr(), c"proc".as_ptr(), flags, ptr::null()) != 0 {
+        if libc::mount(
+            c"proc".as_ptr(),
+            c"/proc".as_ptr(),
+            c"proc".as_ptr(),
+            flags,
+            ptr::null(),
+        ) != 0
+        {
             return Step::MountProc;
         }
         libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr());

@@ -296,8 +296,8 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// ```
     /// use clonekit::{CloneBuilder, CloneFlags, Forked, IdMap, raw};
-    /// let uid = [IdMap::single(0, nix::unistd::geteuid().as_raw())];
-    /// let gid = [IdMap::single(0, nix::unistd::getegid().as_raw())];
+    /// let uid = [IdMap::single(0, unsafe { libc::geteuid() })];
+    /// let gid = [IdMap::single(0, unsafe { libc::getegid() })];
     /// let mut builder = CloneBuilder::new();
     /// builder.flags(CloneFlags::NEWUSER).uid_map(&uid).gid_map(&gid);
     /// match unsafe { builder.fork() } {

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 /// ```
 /// use clonekit::IdMap;
 /// // root inside is the caller's own uid outside
-/// let map = IdMap::single(0, nix::unistd::getuid().as_raw());
+/// let map = IdMap::single(0, unsafe { libc::getuid() });
 /// assert_eq!(map.count, 1);
 /// ```
 ///
