@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error};
-use ns_support::{c_len, fork_with, is_root, read_raw, skip};
+use ns_support::{become_nobody, c_len, fork_with, is_root, read_raw, skip};
 
 /// A cgroup made for one test, removed on drop (after its children have
 /// been reaped; retried briefly while the kernel finishes their exit).
@@ -237,14 +237,11 @@ fn eacces_for_a_caller_who_may_not_write_the_cgroup() {
     let Some(mount) = cgroup2("eacces") else { return };
     let cg = Cgroup::new(&mount);
     let dir = cg.open();
-    const NOBODY: u32 = 65534;
     // SAFETY: raw setres*id, then one fork whose child exits; the error is
     // inspected without allocating.
     let run = unsafe {
         fork_with(&mut CloneBuilder::new(), |_| {
-            if raw::setresgid(NOBODY, NOBODY, NOBODY).is_err()
-                || raw::setresuid(NOBODY, NOBODY, NOBODY).is_err()
-            {
+            if !become_nobody() {
                 return 10;
             }
             match CloneBuilder::new().cgroup(dir.as_fd()).fork() {

@@ -11,7 +11,7 @@ mod ns_support;
 use std::ffi::CStr;
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, IdMap, Rule, Syscall};
-use ns_support::{c_len, fork_with, is_root, ns_inode, read_raw, skip, wait_bounded};
+use ns_support::{become_nobody, c_len, fork_with, is_root, ns_inode, read_raw, skip, wait_bounded, NOBODY};
 use rstest::rstest;
 
 fn hostname() -> Vec<u8> {
@@ -392,7 +392,6 @@ fn user_maps_work_unprivileged() {
             "this host forbids unprivileged user namespaces",
         );
     }
-    const NOBODY: u32 = 65534;
     let uid = [IdMap::single(0, NOBODY)];
     let gid = [IdMap::single(0, NOBODY)];
     let mut helper_builder = CloneBuilder::new();
@@ -400,9 +399,7 @@ fn user_maps_work_unprivileged() {
     // with maps (whose parent side allocates nothing), and waits.
     let run = unsafe {
         fork_with(&mut helper_builder, |_| {
-            if raw::setresgid(NOBODY, NOBODY, NOBODY).is_err()
-                || raw::setresuid(NOBODY, NOBODY, NOBODY).is_err()
-            {
+            if !become_nobody() {
                 return 10;
             }
             // Changing ids made this process non-dumpable, and its
@@ -449,14 +446,11 @@ fn without_cap_sys_admin_each_namespace_is_eperm_named(#[case] flag: CloneFlags,
     if !is_root() {
         return skip("eperm", "needs root to drop privileges in a helper");
     }
-    const NOBODY: u32 = 65534;
     // SAFETY: the helper makes raw setres*id calls and one fork whose child
     // exits at once; the error is inspected without allocating.
     let run = unsafe {
         fork_with(&mut CloneBuilder::new(), |_| {
-            if raw::setresgid(NOBODY, NOBODY, NOBODY).is_err()
-                || raw::setresuid(NOBODY, NOBODY, NOBODY).is_err()
-            {
+            if !become_nobody() {
                 return 10;
             }
             match CloneBuilder::new().flags(flag).fork() {
