@@ -836,7 +836,7 @@ macro_rules! namespace_eperm_table {
                 CloneFlags::NEWUSER,
                 concat!(
                     $call,
-                    " (CLONE_NEWUSER: this host does not let the caller create user namespaces; see probe())"
+                    " (CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe())"
                 ),
             ),
             (
