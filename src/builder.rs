@@ -250,7 +250,9 @@ impl<'a> CloneBuilder<'a> {
     /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`]. After
     /// `setns` into another PID namespace for children the depth is not
     /// known here and only the kernel checks it. A PID already in use is
-    /// `EEXIST` from the kernel.
+    /// `EEXIST` from the kernel. The depth check reads `/proc` (it
+    /// allocates), so with `set_tid` the builder's parent side is not
+    /// async-signal-safe.
     ///
     /// # Examples
     ///

@@ -6,6 +6,7 @@ mod ns_support;
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, Pid, Rule};
 use ns_support::{fork_with, is_root, skip};
+use rstest::rstest;
 
 /// How many PID namespaces this process is in (`NSpid` entries).
 fn depth() -> usize {
@@ -126,16 +127,34 @@ fn deeper_than_the_nesting_is_refused_before_the_call() {
     );
 }
 
-/// The kernel agrees: the same over-deep set_tid, sent raw, is EINVAL.
-#[test]
-fn the_kernel_says_einval_for_the_same_depth() {
+/// The kernel agrees: each rule the builder reports, sent raw, is EINVAL.
+#[rstest]
+#[case::too_deep(0, 1, Rule::SetTidTooDeep)]
+#[case::too_deep_with_newpid(libc::CLONE_NEWPID as u64, 2, Rule::SetTidTooDeep)]
+#[case::not_positive(0, 0, Rule::SetTidNotPositive)]
+#[case::newpid_not_one(libc::CLONE_NEWPID as u64, -1, Rule::SetTidNewpidNotOne)]
+fn the_kernel_says_einval_for_the_same_rules(#[case] flags: u64, #[case] shape: i32, #[case] expected: Rule) {
+    if !is_root() {
+        return skip("set_tid raw", "needs root (EPERM would come first)");
+    }
     // SAFETY: a harmless probe.
     if matches!(unsafe { raw::clone3_probe() }, Errno::ENOSYS | Errno::EPERM) {
         return skip("set_tid raw", "no clone3");
     }
-    let tids = vec![1 as libc::pid_t; depth() + 1];
+    // shape > 0: that many PIDs beyond the depth; 0: one PID of 0; -1: [2].
+    let tids: Vec<libc::pid_t> = match shape {
+        0 => vec![0],
+        -1 => vec![2],
+        extra => vec![1; depth() + extra as usize],
+    };
+    let pids: Vec<Pid> = tids.iter().map(|&t| Pid::from_raw(t)).collect();
+    let clone_flags = CloneFlags::from_bits(flags).unwrap();
+    assert_eq!(
+        rule(CloneBuilder::new().flags(clone_flags).set_tid(&pids)),
+        Some(expected)
+    );
     let args = raw::CloneArgs {
-        flags: 0,
+        flags,
         pidfd: 0,
         child_tid: 0,
         parent_tid: 0,
@@ -147,16 +166,16 @@ fn the_kernel_says_einval_for_the_same_depth() {
         set_tid_size: tids.len() as u64,
         cgroup: 0,
     };
-    // SAFETY: alloc_pid refuses the size before any process is made; if it
+    // SAFETY: alloc_pid refuses these before any process is made; if it
     // did not, the child exits at once.
     match unsafe { raw::clone3(&args) } {
-        Err(errno) => assert_eq!(errno, Errno::EINVAL),
+        Err(errno) => assert_eq!(errno, Errno::EINVAL, "{tids:?}"),
         // SAFETY: the unexpected child ends at once.
         Ok(None) => unsafe { raw::exit_group(0) },
         Ok(Some(pid)) => {
             // SAFETY: our own child.
             let _ = unsafe { raw::wait4(pid, libc::__WALL) };
-            panic!("the kernel took an over-deep set_tid");
+            panic!("the kernel took set_tid {tids:?}");
         }
     }
 }
