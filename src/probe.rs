@@ -60,7 +60,7 @@ pub(crate) fn clone3_recheck() -> Result<(), Errno> {
 /// let host = clonekit::probe();
 /// println!("{host}");
 /// if !host.user_namespaces {
-///     println!("no user namespaces: {}", host.reason("user namespaces").unwrap_or("?"));
+///     println!("no user namespaces: {}", host.reason("CLONE_NEWUSER").unwrap_or("?"));
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,6 +357,8 @@ fn namespace_reason(flag: CloneFlags, why: &str) -> String {
         " (this kernel was built without that namespace kind)"
     } else if why.contains("EPERM") && flag == CloneFlags::NEWUSER {
         " (see the unprivileged CLONE_NEWUSER row)"
+    } else if why.contains("EPERM") {
+        " (with CLONE_NEWUSER in the same call, the new user namespace gives the child that capability)"
     } else if why.contains("ENOSPC") {
         " (a /proc/sys/user/max_*_namespaces limit is reached)"
     } else {
