@@ -7,6 +7,13 @@
 //!   issued through legacy `clone` or `clone3` as the arguments need
 //!   ([`Syscall`]).
 //! - [`fork()`]: the raw `fork` system call.
+//! - Namespaces and cgroups through [`CloneBuilder`]: `CLONE_NEW*` flags,
+//!   user namespace [`IdMap`]s written by the parent while the child waits
+//!   ([`CloneBuilder::uid_map`]), `CLONE_INTO_CGROUP`
+//!   ([`CloneBuilder::cgroup`]) with a reason for every refusal, and
+//!   [`CloneBuilder::set_tid`] checked against the PID namespace depth.
+//! - [`probe()`]: what this kernel and sandbox allow ([`HostSupport`]), and
+//!   why not where they do not.
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one `unsafe` typed function per system call, for those who
 //!   need exactly the call and no policy.
