@@ -81,7 +81,11 @@ bitflags! {
         /// `CLONE_INTO_CGROUP`: start the child in the cgroup given by fd (clone3 only).
         const INTO_CGROUP = 0x2_0000_0000;
         /// `CLONE_NEWTIME`: new time namespace (clone3 only: on legacy clone its
-        /// bit is read as part of the exit signal).
+        /// bit is read as part of the exit signal). The child itself is in the
+        /// new namespace (tested: its `/proc/self/ns/time` differs from the
+        /// caller's), unlike `unshare(CLONE_NEWTIME)`, which moves only the
+        /// caller's later children. Its clock offsets can be set only before
+        /// a process is in it, so a child that wants offsets unshares again.
         const NEWTIME = 0x0000_0080;
     }
 }
