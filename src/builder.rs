@@ -92,7 +92,7 @@ struct Resolved {
 #[repr(C)]
 struct Header<F> {
     release: TidSlot,
-    /// The child's copies of the [`MapSync`] pipe (read, write), or -1.
+    /// The child's copies of the [`MapSync`] sockets (read, write), or -1.
     maps_sync: (libc::c_int, libc::c_int),
     f: ManuallyDrop<F>,
 }
@@ -272,7 +272,7 @@ impl<'a> CloneBuilder<'a> {
 
     /// The `uid_map` of the child's new user namespace (needs
     /// `CLONE_NEWUSER`), written by the caller to `/proc/<pid>/uid_map`
-    /// before the child goes on: the child blocks on a pipe until the maps
+    /// before the child goes on: the child blocks on a socket until the maps
     /// are written, in [`fork`](Self::fork) before `Forked::Child` is
     /// returned, in [`spawn`](Self::spawn) before the closure runs.
     ///

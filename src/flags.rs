@@ -225,11 +225,11 @@ pub enum Rule {
     /// uid/gid maps were given without `CLONE_NEWUSER`: there is no new user
     /// namespace to write them for.
     IdMapsWithoutNewuser,
-    /// uid/gid maps with `CLONE_VM`: the child waits for its maps on a pipe
+    /// uid/gid maps with `CLONE_VM`: the child waits for its maps on a socket
     /// with its own memory (and `errno`); a child sharing ours cannot.
     IdMapsWithVm,
     /// uid/gid maps with `CLONE_FILES`: the child must close its own copy of
-    /// the sync pipe's write end to notice a parent that died.
+    /// the sync socket's parent end to notice a parent that died.
     IdMapsWithFiles,
     /// `set_tid` names more PIDs than the child will have: one per PID
     /// namespace from the caller's (or, with `CLONE_NEWPID`, the new one) up
@@ -288,7 +288,7 @@ impl Rule {
                 "uid/gid maps cannot be combined with CLONE_VM: the child waits for its maps with its own memory"
             }
             Rule::IdMapsWithFiles => {
-                "uid/gid maps cannot be combined with CLONE_FILES: the child must close its copy of the sync pipe"
+                "uid/gid maps cannot be combined with CLONE_FILES: the child must close its copy of the sync socket"
             }
             Rule::SetTidTooDeep => {
                 "set_tid names more PIDs than the child's PID namespace depth (current level + 1, \

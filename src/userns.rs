@@ -1,4 +1,4 @@
-//! User namespace ID maps: [`IdMap`], [`Setgroups`], and the pipe through
+//! User namespace ID maps: [`IdMap`], [`Setgroups`], and the socket pair through
 //! which a `CLONE_NEWUSER` child waits until its parent has written
 //! `/proc/<pid>/uid_map`, `setgroups` and `gid_map`.
 //!
@@ -186,7 +186,8 @@ fn write_proc(pid: Pid, file: &str, text: &[u8]) -> std::result::Result<(), Errn
     }
 }
 
-/// The pipe a `CLONE_NEWUSER` child blocks on until its maps are written.
+/// The socket pair a `CLONE_NEWUSER` child blocks on until its maps are
+/// written; only the parent-to-child direction is used.
 /// The parent writes one byte when they are; if the parent fails or dies,
 /// the child sees end-of-file instead and exits with [`MAPS_FAILED`].
 #[derive(Debug)]
@@ -199,17 +200,20 @@ pub(crate) struct MapSync {
 pub(crate) const MAPS_FAILED: i32 = 125;
 
 impl MapSync {
-    /// A new `O_CLOEXEC` pipe.
+    /// A new `O_CLOEXEC` stream socket pair (not a pipe: the parent sends
+    /// with `MSG_NOSIGNAL`, so a child that died early is `EPIPE`, never a
+    /// `SIGPIPE` that would kill the caller).
     pub(crate) fn new() -> Result<MapSync> {
         let mut fds = [-1; 2];
+        let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
         // SAFETY: fds is a live array of two ints.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        if unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) } != 0 {
             return Err(Error::Sys {
-                call: "pipe2",
+                call: "socketpair",
                 errno: Errno::last(),
             });
         }
-        // SAFETY: pipe2 returned two new descriptors that nobody else owns.
+        // SAFETY: socketpair returned two new descriptors that nobody else owns.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         Ok(MapSync { read, write })
     }
@@ -219,7 +223,7 @@ impl MapSync {
         (self.read.as_raw_fd(), self.write.as_raw_fd())
     }
 
-    /// In the child: waits on its own copy of the pipe (see [`wait_for_maps`]).
+    /// In the child: waits on its own copy of the socket pair (see [`wait_for_maps`]).
     pub(crate) fn child_wait(self) -> bool {
         let read = self.read.into_raw_fd();
         let write = self.write.into_raw_fd();
@@ -228,17 +232,17 @@ impl MapSync {
     }
 
     /// In the parent: writes the maps for `pid`, then lets the child go on
-    /// (one byte) or, on failure, closes the pipe so that it gives up.
+    /// (one byte) or, on failure, closes the socket so that it gives up.
     pub(crate) fn release(self, pid: Pid, maps: &IdMaps<'_>) -> Result<()> {
         let MapSync { read, write } = self;
         drop(read);
         maps.write(pid)?;
         let go = [1u8];
-        // SAFETY: a live descriptor and a one-byte buffer.
-        let n = unsafe { libc::write(write.as_raw_fd(), go.as_ptr().cast(), 1) };
+        // SAFETY: a live socket and a one-byte buffer.
+        let n = unsafe { libc::send(write.as_raw_fd(), go.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) };
         if n != 1 {
             return Err(Error::Sys {
-                call: "write (user namespace sync pipe)",
+                call: "send (user namespace sync socket)",
                 errno: Errno::last(),
             });
         }
@@ -252,7 +256,7 @@ impl MapSync {
 ///
 /// # Safety
 ///
-/// `read` and `write` are the child's own copies of the [`MapSync`] pipe,
+/// `read` and `write` are the child's own copies of the [`MapSync`] sockets,
 /// owned by nobody else in this process.
 pub(crate) unsafe fn wait_for_maps(read: RawFd, write: RawFd) -> bool {
     // SAFETY: the caller gives us both descriptors.
