@@ -801,7 +801,7 @@ fn pid_ns_depth() -> Option<usize> {
 /// Turns a clone3 failure into an error that says whether clone3 is absent,
 /// and why a cgroup placement was refused. EPERM is ambiguous (a seccomp
 /// filter, or a namespace without privilege), so the harmless probe decides.
-fn clone3_error(errno: Errno, flags: CloneFlags, set_tid: bool, feature: Option<&'static str>) -> Error {
+pub(crate) fn clone3_error(errno: Errno, flags: CloneFlags, set_tid: bool, feature: Option<&'static str>) -> Error {
     if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
         if let Err(absent) = probe::clone3_recheck() {
             return Error::Unsupported {
@@ -821,7 +821,7 @@ fn clone3_error(errno: Errno, flags: CloneFlags, set_tid: bool, feature: Option<
 /// A failed clone or clone3; `EPERM` with a `NEW*` flag names the flag
 /// that needs privilege (clone(2), ERRORS), unless `set_tid`, which needs
 /// privilege too, makes it ambiguous.
-fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
+pub(crate) fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
     if errno == Errno::EPERM && !set_tid {
         let clone3 = call == "clone3";
         if let Some(call) = namespace_eperm(flags, clone3) {
@@ -911,7 +911,7 @@ fn namespace_eperm(flags: CloneFlags, clone3: bool) -> Option<&'static str> {
 
 /// Why clone3 refused `CLONE_INTO_CGROUP`, for the errnos that only the
 /// cgroup placement gives (clone(2), ERRORS; kernel/cgroup `cgroup_css_set_fork`).
-fn cgroup_error(errno: Errno) -> Option<Error> {
+pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
     let call = match errno {
         Errno::EBUSY => {
             "clone3 (CLONE_INTO_CGROUP: the cgroup has a domain controller enabled in cgroup.subtree_control, \
