@@ -97,8 +97,10 @@ struct Header<F> {
     f: ManuallyDrop<F>,
 }
 
-/// The least stack a spawned closure gets below its header.
-const MIN_CHILD_STACK: usize = 4096;
+/// The least stack a spawned closure gets below its header: small enough that
+/// the smallest [`Stack`] (one page) still runs a small closure; a child that
+/// needs more hits the guard page and dies by SIGSEGV, it corrupts nothing.
+const MIN_CHILD_STACK: usize = 2048;
 
 impl Default for CloneBuilder<'_> {
     fn default() -> Self {
@@ -732,6 +734,11 @@ impl<'a> CloneBuilder<'a> {
         let pid = match result {
             Ok(pid) => pid,
             Err(err) => {
+                // No child will clear the slot: take the pending mark back,
+                // or a later wait on it would never return.
+                if let Some(slot) = release {
+                    slot.clear();
+                }
                 // SAFETY: no child was created, so the closure is still ours.
                 drop(unsafe { take_closure(header) });
                 return Err(err);
@@ -1039,5 +1046,35 @@ impl fmt::Debug for CloneBuilder<'_> {
             .field("id_maps", &self.id_maps)
             .field("syscall", &self.syscall)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A spawn the kernel refuses leaves the CLEARTID slot as it found it
+    /// (0), not marked pending forever: waiting on it must not hang.
+    #[test]
+    fn a_refused_spawn_leaves_the_slot_clear() {
+        let slot = TidSlot::new();
+        // PID 1 is taken in this PID namespace (EEXIST), or set_tid is not
+        // allowed here (EPERM); either way the kernel refuses.
+        let taken = [Pid::from_raw(1)];
+        // SAFETY: the child, if one were made, does nothing.
+        let result = unsafe {
+            CloneBuilder::new()
+                .flags(CloneFlags::VM)
+                .clear_child_tid(&slot)
+                .set_tid(&taken)
+                .spawn(|| 0)
+        };
+        match result {
+            Err(Error::Unsupported { .. }) => println!("skipped: clone3 is not available here"),
+            Err(_) => assert!(slot.wait_cleared(Some(Duration::from_millis(100)))),
+            Ok(_) => panic!("the kernel accepted set_tid [1]"),
+        }
     }
 }

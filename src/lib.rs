@@ -14,9 +14,14 @@
 //!   [`CloneBuilder::set_tid`] checked against the PID namespace depth.
 //! - [`probe()`]: what this kernel and sandbox allow ([`HostSupport`]), and
 //!   why not where they do not.
+//! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
+//!   only raw system calls prepared in the parent, then `execve`; failures
+//!   come back from `spawn` as [`Error::Exec`].
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one `unsafe` typed function per system call, for those who
 //!   need exactly the call and no policy.
+//! - [`verify`]: checks, run on this host, of what each clone flag really
+//!   shares (the `semantics` example prints them as a table).
 //!
 //! # What is safe and what is not
 //!
@@ -54,6 +59,7 @@
 mod builder;
 mod child;
 mod error;
+mod exec;
 mod flags;
 mod fork;
 mod probe;
@@ -61,10 +67,12 @@ pub mod raw;
 mod stack;
 mod tid;
 mod userns;
+pub mod verify;
 
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
+pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::{CloneFlags, Conflict, Rule};
 pub use fork::fork;
 pub use probe::{probe, Feature, HostSupport, SeccompMode};

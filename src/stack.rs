@@ -86,14 +86,17 @@ impl Stack {
         self.map.len() - self.guard
     }
 
-    /// The lowest usable byte, as clone3 wants it.
-    pub(crate) fn base(&mut self) -> *mut u8 {
+    /// The lowest usable byte, as clone3 wants it in `clone_args.stack`
+    /// (for [`raw::clone3_on_stack`](crate::raw::clone3_on_stack)). The
+    /// guard page lies just below it.
+    pub fn base(&mut self) -> *mut u8 {
         // SAFETY: guard < len, so the result stays inside the mapping.
         unsafe { self.map.as_mut_ptr().add(self.guard) }
     }
 
-    /// One past the highest usable byte, as legacy clone wants it.
-    pub(crate) fn top(&mut self) -> *mut u8 {
+    /// One past the highest usable byte, as legacy clone wants it (for
+    /// [`raw::clone_on_stack`](crate::raw::clone_on_stack)); page aligned.
+    pub fn top(&mut self) -> *mut u8 {
         // SAFETY: one past the end of the mapping is a valid pointer.
         unsafe { self.map.as_mut_ptr().add(self.map.len()) }
     }

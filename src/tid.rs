@@ -98,6 +98,11 @@ impl TidSlot {
         self.word.store(-1, Ordering::Release);
     }
 
+    /// Sets the slot back to 0 (after a clone that created no child).
+    pub(crate) fn clear(&self) {
+        self.word.store(0, Ordering::Release);
+    }
+
     /// Whether the slot is 0.
     pub(crate) fn is_cleared(&self) -> bool {
         self.word.load(Ordering::Acquire) == 0

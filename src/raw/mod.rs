@@ -34,6 +34,13 @@ use crate::CloneFlags;
 mod clone_args;
 pub use clone_args::{CloneArgs, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 
+mod exec;
+pub use exec::{
+    chdir, close, close_range, dup3, dup_above, execve, fcntl_getfd, fcntl_setfd, full_sigset,
+    parent_and_self, pidfd_open, pipe2, read, rt_sigaction, rt_sigprocmask, set_pdeathsig, setpgid, setsid,
+    tkill, write, KernelSigaction, NSIG,
+};
+
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(not(target_arch = "x86_64"), path = "arch/unsupported.rs")]
 mod arch;

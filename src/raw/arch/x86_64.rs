@@ -145,3 +145,129 @@ pub(crate) unsafe fn vfork_on_stack(stack_top: *mut u8, entry: ChildEntry, arg: 
     }
     ret
 }
+
+// Errno-free system calls, for code that must not touch thread-local storage:
+// the child of a `CLONE_VM` clone shares the parent thread's TLS, and libc's
+// `syscall()` writes `errno` (a thread-local) on failure. These return the
+// kernel's raw answer (the result, or `-errno`) in `rax`.
+//
+// x86_64 system call convention: number in rax; arguments in rdi, rsi, rdx,
+// r10 (then r8, r9, unused here); the `syscall` instruction clobbers rcx
+// (return address) and r11 (saved rflags, restored on return, so the flags
+// are preserved).
+
+/// A system call with no arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// The call `nr` must be sound to make with no arguments.
+#[inline]
+pub(crate) unsafe fn syscall0(nr: i64) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call; no memory is passed.
+    unsafe {
+        asm!(
+            "syscall",              // the kernel runs call `rax`
+            inlateout("rax") nr as isize => ret,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
+
+/// A system call with one argument; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// The call `nr` must be sound with this argument (pointers valid for what
+/// the kernel reads or writes through them).
+#[inline]
+pub(crate) unsafe fn syscall1(nr: i64, a0: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call and its argument.
+    unsafe {
+        asm!(
+            "syscall",              // call `rax` with (rdi)
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a0,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
+
+/// A system call with two arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// As for [`syscall1`].
+#[inline]
+pub(crate) unsafe fn syscall2(nr: i64, a0: usize, a1: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call and its arguments.
+    unsafe {
+        asm!(
+            "syscall",              // call `rax` with (rdi, rsi)
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a0,
+            in("rsi") a1,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
+
+/// A system call with three arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// As for [`syscall1`].
+#[inline]
+pub(crate) unsafe fn syscall3(nr: i64, a0: usize, a1: usize, a2: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call and its arguments.
+    unsafe {
+        asm!(
+            "syscall",              // call `rax` with (rdi, rsi, rdx)
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a0,
+            in("rsi") a1,
+            in("rdx") a2,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
+
+/// A system call with four arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// As for [`syscall1`].
+#[inline]
+pub(crate) unsafe fn syscall4(nr: i64, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call and its arguments.
+    unsafe {
+        asm!(
+            "syscall",              // call `rax` with (rdi, rsi, rdx, r10)
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a0,
+            in("rsi") a1,
+            in("rdx") a2,
+            in("r10") a3,           // the fourth argument is r10, not rcx as in C calls
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}

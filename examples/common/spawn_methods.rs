@@ -1,0 +1,241 @@
+//! The spawn methods compared by `spawn_bench` and `benches/spawn.rs`: each
+//! starts the target program once and waits for it.
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clonekit::{Exec, Strategy};
+
+/// Every method, in the order they are run and printed.
+pub const METHODS: [Method; 7] = [
+    Method::ClonekitCloneVfork,
+    Method::ClonekitVfork,
+    Method::ClonekitFork,
+    Method::StdCommand,
+    Method::PosixSpawn,
+    Method::LibcForkExec,
+    Method::Baseline,
+];
+
+/// One way to start a program and wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    ClonekitCloneVfork,
+    ClonekitVfork,
+    ClonekitFork,
+    StdCommand,
+    PosixSpawn,
+    LibcForkExec,
+    Baseline,
+}
+
+impl Method {
+    /// The name used in tables and CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::ClonekitCloneVfork => "clonekit_clone_vfork",
+            Method::ClonekitVfork => "clonekit_vfork",
+            Method::ClonekitFork => "clonekit_fork",
+            Method::StdCommand => "std_command",
+            Method::PosixSpawn => "posix_spawn",
+            Method::LibcForkExec => "libc_fork_exec",
+            Method::Baseline => "baseline",
+        }
+    }
+}
+
+extern "C" {
+    static environ: *const *const c_char;
+}
+
+/// Everything prepared once, so that a measured spawn only spawns.
+pub struct Spawner {
+    target: PathBuf,
+    path: CString,
+    argv: [*const c_char; 2],
+    execs: [Exec; 3],
+    baseline_stack: Vec<u128>,
+}
+
+impl Spawner {
+    /// Prepares every method to run `target` with no arguments.
+    pub fn new(target: &Path) -> Spawner {
+        let path = CString::new(target.as_os_str().as_bytes()).expect("target path without NUL");
+        let exec = |strategy| {
+            let mut exec = Exec::new(target);
+            exec.strategy(strategy);
+            exec
+        };
+        let mut spawner = Spawner {
+            target: target.to_path_buf(),
+            argv: [std::ptr::null(); 2],
+            path,
+            execs: [
+                exec(Strategy::CloneVfork),
+                exec(Strategy::Vfork),
+                exec(Strategy::Fork),
+            ],
+            baseline_stack: vec![0; 64 * 1024 / 16],
+        };
+        spawner.argv[0] = spawner.path.as_ptr();
+        spawner
+    }
+
+    /// Starts the target once with `method` and waits for it; fails if it
+    /// did not exit with 0.
+    pub fn run(&mut self, method: Method) -> io::Result<()> {
+        let code = match method {
+            Method::ClonekitCloneVfork => self.clonekit(0)?,
+            Method::ClonekitVfork => self.clonekit(1)?,
+            Method::ClonekitFork => self.clonekit(2)?,
+            Method::StdCommand => Command::new(&self.target).status()?.code().unwrap_or(-1),
+            Method::PosixSpawn => self.posix_spawn()?,
+            Method::LibcForkExec => self.fork_exec()?,
+            Method::Baseline => self.baseline()?,
+        };
+        if code != 0 {
+            return Err(io::Error::other(format!("{} exited with {code}", method.name())));
+        }
+        Ok(())
+    }
+
+    fn clonekit(&mut self, which: usize) -> io::Result<c_int> {
+        let mut child = self.execs[which].spawn()?;
+        Ok(child.child.wait()?.code().unwrap_or(-1))
+    }
+
+    fn posix_spawn(&self) -> io::Result<c_int> {
+        let mut pid = 0;
+        // SAFETY: path and argv are NUL-terminated and live; NULL file
+        // actions and attributes are allowed; environ is the process's.
+        let err = unsafe {
+            libc::posix_spawn(
+                &mut pid,
+                self.path.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                self.argv.as_ptr() as *const *mut c_char,
+                environ as *const *mut c_char,
+            )
+        };
+        if err != 0 {
+            return Err(io::Error::from_raw_os_error(err));
+        }
+        wait(pid)
+    }
+
+    fn fork_exec(&self) -> io::Result<c_int> {
+        // SAFETY: the child only calls execve and _exit, both async-signal-safe.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above; pointers prepared before the fork.
+            unsafe {
+                libc::execve(self.path.as_ptr(), self.argv.as_ptr(), environ);
+                libc::_exit(127);
+            }
+        }
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        wait(pid)
+    }
+
+    /// The floor: glibc's clone(CLONE_VM|CLONE_VFORK) on a preallocated stack,
+    /// the child calling only execve and _exit — no error channel, no signal
+    /// handling.
+    fn baseline(&mut self) -> io::Result<c_int> {
+        extern "C" fn child(arg: *mut c_void) -> c_int {
+            // SAFETY: arg is the Spawner, alive and unchanged while the parent
+            // is suspended by CLONE_VFORK.
+            unsafe {
+                let spawner = &*(arg as *const Spawner);
+                libc::execve(spawner.path.as_ptr(), spawner.argv.as_ptr(), environ);
+                libc::_exit(127)
+            }
+        }
+        let top = self.baseline_stack.as_mut_ptr_range().end as *mut c_void;
+        let arg = self as *mut Spawner as *mut c_void;
+        // SAFETY: the stack is ours, 16-byte aligned at its top and unused
+        // while the parent is suspended; the child only execs or exits.
+        let pid = unsafe {
+            libc::clone(
+                child,
+                top,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                arg,
+            )
+        };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        wait(pid)
+    }
+}
+
+fn wait(pid: libc::pid_t) -> io::Result<c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a live int; pid is our child.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } >= 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    })
+}
+
+/// Writes a 129-byte static x86_64 ELF program that calls `exit(0)` and
+/// nothing else, so that a spawn of it measures the spawn machinery, not the
+/// dynamic loader and libc start-up.
+#[cfg(target_arch = "x86_64")]
+pub fn write_static_target(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    const BASE: u64 = 0x40_0000;
+    const HEADERS: u64 = 64 + 56;
+    let code: [u8; 9] = [
+        0x31, 0xff, // xor edi, edi        ; status 0
+        0xb8, 0x3c, 0, 0, 0, // mov eax, 60 ; SYS_exit
+        0x0f, 0x05, // syscall
+    ];
+    let size = HEADERS + code.len() as u64;
+    let mut elf = Vec::with_capacity(size as usize);
+    // ELF header: 64-bit, little-endian, version 1, System V ABI.
+    elf.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    elf.extend_from_slice(&2u16.to_le_bytes()); // e_type: ET_EXEC
+    elf.extend_from_slice(&0x3eu16.to_le_bytes()); // e_machine: x86-64
+    elf.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    elf.extend_from_slice(&(BASE + HEADERS).to_le_bytes()); // e_entry: the code
+    elf.extend_from_slice(&64u64.to_le_bytes()); // e_phoff: right after this header
+    elf.extend_from_slice(&0u64.to_le_bytes()); // e_shoff: no sections
+    elf.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    elf.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    elf.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    elf.extend_from_slice(&1u16.to_le_bytes()); // e_phnum
+    elf.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
+                                    // Program header: one PT_LOAD of the whole file, readable and executable.
+    elf.extend_from_slice(&1u32.to_le_bytes()); // p_type: PT_LOAD
+    elf.extend_from_slice(&5u32.to_le_bytes()); // p_flags: R | X
+    elf.extend_from_slice(&0u64.to_le_bytes()); // p_offset
+    elf.extend_from_slice(&BASE.to_le_bytes()); // p_vaddr
+    elf.extend_from_slice(&BASE.to_le_bytes()); // p_paddr
+    elf.extend_from_slice(&size.to_le_bytes()); // p_filesz
+    elf.extend_from_slice(&size.to_le_bytes()); // p_memsz
+    elf.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
+    elf.extend_from_slice(&code);
+    debug_assert_eq!(elf.len() as u64, size);
+    // Write to a fresh name and rename, so a running copy is never rewritten.
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, &elf)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(&tmp, path)
+}

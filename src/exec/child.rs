@@ -1,0 +1,255 @@
+//! The child's program: from the clone to `execve`, raw system calls only.
+//!
+//! What may NOT happen here. With `Strategy::CloneVfork` and
+//! `Strategy::Vfork` this code runs on the parent's memory and the parent
+//! thread's TLS (the parent thread is suspended, the others are not):
+//!
+//! - no allocation and no lock (another thread of the parent may hold the
+//!   allocator's lock, and with `Fork` that thread does not exist here);
+//! - no TLS, and so no libc wrapper that could set `errno`: every call goes
+//!   through [`raw`]'s errno-free functions;
+//! - no panic (no unwrap, no slice indexing, no overflowing arithmetic):
+//!   unwinding would run into the parent's frames.
+//!
+//! The only memory written is the plan's atomics (the temporary fds of phase
+//! one and the error word) and this stack.
+//!
+//! The order: signal handlers to `SIG_DFL` (unless `CLONE_CLEAR_SIGHAND` did
+//! it) → `setsid` / `setpgid` → fds (two phases) → `close_other_fds` →
+//! `chdir` → death signal, then the parent check → the signal mask → `execve`
+//! each candidate → on failure, the error word and `exit_group(127)`.
+
+use std::ffi::c_void;
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use super::plan::{stage_code, Plan};
+use crate::error::ExecStage;
+use crate::raw;
+
+/// What a failed step reports.
+type Failed = (ExecStage, Errno);
+
+/// The entry a vfork-like child jumps to on its own stack.
+///
+/// # Safety
+///
+/// `arg` points to a [`Plan`] prepared by the parent, which stays untouched
+/// until the child execs or exits; the caller is a fresh child of a clone
+/// whose parent blocked every signal.
+pub(crate) unsafe extern "C" fn entry(arg: *mut c_void) -> ! {
+    // SAFETY: guaranteed by the caller.
+    unsafe { run(&*arg.cast::<Plan>()) }
+}
+
+/// Runs the plan and execs, or reports the failure and exits with 127.
+///
+/// # Safety
+///
+/// As for [`entry`]: only a fresh child of `Exec` may call this.
+pub(crate) unsafe fn run(plan: &Plan) -> ! {
+    let mut report_fd = plan.spawn.report_fd;
+    let (stage, errno) = match prepare(plan, &mut report_fd) {
+        Err(failed) => failed,
+        Ok(()) => (ExecStage::Exec, exec(plan)),
+    };
+    report(plan, report_fd, stage, errno);
+    // SAFETY: this child holds nothing anyone else borrows.
+    unsafe { raw::exit_group(127) }
+}
+
+/// Every step before `execve`.
+fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
+    let at = |stage| move |errno| (stage, errno);
+    if plan.spawn.reset_handlers {
+        reset_handlers().map_err(at(ExecStage::Signals))?;
+    }
+    if plan.setsid {
+        // SAFETY: no arguments.
+        unsafe { raw::setsid() }.map_err(at(ExecStage::Session))?;
+    }
+    if let Some(group) = plan.process_group {
+        // SAFETY: plain integers.
+        unsafe { raw::setpgid(Pid::from_raw(0), group) }.map_err(at(ExecStage::ProcessGroup))?;
+    }
+    place_fds(plan, report_fd).map_err(at(ExecStage::Fds))?;
+    if plan.close_other_fds {
+        close_others(plan, *report_fd).map_err(at(ExecStage::Fds))?;
+    }
+    if !plan.cwd.is_null() {
+        // SAFETY: the plan's string is alive and NUL-terminated.
+        unsafe { raw::chdir(plan.cwd) }.map_err(at(ExecStage::Chdir))?;
+    }
+    if plan.death_signal != 0 {
+        death_signal(plan).map_err(at(ExecStage::DeathSignal))?;
+    }
+    let mask = plan.sigmask.as_ref().unwrap_or(&plan.spawn.old_mask);
+    // SAFETY: `mask` is a live sigset_t.
+    unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) }
+        .map_err(at(ExecStage::SignalMask))
+}
+
+/// Sets every handled signal back to `SIG_DFL`, leaving `SIG_IGN` as it is
+/// (execve keeps ignored signals ignored, and so do we). One call per signal
+/// (set `SIG_DFL`, read the old one), plus one to put back each ignored one.
+fn reset_handlers() -> Result<(), Errno> {
+    let default = raw::KernelSigaction::default();
+    let mut sig = 1;
+    while sig <= raw::NSIG {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            let mut old = raw::KernelSigaction::default();
+            // SAFETY: both pointers are live; SIG_DFL needs no restorer.
+            unsafe { raw::rt_sigaction(sig, &default, &mut old) }?;
+            if old.handler == libc::SIG_IGN {
+                // SAFETY: puts back exactly what the kernel gave us.
+                unsafe { raw::rt_sigaction(sig, &old, std::ptr::null_mut()) }?;
+            }
+        }
+        sig += 1;
+    }
+    Ok(())
+}
+
+/// Places every fd in two phases, so that a source which is also another
+/// move's target (3->4 with 4->3) is copied out of the way first. Placed fds
+/// lose `FD_CLOEXEC`; the copies of phase one keep it and vanish at exec.
+fn place_fds(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Errno> {
+    let floor = plan.spawn.fd_floor;
+    let moves = plan.moves.as_slice();
+    let is_target = |fd: RawFd| moves.iter().any(|m| m.src >= 0 && m.dst == fd);
+    if *report_fd >= 0 && is_target(*report_fd) {
+        // SAFETY: plain integers; the copy is closed at exec.
+        *report_fd = unsafe { raw::dup_above(*report_fd, floor) }?;
+    }
+    for m in moves.iter().filter(|m| m.src >= 0) {
+        let tmp = if m.src != m.dst && is_target(m.src) {
+            // SAFETY: plain integers; the copy is closed at exec.
+            unsafe { raw::dup_above(m.src, floor) }?
+        } else {
+            m.src
+        };
+        m.tmp.store(tmp, Ordering::Relaxed);
+    }
+    for m in moves.iter().filter(|m| m.src >= 0) {
+        let src = m.tmp.load(Ordering::Relaxed);
+        if src == m.dst {
+            // SAFETY: plain integers.
+            unsafe { raw::fcntl_setfd(src, 0) }?;
+        } else {
+            // SAFETY: this is the child's own copy of the fd table; the
+            // target is what the plan asks to replace.
+            unsafe { raw::dup3(src, m.dst, 0) }?;
+        }
+    }
+    Ok(())
+}
+
+/// Closes every fd except 0, 1, 2, the placed targets and the error pipe.
+fn close_others(plan: &Plan, report_fd: RawFd) -> Result<(), Errno> {
+    let mut next: u32 = 0;
+    for &kept in plan.keep.iter() {
+        let kept = kept as u32;
+        if kept > next {
+            close_span(plan, next, kept - 1, report_fd)?;
+        }
+        next = kept.saturating_add(1);
+    }
+    close_span(plan, next, u32::MAX, report_fd)
+}
+
+/// Closes `first..=last`, except `skip`.
+fn close_span(plan: &Plan, first: u32, last: u32, skip: RawFd) -> Result<(), Errno> {
+    if first > last {
+        return Ok(());
+    }
+    if skip >= 0 && (first..=last).contains(&(skip as u32)) {
+        let skip = skip as u32;
+        if skip > first {
+            close_span(plan, first, skip - 1, -1)?;
+        }
+        if skip < last {
+            close_span(plan, skip + 1, last, -1)?;
+        }
+        return Ok(());
+    }
+    // SAFETY: the child's own fd table; nothing in it is used before exec
+    // except the kept fds, which are outside the range.
+    match unsafe { raw::close_range(first, last, 0) } {
+        Err(Errno::ENOSYS) => {
+            // Before Linux 5.9: one close per possible fd.
+            let end = last.min(plan.fd_limit.saturating_sub(1));
+            let mut fd = first;
+            while fd <= end {
+                // SAFETY: as above; EBADF (not open) is what most answer.
+                let _ = unsafe { raw::close(fd as RawFd) };
+                fd += 1;
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Sets the parent-death signal, then checks the parent is still the one
+/// that spawned us: if it died before the `prctl`, the signal was never
+/// sent, so the child sends it to itself (it arrives once the mask is
+/// restored, as it would have).
+fn death_signal(plan: &Plan) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    unsafe { raw::set_pdeathsig(plan.death_signal) }?;
+    // SAFETY: no arguments.
+    let (parent, me) = unsafe { raw::parent_and_self() };
+    if parent != plan.spawn.parent {
+        // SAFETY: plain integers; the signal is blocked until the mask is restored.
+        unsafe { raw::tkill(me, plan.death_signal) }?;
+    }
+    Ok(())
+}
+
+/// Tries each candidate path with the rules of `execvpe`: ENOENT, ENOTDIR
+/// (and the network-filesystem answers ESTALE, ENODEV, ETIMEDOUT) go on to
+/// the next; EACCES goes on too but is what is reported if nothing else
+/// worked; anything else (ENOEXEC, E2BIG, ...) stops the search. There is no
+/// `/bin/sh` fallback for ENOEXEC.
+fn exec(plan: &Plan) -> Errno {
+    let argv = plan.argv.as_ptr();
+    let envp = plan
+        .envp
+        .as_ref()
+        .map_or(plan.spawn.environ, |envp| envp.as_ptr());
+    let mut denied = false;
+    let mut last = Errno::ENOENT;
+    for &path in plan.paths.iter() {
+        // SAFETY: the plan's strings and arrays are alive and terminated;
+        // `environ` is libc's, valid at spawn time.
+        match unsafe { raw::execve(path, argv, envp) } {
+            Errno::EACCES => denied = true,
+            errno @ (Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ENODEV | Errno::ETIMEDOUT) => {
+                last = errno
+            }
+            errno => return errno,
+        }
+    }
+    if denied {
+        Errno::EACCES
+    } else {
+        last
+    }
+}
+
+/// Tells the parent what failed: through the error pipe (`Fork`, whose
+/// memory is a copy) or the plan's error word (shared memory).
+fn report(plan: &Plan, report_fd: RawFd, stage: ExecStage, errno: Errno) {
+    let words = [stage_code(stage), errno as i32];
+    if report_fd >= 0 {
+        // SAFETY: `words` is 8 live bytes. A short or failed write leaves
+        // the parent seeing a plain exit with 127, which is all it can be.
+        let _ = unsafe { raw::write(report_fd, words.as_ptr().cast(), std::mem::size_of_val(&words)) };
+    } else {
+        plan.spawn.errno.store(words[1], Ordering::Relaxed);
+        plan.spawn.stage.store(words[0], Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,139 @@
+//! The descriptor table: `CLONE_FILES` (shared or copied) and the open file
+//! descriptions a forked child shares with its parent (file offsets).
+
+use super::helper::{in_helper, reap, spawn_and_reap, step, sys, Board, Stop, NOT_RUN};
+use super::{observe, spec, Spec, Verdict, Via};
+use crate::child::Forked;
+use crate::flags::CloneFlags;
+use crate::raw;
+use nix::errno::Errno;
+
+#[rustfmt::skip]
+pub(crate) const SPECS: &[Spec] = &[
+    spec!("files/clone/open/with", "FILES", "fd opened by the child", Clone, true, opened),
+    spec!("files/clone/open/without", "-FILES", "fd opened by the child", Clone, false, opened),
+    spec!("files/clone3/open/with", "FILES", "fd opened by the child", Clone3, true, opened),
+    spec!("files/clone3/open/without", "-FILES", "fd opened by the child", Clone3, false, opened),
+    spec!("files/clone/close/with", "FILES", "fd closed by the child", Clone, true, closed),
+    spec!("files/clone/close/without", "-FILES", "fd closed by the child", Clone, false, closed),
+    spec!("files/clone3/close/with", "FILES", "fd closed by the child", Clone3, true, closed),
+    spec!("files/clone3/close/without", "-FILES", "fd closed by the child", Clone3, false, closed),
+    spec!("offset/fork", "fork()", "file offset", Fork, true, offset),
+    spec!("offset/clone", "(no flags)", "file offset", Clone, true, offset),
+    spec!("offset/clone3", "(no flags)", "file offset", Clone3, true, offset),
+];
+
+/// Board words.
+const FD: usize = 0;
+const OPEN: usize = 1;
+const RAN: usize = 2;
+
+fn files_flags(with: bool) -> CloneFlags {
+    if with {
+        CloneFlags::FILES
+    } else {
+        CloneFlags::empty()
+    }
+}
+
+/// Whether `fd` is open in this process (`fcntl(F_GETFD)`).
+fn is_open(fd: libc::c_int) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+}
+
+fn open_dev_null() -> libc::c_int {
+    // SAFETY: a NUL-terminated path and valid flags.
+    unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }
+}
+
+fn open_in_parent(open: bool) -> &'static str {
+    if open {
+        "open in the parent"
+    } else {
+        "not open in the parent"
+    }
+}
+
+fn report(board: &Board) -> String {
+    match board.get(RAN) {
+        0 => NOT_RUN.into(),
+        _ => open_in_parent(board.get(OPEN) == 1).into(),
+    }
+}
+
+fn opened(via: Via, with: bool) -> Verdict {
+    observe(open_in_parent(with), || {
+        let board = in_helper(|board| {
+            let work = || {
+                board.set(FD, i64::from(open_dev_null()));
+                board.set(RAN, 1);
+                0
+            };
+            // SAFETY: the child makes raw calls and stores to atomics only.
+            unsafe { spawn_and_reap(&mut via.builder(files_flags(with)), work) }?;
+            if board.get(FD) < 0 {
+                return Err(Stop::Broken("the child could not open /dev/null"));
+            }
+            board.set(OPEN, i64::from(is_open(board.get(FD) as libc::c_int)));
+            Ok(())
+        })?;
+        Ok(report(&board))
+    })
+}
+
+fn closed(via: Via, with: bool) -> Verdict {
+    observe(open_in_parent(!with), || {
+        let board = in_helper(|board| {
+            let fd = sys("open", Errno::result(open_dev_null()))?;
+            let work = || {
+                // SAFETY: `fd` is open in the child's table.
+                unsafe { libc::close(fd) };
+                board.set(RAN, 1);
+                0
+            };
+            // SAFETY: as in `opened`; with CLONE_FILES the close is meant
+            // to reach the helper, which no longer uses `fd`.
+            unsafe { spawn_and_reap(&mut via.builder(files_flags(with)), work) }?;
+            board.set(OPEN, i64::from(is_open(fd)));
+            Ok(())
+        })?;
+        Ok(report(&board))
+    })
+}
+
+/// What the child writes to the shared file.
+const WRITTEN: &[u8] = b"clonekit";
+
+fn offset(via: Via, _: bool) -> Verdict {
+    let moved = |at: i64| format!("the child's write moved the parent's offset to {at}");
+    observe(moved(WRITTEN.len() as i64), || {
+        let board = in_helper(|board| {
+            // SAFETY: a NUL-terminated name and valid flags.
+            let fd = unsafe { libc::memfd_create(c"clonekit-offset".as_ptr(), libc::MFD_CLOEXEC) };
+            let fd = sys("memfd_create", Errno::result(fd))?;
+            // SAFETY: the child makes raw calls only, then exits.
+            let forked = unsafe { via.fork() };
+            match step("fork", forked)? {
+                Forked::Child => {
+                    // SAFETY: a live buffer of its length.
+                    unsafe { libc::write(fd, WRITTEN.as_ptr().cast(), WRITTEN.len()) };
+                    board.set(RAN, 1);
+                    // SAFETY: the child's work is done.
+                    unsafe { raw::exit_group(0) }
+                }
+                Forked::Parent(mut child) => {
+                    step("wait", reap(&mut child))?;
+                }
+            }
+            // SAFETY: lseek on our own descriptor.
+            let at = unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) };
+            board.set(FD, sys("lseek", Errno::result(at))?);
+            Ok(())
+        })?;
+        Ok(match board.get(RAN) {
+            0 => NOT_RUN.into(),
+            _ => moved(board.get(FD)),
+        })
+    })
+}

@@ -1,0 +1,227 @@
+//! `Exec` and signal dispositions. Installing handlers and ignoring signals
+//! changes process-wide state, so these tests live in their own binary and
+//! take one lock.
+
+use std::ffi::c_int;
+use std::fs;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use clonekit::{raw, Exec, Pid, Signal, Stdio, Strategy};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+use rstest::rstest;
+
+mod common;
+use common::status_mask;
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// This process's pid, for the handler to tell whether it runs in a child.
+static PARENT: AtomicI32 = AtomicI32::new(0);
+/// How often the handler ran in this process.
+static IN_PARENT: AtomicUsize = AtomicUsize::new(0);
+/// What a child exits with if the parent's handler ever runs in it.
+const RAN_IN_CHILD: c_int = 99;
+
+extern "C" fn on_signal(_: c_int) {
+    // SAFETY: getpid cannot fail; exit_group is async-signal-safe.
+    unsafe {
+        if raw::getpid().as_raw() != PARENT.load(Ordering::Relaxed) {
+            raw::exit_group(RAN_IN_CHILD);
+        }
+    }
+    IN_PARENT.fetch_add(1, Ordering::Relaxed);
+}
+
+fn set_handler(sig: Signal, handler: SigHandler) {
+    let action = SigAction::new(handler, SaFlags::SA_RESTART, SigSet::empty());
+    // SAFETY: the handler only makes async-signal-safe calls.
+    unsafe { sigaction(sig, &action) }.unwrap();
+}
+
+#[rstest]
+fn parent_handler_never_runs_in_child(
+    #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
+) {
+    let _guard = lock();
+    handler_never_runs_in_child(strategy);
+}
+
+/// Spawns 200 children into a process group that another thread keeps
+/// sending a signal the parent handles; none may run the handler.
+fn handler_never_runs_in_child(strategy: Strategy) {
+    PARENT.store(std::process::id() as i32, Ordering::Relaxed);
+    IN_PARENT.store(0, Ordering::Relaxed);
+    // SIGWINCH: ignored by default, so a child that got it with the default
+    // disposition goes on; one that ran our handler exits with RAN_IN_CHILD.
+    set_handler(Signal::SIGWINCH, SigHandler::Handler(on_signal));
+
+    // The children join the group of a long sleep, so that a signal sent to
+    // the group reaches each of them between setpgid and execve.
+    let mut leader = Exec::new("sleep")
+        .arg("30")
+        .process_group(Pid::from_raw(0))
+        .strategy(strategy)
+        .spawn()
+        .unwrap();
+    let group = leader.pid();
+    let stop = AtomicBool::new(false);
+    let codes: Vec<Option<i32>> = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: plain system calls to our own group and ourselves.
+                unsafe {
+                    libc::kill(-group.as_raw(), libc::SIGWINCH);
+                    libc::kill(libc::getpid(), libc::SIGWINCH);
+                }
+            }
+        });
+        let mut exec = Exec::new("true");
+        exec.process_group(group).stdout(Stdio::Null).strategy(strategy);
+        let codes = (0..200).map(|_| exec.status().unwrap().code()).collect();
+        stop.store(true, Ordering::Relaxed);
+        codes
+    });
+    leader.child.kill(Signal::SIGKILL).unwrap();
+    leader.wait().unwrap();
+    set_handler(Signal::SIGWINCH, SigHandler::SigDfl);
+
+    assert!(
+        IN_PARENT.load(Ordering::Relaxed) > 0,
+        "the signal never reached the parent"
+    );
+    let bad: Vec<_> = codes.iter().filter(|c| **c != Some(0)).collect();
+    assert!(
+        bad.is_empty(),
+        "{} of 200 children ran the handler or failed: {bad:?}",
+        bad.len()
+    );
+}
+
+const FALLBACK_HELPER_ENV: &str = "CLONEKIT_FALLBACK_HELPER";
+
+/// Runs the helper below in a process of its own, where a seccomp filter
+/// makes clone3 answer ENOSYS: `Strategy::CloneVfork` must fall back to
+/// legacy clone and reset the handlers itself.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn clone_vfork_falls_back_without_clone3() {
+    let _guard = lock();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "fallback_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(FALLBACK_HELPER_ENV, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("FALLBACK OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Makes clone3 fail with ENOSYS in this thread (and the tasks it creates),
+/// as on a kernel before 5.3 or under a container's seccomp profile.
+#[cfg(target_arch = "x86_64")]
+fn refuse_clone3() {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let ld_abs = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    let mut program = [
+        op(ld_abs, 0, 0, 4),                    // the architecture
+        op(jeq, 0, 3, AUDIT_ARCH_X86_64),       // another one: allow
+        op(ld_abs, 0, 0, 0),                    // the system call number
+        op(jeq, 0, 1, libc::SYS_clone3 as u32), // not clone3: allow
+        op(ret, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        op(ret, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let fprog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: prctl with a live filter program.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog),
+            0
+        );
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+#[ignore = "helper process for clone_vfork_falls_back_without_clone3"]
+fn fallback_helper() {
+    if std::env::var_os(FALLBACK_HELPER_ENV).is_none() {
+        println!("only meaningful as a helper process");
+        return;
+    }
+    refuse_clone3();
+    // SAFETY: the probe cannot create a process.
+    assert_eq!(unsafe { raw::clone3_probe() }, clonekit::Errno::ENOSYS);
+    handler_never_runs_in_child(Strategy::CloneVfork);
+    let mut child = Exec::new("sleep").arg("10").pidfd(true).spawn().unwrap();
+    assert!(child.child.pidfd().is_some(), "legacy clone gives a pidfd too");
+    child.child.kill(Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    // What only clone3 can do is refused, not silently dropped.
+    let err = Exec::new("true")
+        .namespaces(clonekit::CloneFlags::NEWTIME)
+        .spawn()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            clonekit::Error::Unsupported {
+                errno: clonekit::Errno::ENOSYS,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    println!("FALLBACK OK");
+}
+
+#[rstest]
+fn ignored_signals_stay_ignored(
+    #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
+) {
+    let _guard = lock();
+    PARENT.store(std::process::id() as i32, Ordering::Relaxed);
+    let ours = status_mask(&fs::read_to_string("/proc/self/status").unwrap(), "SigIgn:");
+    set_handler(Signal::SIGUSR2, SigHandler::SigIgn);
+    set_handler(Signal::SIGURG, SigHandler::Handler(on_signal));
+    let output = Exec::new("cat")
+        .arg("/proc/self/status")
+        .strategy(strategy)
+        .output();
+    set_handler(Signal::SIGUSR2, SigHandler::SigDfl);
+    set_handler(Signal::SIGURG, SigHandler::SigDfl);
+
+    let status = String::from_utf8(output.unwrap().stdout).unwrap();
+    let ignored = status_mask(&status, "SigIgn:");
+    let usr2 = 1u64 << (libc::SIGUSR2 - 1);
+    let urg = 1u64 << (libc::SIGURG - 1);
+    assert_eq!(ignored & usr2, usr2, "SIGUSR2 is no longer ignored");
+    assert_eq!(ignored & urg, 0, "a handled signal became ignored");
+    assert_eq!(ignored & !usr2, ours & !usr2, "other ignored signals changed");
+    assert_eq!(status_mask(&status, "SigCgt:"), 0);
+}
