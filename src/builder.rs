@@ -808,7 +808,12 @@ fn pid_ns_depth() -> Option<usize> {
 /// Turns a clone3 failure into an error that says whether clone3 is absent,
 /// and why a cgroup placement was refused. EPERM is ambiguous (a seccomp
 /// filter, or a namespace without privilege), so the harmless probe decides.
-pub(crate) fn clone3_error(errno: Errno, flags: CloneFlags, set_tid: bool, feature: Option<&'static str>) -> Error {
+pub(crate) fn clone3_error(
+    errno: Errno,
+    flags: CloneFlags,
+    set_tid: bool,
+    feature: Option<&'static str>,
+) -> Error {
     if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
         if let Err(absent) = probe::clone3_recheck() {
             return Error::Unsupported {
