@@ -18,9 +18,10 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::helper::{in_helper, reap, spawn_and_reap, step, yes_no, Gate, Stop, Stopped, NOT_RUN};
+use super::helper::{in_helper, reap, step, yes_no, Gate, Stop, Stopped, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::builder::CloneBuilder;
+use crate::child::Child;
 use crate::error::Error;
 use crate::flags::CloneFlags;
 use crate::probe;
@@ -98,8 +99,33 @@ fn ns_inode(path: &CStr) -> i64 {
     unsafe { st.assume_init() }.st_ino as i64
 }
 
-/// Spawns with `builder` and reaps. `EPERM` for a namespace flag means the
-/// caller lacks the privilege: a skip whose reason names the flag.
+/// Spawns with `builder`. `EPERM` for a namespace flag means the caller
+/// lacks the privilege: a skip whose reason names the flag.
+///
+/// # Safety
+///
+/// As for [`CloneBuilder::spawn`].
+unsafe fn spawn_privileged<'a, F>(builder: &mut CloneBuilder<'a>, work: F) -> Result<Child<'a>, Stop>
+where
+    F: FnOnce() -> i32 + Send + 'a,
+{
+    // SAFETY: forwarded from the caller.
+    match unsafe { builder.spawn(work) } {
+        Err(Error::Sys {
+            call,
+            errno: Errno::EPERM,
+        }) => Err(Stop::Error(
+            "spawn",
+            Error::Unsupported {
+                feature: call,
+                errno: Errno::EPERM,
+            },
+        )),
+        other => step("spawn", other),
+    }
+}
+
+/// [`spawn_privileged`], then reaps the child.
 ///
 /// # Safety
 ///
@@ -109,22 +135,8 @@ where
     F: FnOnce() -> i32 + Send + 'a,
 {
     // SAFETY: forwarded from the caller.
-    match unsafe { spawn_and_reap(builder, work) } {
-        Err(Stop::Error(
-            _,
-            Error::Sys {
-                call,
-                errno: Errno::EPERM,
-            },
-        )) => Err(Stop::Error(
-            "spawn",
-            Error::Unsupported {
-                feature: call,
-                errno: Errno::EPERM,
-            },
-        )),
-        other => other.map(drop),
-    }
+    let mut child = unsafe { spawn_privileged(builder, work) }?;
+    step("wait", reap(&mut child)).map(drop)
 }
 
 fn ns_words(kind: &str, own: bool) -> String {
@@ -268,21 +280,7 @@ fn getpid(via: Via, with: bool) -> Verdict {
             };
             let mut builder = via.builder(flag_if(CloneFlags::NEWPID, with));
             // SAFETY: the child makes one system call and stores to atomics.
-            let mut child = match unsafe { builder.spawn(work) } {
-                Err(Error::Sys {
-                    call,
-                    errno: Errno::EPERM,
-                }) => {
-                    return Err(Stop::Error(
-                        "spawn",
-                        Error::Unsupported {
-                            feature: call,
-                            errno: Errno::EPERM,
-                        },
-                    ))
-                }
-                other => step("spawn", other)?,
-            };
+            let mut child = unsafe { spawn_privileged(&mut builder, work) }?;
             board.set(OUTSIDE, i64::from(child.pid().as_raw()));
             step("wait", reap(&mut child))?;
             Ok(())
@@ -525,21 +523,7 @@ fn set_tid_two(via: Via, _: bool) -> Verdict {
             let mut builder = via.builder(CloneFlags::NEWPID);
             builder.set_tid(&tids);
             // SAFETY: the child only exits.
-            let mut child = match unsafe { builder.spawn(|| 0) } {
-                Err(Error::Sys {
-                    errno: Errno::EPERM,
-                    call,
-                }) => {
-                    return Err(Stop::Error(
-                        "spawn",
-                        Error::Unsupported {
-                            feature: call,
-                            errno: Errno::EPERM,
-                        },
-                    ))
-                }
-                other => step("spawn", other)?,
-            };
+            let mut child = unsafe { spawn_privileged(&mut builder, || 0) }?;
             board.set(OUTSIDE, yes_no(child.pid().as_raw() == x));
             step("wait", reap(&mut child))?;
             Ok(())
@@ -561,25 +545,13 @@ fn set_tid_taken(via: Via, _: bool) -> Verdict {
             let mut builder = via.builder(CloneFlags::empty());
             builder.set_tid(&tids);
             // SAFETY: the child, if created, only exits.
-            match unsafe { builder.spawn(|| 0) } {
+            match unsafe { spawn_privileged(&mut builder, || 0) } {
                 Ok(mut child) => {
                     board.set(ERRNO, -1);
                     step("wait", reap(&mut child))?;
                 }
-                Err(Error::Sys {
-                    errno: Errno::EPERM,
-                    call,
-                }) => {
-                    return Err(Stop::Error(
-                        "spawn",
-                        Error::Unsupported {
-                            feature: call,
-                            errno: Errno::EPERM,
-                        },
-                    ))
-                }
-                Err(Error::Sys { errno, .. }) => board.set(ERRNO, errno as i64),
-                Err(other) => return Err(Stop::Error("spawn", other)),
+                Err(Stop::Error(_, Error::Sys { errno, .. })) => board.set(ERRNO, errno as i64),
+                Err(stop) => return Err(stop),
             }
             Ok(())
         })?;
