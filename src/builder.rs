@@ -19,6 +19,7 @@ use crate::probe;
 use crate::raw::{self, CloneArgs};
 use crate::stack::Stack;
 use crate::tid::TidSlot;
+use crate::userns::{self, IdMap, IdMaps, MapSync, Setgroups};
 
 /// Which system call a [`CloneBuilder`] issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,6 +75,7 @@ pub struct CloneBuilder<'a> {
     stack: Option<Stack>,
     cgroup: Option<BorrowedFd<'a>>,
     set_tid: Option<&'a [Pid]>,
+    id_maps: IdMaps<'a>,
     syscall: Syscall,
 }
 
@@ -90,6 +92,8 @@ struct Resolved {
 #[repr(C)]
 struct Header<F> {
     release: TidSlot,
+    /// The child's copies of the [`MapSync`] sockets (read, write), or -1.
+    maps_sync: (libc::c_int, libc::c_int),
     f: ManuallyDrop<F>,
 }
 
@@ -120,6 +124,7 @@ impl<'a> CloneBuilder<'a> {
             stack: None,
             cgroup: None,
             set_tid: None,
+            id_maps: IdMaps::default(),
             syscall: Syscall::Auto,
         }
     }
@@ -193,7 +198,44 @@ impl<'a> CloneBuilder<'a> {
     }
 
     /// `CLONE_INTO_CGROUP` (clone3, Linux 5.7): the child starts in the cgroup
-    /// v2 directory open as `dir`.
+    /// v2 directory open as `dir` (an `O_RDONLY` or `O_PATH` descriptor of
+    /// the directory; a `BorrowedFd` is never -1, so no bad number reaches
+    /// the kernel).
+    ///
+    /// # Errors
+    ///
+    /// When the kernel refuses the placement, [`fork`](Self::fork) and
+    /// [`spawn`](Self::spawn) return [`Error::Sys`] whose `call` says why,
+    /// never a child placed elsewhere:
+    ///
+    /// - `EBUSY`: the cgroup has a domain controller enabled in its
+    ///   `cgroup.subtree_control` (the "no internal processes" rule);
+    /// - `EOPNOTSUPP`: the cgroup is in the "domain invalid" state (a
+    ///   threaded subtree's non-threaded member);
+    /// - `EACCES`: the caller may not move a process there (cgroups(7)
+    ///   delegation: `cgroup.procs` of the target and of the common ancestor
+    ///   must be writable);
+    /// - `EBADF`: `dir` is not a cgroup v2 directory; `ENODEV`: the cgroup
+    ///   was removed;
+    /// - `ENOSYS` (no clone3) and `E2BIG` (clone3 older than Linux 5.7) are
+    ///   [`Error::Unsupported`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsFd;
+    /// use clonekit::{CloneBuilder, Forked, raw};
+    /// let dir = std::fs::File::open("/sys/fs/cgroup/my-group")?;
+    /// match unsafe { CloneBuilder::new().cgroup(dir.as_fd()).fork()? } {
+    ///     Forked::Child => unsafe { raw::exit_group(0) },
+    ///     Forked::Parent(mut child) => { child.wait()?; }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # References
+    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`CLONE_INTO_CGROUP`),
+    ///   [cgroups(7)](https://man7.org/linux/man-pages/man7/cgroups.7.html)
     pub fn cgroup(&mut self, dir: BorrowedFd<'a>) -> &mut Self {
         self.cgroup = Some(dir);
         self
@@ -201,8 +243,106 @@ impl<'a> CloneBuilder<'a> {
 
     /// The child's PID in each PID namespace, innermost first (clone3, Linux
     /// 5.5; needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in each).
+    ///
+    /// Checked before the call, as the kernel's `alloc_pid` would: at most
+    /// one PID per level the child will have (the caller's PID namespace
+    /// level + 1, one more with `CLONE_NEWPID`; the level is read from
+    /// `NSpid` in `/proc/thread-self/status`) — [`Rule::SetTidTooDeep`];
+    /// every PID at least 1 — [`Rule::SetTidNotPositive`]; with
+    /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`]. After
+    /// `setns` into another PID namespace for children the depth is not
+    /// known here and only the kernel checks it. A PID already in use is
+    /// `EEXIST` from the kernel. The depth check reads `/proc` (it
+    /// allocates), so with `set_tid` the builder's parent side is not
+    /// async-signal-safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, CloneFlags, Pid, Rule, Error};
+    /// let tids = [Pid::from_raw(1); 40];
+    /// let err = CloneBuilder::new().set_tid(&tids).check().unwrap_err();
+    /// assert!(matches!(err, Error::Conflict(c) if c.rule() == Rule::SetTidTooLong));
+    /// ```
+    ///
+    /// # References
+    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`set_tid`)
     pub fn set_tid(&mut self, tids: &'a [Pid]) -> &mut Self {
         self.set_tid = Some(tids);
+        self
+    }
+
+    /// The `uid_map` of the child's new user namespace (needs
+    /// `CLONE_NEWUSER`), written by the caller to `/proc/<pid>/uid_map`
+    /// before the child goes on: the child blocks on a socket until the maps
+    /// are written, in [`fork`](Self::fork) before `Forked::Child` is
+    /// returned, in [`spawn`](Self::spawn) before the closure runs.
+    ///
+    /// A map does not change the child's credentials: the child still has
+    /// the caller's ids, seen inside through the map (`nobody` where they
+    /// are unmapped); a child that should be root inside either maps 0 to
+    /// the caller's own id, or calls `setresuid(0, 0, 0)` inside, where it
+    /// has every capability. An unprivileged caller may map only its own
+    /// uid, with one line (user_namespaces(7)). A caller that changed its
+    /// ids is not dumpable, so its children's `/proc` files are root's and
+    /// the maps fail with `EACCES` until it calls
+    /// `prctl(PR_SET_DUMPABLE, 1)`. Writing the maps allocates nothing and takes no
+    /// lock, so a forked child of a multi-threaded program may use this too.
+    ///
+    /// # Errors
+    ///
+    /// [`Rule::IdMapsWithoutNewuser`], [`Rule::IdMapsWithVm`],
+    /// [`Rule::IdMapsWithFiles`] before the call; when a map cannot be
+    /// written, `Error::Sys { call: "write /proc/<pid>/uid_map", .. }` (or
+    /// `gid_map`, `setgroups`) after the child has been killed and reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, CloneFlags, Forked, IdMap, raw};
+    /// let uid = [IdMap::single(0, unsafe { libc::geteuid() })];
+    /// let gid = [IdMap::single(0, unsafe { libc::getegid() })];
+    /// let mut builder = CloneBuilder::new();
+    /// builder.flags(CloneFlags::NEWUSER).uid_map(&uid).gid_map(&gid);
+    /// match unsafe { builder.fork() } {
+    ///     // root inside: exit 0
+    ///     Ok(Forked::Child) => unsafe { raw::exit_group(libc::geteuid() as i32) },
+    ///     Ok(Forked::Parent(mut child)) => assert_eq!(child.wait()?.code(), Some(0)),
+    ///     Err(e) => println!("user namespaces are not allowed here: {e}"),
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
+    /// # References
+    /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
+    pub fn uid_map(&mut self, maps: &'a [IdMap]) -> &mut Self {
+        self.id_maps.uid = Some(maps);
+        self
+    }
+
+    /// The `gid_map` of the child's new user namespace, written like
+    /// [`uid_map`](Self::uid_map), after `setgroups` (see
+    /// [`setgroups`](Self::setgroups)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`uid_map`](Self::uid_map).
+    ///
+    /// # References
+    /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
+    pub fn gid_map(&mut self, maps: &'a [IdMap]) -> &mut Self {
+        self.id_maps.gid = Some(maps);
+        self
+    }
+
+    /// What to write to the child's `/proc/<pid>/setgroups` before its
+    /// `gid_map` (default [`Setgroups::Auto`]: `deny` only when the kernel
+    /// refuses the `gid_map` without it, i.e. the caller lacks `CAP_SETGID`).
+    ///
+    /// # References
+    /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
+    pub fn setgroups(&mut self, setgroups: Setgroups) -> &mut Self {
+        self.id_maps.setgroups = setgroups;
         self
     }
 
@@ -318,10 +458,21 @@ impl<'a> CloneBuilder<'a> {
         if self.exit_signal.is_some() && flags.contains(CloneFlags::PARENT) {
             return broken(Rule::ExitSignalWithParent);
         }
+        if self.id_maps.any() {
+            let rule = [
+                (!flags.contains(CloneFlags::NEWUSER), Rule::IdMapsWithoutNewuser),
+                (flags.contains(CloneFlags::VM), Rule::IdMapsWithVm),
+                (flags.contains(CloneFlags::FILES), Rule::IdMapsWithFiles),
+            ]
+            .into_iter()
+            .find_map(|(broken, rule)| broken.then_some(rule));
+            if let Some(rule) = rule {
+                return broken(rule);
+            }
+        }
         match self.set_tid {
-            Some([]) => broken(Rule::SetTidEmpty),
-            Some(tids) if tids.len() > MAX_PID_NS_LEVEL => broken(Rule::SetTidTooLong),
-            _ => Ok(()),
+            Some(tids) => check_set_tid(tids, flags),
+            None => Ok(()),
         }
     }
 
@@ -421,28 +572,38 @@ impl<'a> CloneBuilder<'a> {
         if self.stack.is_some() {
             return Err(Conflict::new(Rule::ForkWithStack, flags).into());
         }
+        let sync = self.id_maps.any().then(MapSync::new).transpose()?;
         let mut pidfd: libc::c_int = -1;
         let child_tid = self.child_tid_slot().map_or(ptr::null_mut(), TidSlot::as_ptr);
         let result = if resolved.clone3 {
             let args = self.clone_args(flags, &mut pidfd, child_tid);
             // SAFETY: no CLONE_VM (checked above); every pointer in args is a
             // live slot or local; the caller keeps the child's contract.
-            unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, self.clone3_feature(flags)))
+            unsafe { raw::clone3(&args) }.map_err(|errno| {
+                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
+            })
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
             // SAFETY: as above, for the legacy argument list.
             unsafe { raw::clone(flags, self.exit_signal, parent_tid, child_tid, tls) }
-                .map_err(Error::sys("clone"))
+                .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         };
         match result? {
-            None => Ok(Forked::Child),
+            None => {
+                // Async-signal-safe: close and read on our own copies.
+                if sync.is_some_and(|sync| !sync.child_wait()) {
+                    // SAFETY: the parent could not write our maps; nothing
+                    // of ours is borrowed by anyone.
+                    unsafe { raw::exit_group(userns::MAPS_FAILED) }
+                }
+                Ok(Forked::Child)
+            }
             Some(pid) => {
                 let pidfd = take_pidfd(flags, pidfd);
                 // SAFETY: no release word: the child does not share our memory.
-                Ok(Forked::Parent(unsafe {
-                    Child::new(pid, flags, pidfd, None, None)
-                }))
+                let child = unsafe { Child::new(pid, flags, pidfd, None, None) };
+                release_maps(sync, &self.id_maps, child).map(Forked::Parent)
             }
         }
     }
@@ -516,7 +677,9 @@ impl<'a> CloneBuilder<'a> {
             Some(stack) => stack,
             None => Stack::new(Stack::DEFAULT_SIZE)?,
         };
-        let header = place_header(&mut stack, f)?;
+        let sync = self.id_maps.any().then(MapSync::new).transpose()?;
+        let maps_sync = sync.as_ref().map_or((-1, -1), MapSync::raw);
+        let header = place_header(&mut stack, f, maps_sync)?;
         // SAFETY: place_header returned a pointer to an initialised Header
         // inside `stack`, which is alive and not otherwise referenced.
         let own_slot: &TidSlot = unsafe { &(*header.as_ptr()).release };
@@ -546,8 +709,9 @@ impl<'a> CloneBuilder<'a> {
             // SAFETY: the stack is ours, mapped and 16-byte aligned at
             // child_top; the entry consumes the header; pointers are live
             // slots (for 'a) or locals read before the call returns.
-            unsafe { raw::clone3_on_stack(&args, entry, arg) }
-                .map_err(|errno| clone3_error(errno, self.clone3_feature(flags)))
+            unsafe { raw::clone3_on_stack(&args, entry, arg) }.map_err(|errno| {
+                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
+            })
         } else {
             let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
             let tls = self.tls.unwrap_or(ptr::null_mut());
@@ -564,7 +728,7 @@ impl<'a> CloneBuilder<'a> {
                     arg,
                 )
             }
-            .map_err(Error::sys("clone"))
+            .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         };
 
         let pid = match result {
@@ -589,7 +753,8 @@ impl<'a> CloneBuilder<'a> {
         let release = release.map(NonNull::from);
         // SAFETY: `release` is a slot borrowed for 'a or lies in `stack`,
         // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
-        Ok(unsafe { Child::new(pid, flags, pidfd, Some(stack), release) })
+        let child = unsafe { Child::new(pid, flags, pidfd, Some(stack), release) };
+        release_maps(sync, &self.id_maps, child)
     }
 }
 
@@ -605,10 +770,50 @@ fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
     }
 }
 
-/// Turns a clone3 failure into an error that says whether clone3 is absent.
-/// EPERM is ambiguous (a seccomp filter, or a namespace without privilege),
-/// so the harmless probe decides.
-fn clone3_error(errno: Errno, feature: Option<&'static str>) -> Error {
+/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order.
+fn check_set_tid(tids: &[Pid], flags: CloneFlags) -> std::result::Result<(), Conflict> {
+    let newpid = flags.contains(CloneFlags::NEWPID);
+    let depth = pid_ns_depth().map(|depth| depth + usize::from(newpid));
+    let rule = if tids.is_empty() {
+        Some(Rule::SetTidEmpty)
+    } else if tids.len() > MAX_PID_NS_LEVEL {
+        Some(Rule::SetTidTooLong)
+    } else if depth.is_some_and(|depth| tids.len() > depth) {
+        Some(Rule::SetTidTooDeep)
+    } else if tids.iter().any(|tid| tid.as_raw() < 1) {
+        Some(Rule::SetTidNotPositive)
+    } else if newpid && tids[0].as_raw() != 1 {
+        Some(Rule::SetTidNewpidNotOne)
+    } else {
+        None
+    };
+    rule.map_or(Ok(()), |rule| Err(Conflict::new(rule, flags)))
+}
+
+/// How many PID namespaces a child of the calling thread is in, without
+/// `CLONE_NEWPID`: the level of its PID namespace for children, plus one.
+/// `None` when it cannot be known here: /proc is missing, or the namespace
+/// for children was changed (`unshare`/`setns`) and is not the thread's own.
+fn pid_ns_depth() -> Option<usize> {
+    let own = std::fs::read_link("/proc/thread-self/ns/pid").ok()?;
+    let for_children = std::fs::read_link("/proc/thread-self/ns/pid_for_children").ok()?;
+    if own != for_children {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let nspid = status.lines().find_map(|line| line.strip_prefix("NSpid:"))?;
+    Some(nspid.split_whitespace().count())
+}
+
+/// Turns a clone3 failure into an error that says whether clone3 is absent,
+/// and why a cgroup placement was refused. EPERM is ambiguous (a seccomp
+/// filter, or a namespace without privilege), so the harmless probe decides.
+pub(crate) fn clone3_error(
+    errno: Errno,
+    flags: CloneFlags,
+    set_tid: bool,
+    feature: Option<&'static str>,
+) -> Error {
     if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
         if let Err(absent) = probe::clone3_recheck() {
             return Error::Unsupported {
@@ -617,9 +822,144 @@ fn clone3_error(errno: Errno, feature: Option<&'static str>) -> Error {
             };
         }
     }
-    Error::Sys {
-        call: "clone3",
-        errno,
+    if flags.contains(CloneFlags::INTO_CGROUP) {
+        if let Some(error) = cgroup_error(errno) {
+            return error;
+        }
+    }
+    clone_error("clone3", errno, flags, set_tid)
+}
+
+/// A failed clone or clone3; `EPERM` with a `NEW*` flag names the flag
+/// that needs privilege (clone(2), ERRORS), unless `set_tid`, which needs
+/// privilege too, makes it ambiguous.
+pub(crate) fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
+    if errno == Errno::EPERM && !set_tid {
+        let clone3 = call == "clone3";
+        if let Some(call) = namespace_eperm(flags, clone3) {
+            return Error::Sys { call, errno };
+        }
+    }
+    Error::Sys { call, errno }
+}
+
+macro_rules! namespace_eperm_table {
+    ($call:literal) => {
+        [
+            (
+                CloneFlags::NEWUSER,
+                concat!(
+                    $call,
+                    " (CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe())"
+                ),
+            ),
+            (
+                CloneFlags::NEWNS,
+                concat!(
+                    $call,
+                    " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWUTS,
+                concat!(
+                    $call,
+                    " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWIPC,
+                concat!(
+                    $call,
+                    " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWPID,
+                concat!(
+                    $call,
+                    " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWNET,
+                concat!(
+                    $call,
+                    " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWCGROUP,
+                concat!(
+                    $call,
+                    " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWTIME,
+                concat!(
+                    $call,
+                    " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+        ]
+    };
+}
+
+/// The `call` text for an `EPERM` caused by a `NEW*` flag: with
+/// `CLONE_NEWUSER` the new user namespace grants the other flags their
+/// privilege, so only its own creation can have been refused.
+fn namespace_eperm(flags: CloneFlags, clone3: bool) -> Option<&'static str> {
+    let table = if clone3 {
+        namespace_eperm_table!("clone3")
+    } else {
+        namespace_eperm_table!("clone")
+    };
+    table
+        .iter()
+        .find(|(flag, _)| flags.contains(*flag))
+        .map(|&(_, call)| call)
+}
+
+/// Why clone3 refused `CLONE_INTO_CGROUP`, for the errnos that only the
+/// cgroup placement gives (clone(2), ERRORS; kernel/cgroup `cgroup_css_set_fork`).
+pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
+    let call = match errno {
+        Errno::EBUSY => {
+            "clone3 (CLONE_INTO_CGROUP: the cgroup has a domain controller enabled in cgroup.subtree_control, \
+             so it may not hold processes)"
+        }
+        Errno::EOPNOTSUPP => "clone3 (CLONE_INTO_CGROUP: the cgroup is in the \"domain invalid\" state)",
+        Errno::EACCES => {
+            "clone3 (CLONE_INTO_CGROUP: the caller may not move a process into this cgroup: \
+             cgroup.procs of the target and of the common ancestor must be writable)"
+        }
+        Errno::EBADF => "clone3 (CLONE_INTO_CGROUP: the descriptor is not a cgroup v2 directory)",
+        Errno::ENODEV => "clone3 (CLONE_INTO_CGROUP: the cgroup has been removed)",
+        Errno::E2BIG => {
+            return Some(Error::Unsupported {
+                feature: "CLONE_INTO_CGROUP (Linux 5.7)",
+                errno,
+            })
+        }
+        _ => return None,
+    };
+    Some(Error::Sys { call, errno })
+}
+
+/// After a successful clone: writes a `CLONE_NEWUSER` child's maps, or
+/// kills and reaps it when they cannot be written.
+fn release_maps<'a>(sync: Option<MapSync>, maps: &IdMaps<'_>, mut child: Child<'a>) -> Result<Child<'a>> {
+    let Some(sync) = sync else {
+        return Ok(child);
+    };
+    match sync.release(child.pid(), maps) {
+        Ok(()) => Ok(child),
+        Err(err) => {
+            let _ = child.kill(Signal::SIGKILL);
+            let _ = child.wait();
+            Err(err)
+        }
     }
 }
 
@@ -631,7 +971,11 @@ fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
 
 /// Moves `f` into a [`Header`] at the top of `stack`, leaving at least
 /// [`MIN_CHILD_STACK`] bytes below it.
-fn place_header<F>(stack: &mut Stack, f: F) -> Result<NonNull<Header<F>>> {
+fn place_header<F>(
+    stack: &mut Stack,
+    f: F,
+    maps_sync: (libc::c_int, libc::c_int),
+) -> Result<NonNull<Header<F>>> {
     let size = mem::size_of::<Header<F>>();
     let align = mem::align_of::<Header<F>>().max(16);
     let base = stack.base() as usize;
@@ -652,6 +996,7 @@ fn place_header<F>(stack: &mut Stack, f: F) -> Result<NonNull<Header<F>>> {
     unsafe {
         header.write(Header {
             release: TidSlot::new(),
+            maps_sync,
             f: ManuallyDrop::new(f),
         })
     };
@@ -678,8 +1023,18 @@ unsafe fn take_closure<F>(header: NonNull<Header<F>>) -> F {
 /// `arg` is the header `spawn` placed, and the parent does not take the
 /// closure out of it in the child's address space.
 unsafe extern "C" fn run_closure<F: FnOnce() -> i32>(arg: *mut c_void) -> ! {
+    let header = arg.cast::<Header<F>>();
+    // SAFETY: `arg` is the header spawn placed (guaranteed by the caller).
+    let (read, write) = unsafe { (*header).maps_sync };
+    // SAFETY: with maps there is no CLONE_VM or CLONE_FILES (rules checked
+    // by spawn), so these are this child's own copies of the pipe.
+    if read >= 0 && !unsafe { userns::wait_for_maps(read, write) } {
+        // SAFETY: nothing on this stack is borrowed by anyone; the closure
+        // (a copy) is leaked, as the parent could not set up the child.
+        unsafe { raw::exit(userns::MAPS_FAILED) }
+    }
     // SAFETY: guaranteed by the caller (spawn).
-    let f = unsafe { take_closure(NonNull::new_unchecked(arg.cast::<Header<F>>())) };
+    let f = unsafe { take_closure(NonNull::new_unchecked(header)) };
     // Unwinding past this frame would run off the top of the stack.
     let code = panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(101);
     // SAFETY: this task's stack holds nothing anyone else borrows.
@@ -693,6 +1048,7 @@ impl fmt::Debug for CloneBuilder<'_> {
             .field("exit_signal", &self.exit_signal)
             .field("stack", &self.stack.as_ref().map(Stack::size))
             .field("set_tid", &self.set_tid)
+            .field("id_maps", &self.id_maps)
             .field("syscall", &self.syscall)
             .finish_non_exhaustive()
     }

@@ -81,7 +81,11 @@ bitflags! {
         /// `CLONE_INTO_CGROUP`: start the child in the cgroup given by fd (clone3 only).
         const INTO_CGROUP = 0x2_0000_0000;
         /// `CLONE_NEWTIME`: new time namespace (clone3 only: on legacy clone its
-        /// bit is read as part of the exit signal).
+        /// bit is read as part of the exit signal). The child itself is in the
+        /// new namespace (tested: its `/proc/self/ns/time` differs from the
+        /// caller's), unlike `unshare(CLONE_NEWTIME)`, which moves only the
+        /// caller's later children. Its clock offsets can be set only before
+        /// a process is in it, so a child that wants offsets unshares again.
         const NEWTIME = 0x0000_0080;
     }
 }
@@ -218,6 +222,24 @@ pub enum Rule {
     /// `CloneBuilder::fork` with a `Stack`: a fork-like child continues on a
     /// copy of the caller's stack; a `Stack` is for `spawn`.
     ForkWithStack,
+    /// uid/gid maps were given without `CLONE_NEWUSER`: there is no new user
+    /// namespace to write them for.
+    IdMapsWithoutNewuser,
+    /// uid/gid maps with `CLONE_VM`: the child waits for its maps on a socket
+    /// with its own memory (and `errno`); a child sharing ours cannot.
+    IdMapsWithVm,
+    /// uid/gid maps with `CLONE_FILES`: the child must close its own copy of
+    /// the sync socket's parent end to notice a parent that died.
+    IdMapsWithFiles,
+    /// `set_tid` names more PIDs than the child will have: one per PID
+    /// namespace from the caller's (or, with `CLONE_NEWPID`, the new one) up
+    /// to the initial one (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidTooDeep,
+    /// A PID in `set_tid` is below 1 (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidNotPositive,
+    /// With `CLONE_NEWPID`, the child is the new namespace's first process,
+    /// so `set_tid[0]` must be 1 (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidNewpidNotOne,
 }
 
 impl Rule {
@@ -261,6 +283,21 @@ impl Rule {
                 "fork() with CLONE_VM would run the child on the caller's own stack; use spawn() with a Stack"
             }
             Rule::ForkWithStack => "fork() continues on a copy of the caller's stack; a Stack is only for spawn()",
+            Rule::IdMapsWithoutNewuser => "uid/gid maps need CLONE_NEWUSER: there is no new user namespace to map",
+            Rule::IdMapsWithVm => {
+                "uid/gid maps cannot be combined with CLONE_VM: the child waits for its maps with its own memory"
+            }
+            Rule::IdMapsWithFiles => {
+                "uid/gid maps cannot be combined with CLONE_FILES: the child must close its copy of the sync socket"
+            }
+            Rule::SetTidTooDeep => {
+                "set_tid names more PIDs than the child's PID namespace depth (current level + 1, \
+                 +1 with CLONE_NEWPID) (kernel alloc_pid: EINVAL)"
+            }
+            Rule::SetTidNotPositive => "every PID in set_tid must be at least 1 (kernel alloc_pid: EINVAL)",
+            Rule::SetTidNewpidNotOne => {
+                "with CLONE_NEWPID the child is the new namespace's init: set_tid[0] must be 1 (kernel alloc_pid: EINVAL)"
+            }
         }
     }
 }

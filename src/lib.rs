@@ -7,6 +7,13 @@
 //!   issued through legacy `clone` or `clone3` as the arguments need
 //!   ([`Syscall`]).
 //! - [`fork()`]: the raw `fork` system call.
+//! - Namespaces and cgroups through [`CloneBuilder`]: `CLONE_NEW*` flags,
+//!   user namespace [`IdMap`]s written by the parent while the child waits
+//!   ([`CloneBuilder::uid_map`]), `CLONE_INTO_CGROUP`
+//!   ([`CloneBuilder::cgroup`]) with a reason for every refusal, and
+//!   [`CloneBuilder::set_tid`] checked against the PID namespace depth.
+//! - [`probe()`]: what this kernel and sandbox allow ([`HostSupport`]), and
+//!   why not where they do not.
 //! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
 //!   only raw system calls prepared in the parent, then `execve`; failures
 //!   come back from `spawn` as [`Error::Exec`].
@@ -59,6 +66,7 @@ mod probe;
 pub mod raw;
 mod stack;
 mod tid;
+mod userns;
 pub mod verify;
 
 pub use builder::{CloneBuilder, Syscall};
@@ -67,8 +75,10 @@ pub use error::{Error, ExecStage, Result};
 pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::{CloneFlags, Conflict, Rule};
 pub use fork::fork;
+pub use probe::{probe, Feature, HostSupport, SeccompMode};
 pub use stack::Stack;
 pub use tid::TidSlot;
+pub use userns::{IdMap, Setgroups};
 
 pub use nix::errno::Errno;
 pub use nix::sys::signal::Signal;

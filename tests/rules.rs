@@ -72,6 +72,10 @@ fn args(flags: CloneFlags, exit_signal: u64) -> CloneArgs {
 
 static SET_TID_33: [libc::pid_t; 33] = [1; 33];
 static SET_TID_ONE: [libc::pid_t; 1] = [1];
+static SET_TID_32: [libc::pid_t; 32] = [1; 32];
+static SET_TID_ZERO: [libc::pid_t; 1] = [0];
+static SET_TID_TWO: [libc::pid_t; 1] = [2];
+static ID_MAP: [clonekit::IdMap; 1] = [clonekit::IdMap::single(0, 0)];
 static SLOT_A: TidSlot = TidSlot::new();
 static SLOT_B: TidSlot = TidSlot::new();
 
@@ -80,6 +84,13 @@ fn set_tid_args(tids: &'static [libc::pid_t], size: u64) -> CloneArgs {
         set_tid: tids.as_ptr() as usize as u64,
         set_tid_size: size,
         ..args(CloneFlags::empty(), SIGCHLD)
+    }
+}
+
+fn newpid_set_tid_args(tids: &'static [libc::pid_t]) -> CloneArgs {
+    CloneArgs {
+        flags: CloneFlags::NEWPID.bits(),
+        ..set_tid_args(tids, tids.len() as u64)
     }
 }
 
@@ -215,6 +226,37 @@ use CloneFlags as F;
     Rule::ForkWithStack,
     Check::Fork(F::empty(), true),
     Kernel::Cannot("not a kernel rule: a fork-like call has no stack to misuse")
+)]
+#[case::set_tid_too_deep(
+    Rule::SetTidTooDeep,
+    // 32 levels fit the size limit, but no caller here is 31 namespaces deep.
+    Check::Builder(|| CloneBuilder::new().set_tid(&[Pid::from_raw(1); 32]).check()),
+    Kernel::Refuses(set_tid_args(&SET_TID_32, 32), CLONE3, Errno::EINVAL)
+)]
+#[case::set_tid_not_positive(
+    Rule::SetTidNotPositive,
+    Check::Builder(|| CloneBuilder::new().set_tid(&[Pid::from_raw(0)]).check()),
+    Kernel::Refuses(set_tid_args(&SET_TID_ZERO, 1), CLONE3, Errno::EINVAL)
+)]
+#[case::set_tid_newpid_not_one(
+    Rule::SetTidNewpidNotOne,
+    Check::Builder(|| CloneBuilder::new().flags(F::NEWPID).set_tid(&[Pid::from_raw(2)]).check()),
+    Kernel::Refuses(newpid_set_tid_args(&SET_TID_TWO), CLONE3, Errno::EINVAL)
+)]
+#[case::id_maps_without_newuser(
+    Rule::IdMapsWithoutNewuser,
+    Check::Builder(|| CloneBuilder::new().uid_map(&ID_MAP).check()),
+    Kernel::Cannot("not a kernel rule: the maps are files the parent writes after the call")
+)]
+#[case::id_maps_with_vm(
+    Rule::IdMapsWithVm,
+    Check::Builder(|| CloneBuilder::new().flags(F::NEWUSER | F::VM).uid_map(&ID_MAP).check()),
+    Kernel::Cannot("not a kernel rule: the child waits for its maps with its own memory")
+)]
+#[case::id_maps_with_files(
+    Rule::IdMapsWithFiles,
+    Check::Builder(|| CloneBuilder::new().flags(F::NEWUSER | F::FILES).uid_map(&ID_MAP).check()),
+    Kernel::Cannot("not a kernel rule: the child must close its own copy of the sync socket")
 )]
 fn checked_and_sent(#[case] rule: Rule, #[case] check: Check, #[case] kernel: Kernel) {
     let _serial = serial();

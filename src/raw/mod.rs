@@ -460,3 +460,53 @@ pub unsafe fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
     let ret = unsafe { libc::syscall(libc::SYS_tgkill, tgid.as_raw(), tid.as_raw(), sig as c_int) };
     libc_result(ret).map(drop)
 }
+
+/// `setresuid(ruid, euid, suid)`—the raw system call, for this thread only
+/// (glibc's wrapper signals every thread it knows of, which after a raw
+/// fork are threads of the parent). Leaving uid 0 for a non-zero uid clears
+/// the permitted and effective capability sets.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. In a multi-threaded
+/// process only the calling thread changes identity.
+///
+/// # References
+/// - [setresuid(2)](https://man7.org/linux/man-pages/man2/setresuid.2.html)
+pub unsafe fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, ruid, euid, suid) };
+    libc_result(ret).map(drop)
+}
+
+/// `setresgid(rgid, egid, sgid)`—the raw system call, for this thread only
+/// (see [`setresuid`]).
+///
+/// # Safety
+///
+/// As for [`setresuid`].
+///
+/// # References
+/// - [setresgid(2)](https://man7.org/linux/man-pages/man2/setresgid.2.html)
+pub unsafe fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, rgid, egid, sgid) };
+    libc_result(ret).map(drop)
+}
+
+/// `unshare(flags)`—moves the calling thread into new namespaces (or
+/// unshares its fs/files); `CLONE_NEWPID` and `CLONE_NEWTIME` apply to the
+/// children it creates afterwards.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. Unsharing namespaces in
+/// a multi-threaded process fails for `CLONE_NEWUSER` (EINVAL).
+///
+/// # References
+/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
+pub unsafe fn unshare(flags: CloneFlags) -> Result<(), Errno> {
+    // SAFETY: one integer argument.
+    let ret = unsafe { libc::syscall(libc::SYS_unshare, flags.bits() as c_long) };
+    libc_result(ret).map(drop)
+}

@@ -40,6 +40,7 @@ mod files;
 mod fs;
 mod helper;
 mod memory;
+mod namespaces;
 mod pidfd;
 mod signals;
 mod threads;
@@ -245,6 +246,7 @@ pub fn all() -> Vec<Spec> {
         threads::SPECS,
         tids::SPECS,
         pidfd::SPECS,
+        namespaces::SPECS,
     ]
     .concat()
 }
