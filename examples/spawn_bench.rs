@@ -7,8 +7,15 @@
 //!
 //! ```sh
 //! cargo run --release --example spawn_bench -- --rss-mib 0,1024,4096 --iters 200 \
-//!     [--target /bin/true|static] [--csv spawn.csv] [--svg spawn.svg]
+//!     [--target /bin/true|static] [--methods posix_spawn,clonekit_clone_vfork,...] \
+//!     [--csv spawn.csv] [--svg spawn.svg]
 //! ```
+//!
+//! The methods that fork the parent's memory (`clonekit_fork`,
+//! `libc_fork_exec`) alternate in a phase of their own after the others: a
+//! fork leaves the parent's pages write-protected, and at 4 GiB the method
+//! that ran next paid ~100 µs of page faults that were not its own.
+//! `--methods` measures a subset.
 
 #[path = "common/spawn_methods.rs"]
 mod spawn_methods;
@@ -23,7 +30,7 @@ use spawn_methods::{Method, Spawner, METHODS};
 use stats::{summarize, time, Args, Summary};
 
 const USAGE: &str = "spawn_bench [--rss-mib 0,1024,4096] [--iters N] [--target /bin/true|static] \
-                     [--csv FILE] [--svg FILE]";
+                     [--methods NAME,...] [--csv FILE] [--svg FILE]";
 
 /// One row of the result: a method at one parent size.
 struct Row {
@@ -34,7 +41,8 @@ struct Row {
 }
 
 fn main() {
-    let args = Args::parse(&["rss-mib", "iters", "target", "csv", "svg"], USAGE);
+    let args = Args::parse(&["rss-mib", "iters", "target", "methods", "csv", "svg"], USAGE);
+    let methods = chosen_methods(args.get("methods"));
     let sizes: Vec<usize> = args
         .get("rss-mib")
         .unwrap_or("0,1024,4096")
@@ -54,14 +62,15 @@ fn main() {
     println!("target {}; {iters} spawns per method and size", target.display());
     for &rss_mib in &sizes {
         grow(&mut ballast, rss_mib);
-        rows.extend(measure(&mut spawner, rss_mib, iters));
+        rows.extend(measure(&mut spawner, &methods, rss_mib, iters));
     }
     print_table(&rows);
     if let Some(path) = args.get("csv") {
         std::fs::write(path, csv(&rows)).unwrap_or_else(|e| fail(&format!("writing {path}: {e}")));
     }
     if let Some(path) = args.get("svg") {
-        std::fs::write(path, svg(&rows, &sizes)).unwrap_or_else(|e| fail(&format!("writing {path}: {e}")));
+        std::fs::write(path, svg(&rows, &methods, &sizes))
+            .unwrap_or_else(|e| fail(&format!("writing {path}: {e}")));
     }
 }
 
@@ -96,32 +105,68 @@ fn grow(ballast: &mut Vec<u8>, mib: usize) {
     }
 }
 
-fn measure(spawner: &mut Spawner, rss_mib: usize, iters: usize) -> Vec<Row> {
-    // Warm up: first-use costs (stack caches, page cache, plans) are not measured.
-    for method in METHODS {
-        for _ in 0..3 {
-            spawner.run(method).unwrap_or_else(|e| fail(&e.to_string()));
-        }
+/// The methods named by `--methods` (all by default), in the table's order;
+/// posix_spawn is always among them, as the ratios are to it.
+fn chosen_methods(names: Option<&str>) -> Vec<Method> {
+    let Some(names) = names else {
+        return METHODS.to_vec();
+    };
+    let names: Vec<&str> = names.split(',').map(str::trim).collect();
+    if let Some(unknown) = names.iter().find(|n| !METHODS.iter().any(|m| m.name() == **n)) {
+        let known: Vec<&str> = METHODS.iter().map(|m| m.name()).collect();
+        fail(&format!(
+            "unknown method {unknown:?}; the methods are {}",
+            known.join(",")
+        ));
     }
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(iters); METHODS.len()];
-    for _ in 0..iters {
-        for (method, samples) in METHODS.iter().zip(&mut samples) {
-            let took = time(|| spawner.run(*method)).unwrap_or_else(|e| fail(&e.to_string()));
-            samples.push(took);
-        }
-    }
-    let summaries: Vec<Summary> = samples.iter_mut().map(|s| summarize(s)).collect();
-    let posix = summaries[METHODS.iter().position(|&m| m == Method::PosixSpawn).unwrap()].median_us;
     METHODS
+        .into_iter()
+        .filter(|m| *m == Method::PosixSpawn || names.contains(&m.name()))
+        .collect()
+}
+
+/// Measures `methods` at the current size. The methods that fork the
+/// parent's memory run in a phase of their own, after the others: a fork
+/// leaves every page of the parent write-protected (copy-on-write), and the
+/// method that runs next would pay those page faults as its own.
+fn measure(spawner: &mut Spawner, methods: &[Method], rss_mib: usize, iters: usize) -> Vec<Row> {
+    let (forking, flat): (Vec<Method>, Vec<Method>) = methods.iter().partition(|m| m.forks_memory());
+    let mut measured: Vec<(Method, Summary)> = Vec::new();
+    for phase in [flat, forking] {
+        measured.extend(phase.iter().copied().zip(alternate(spawner, &phase, iters)));
+    }
+    measured.sort_by_key(|(method, _)| methods.iter().position(|m| m == method));
+    let posix = measured
         .iter()
-        .zip(summaries)
-        .map(|(&method, summary)| Row {
+        .find(|(m, _)| *m == Method::PosixSpawn)
+        .map_or(f64::NAN, |(_, s)| s.median_us);
+    measured
+        .into_iter()
+        .map(|(method, summary)| Row {
             method,
             rss_mib,
             summary,
             ratio: summary.median_us / posix,
         })
         .collect()
+}
+
+/// Runs `methods` in turn (A B C A B C ...) `iters` times after a warm-up
+/// (stack caches, page cache, plans), and summarises each.
+fn alternate(spawner: &mut Spawner, methods: &[Method], iters: usize) -> Vec<Summary> {
+    for &method in methods {
+        for _ in 0..3 {
+            spawner.run(method).unwrap_or_else(|e| fail(&e.to_string()));
+        }
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(iters); methods.len()];
+    for _ in 0..iters {
+        for (method, samples) in methods.iter().zip(&mut samples) {
+            let took = time(|| spawner.run(*method)).unwrap_or_else(|e| fail(&e.to_string()));
+            samples.push(took);
+        }
+    }
+    samples.iter_mut().map(|s| summarize(s)).collect()
 }
 
 fn print_table(rows: &[Row]) {
@@ -162,7 +207,7 @@ fn csv(rows: &[Row]) -> String {
 }
 
 /// Latency against parent RSS, one line per method, log-scale latency axis.
-fn svg(rows: &[Row], sizes: &[usize]) -> String {
+fn svg(rows: &[Row], methods: &[Method], sizes: &[usize]) -> String {
     const W: f64 = 760.0;
     const H: f64 = 440.0;
     const LEFT: f64 = 70.0;
@@ -206,7 +251,7 @@ fn svg(rows: &[Row], sizes: &[usize]) -> String {
             H - BOTTOM + 20.0
         );
     }
-    for (m, method) in METHODS.iter().enumerate() {
+    for (m, method) in methods.iter().enumerate() {
         let color = COLORS[m % COLORS.len()];
         let points: Vec<String> = sizes
             .iter()

@@ -33,6 +33,12 @@ pub enum Method {
 }
 
 impl Method {
+    /// Whether the method copies the parent's memory (fork), and so leaves
+    /// the parent's pages write-protected behind it.
+    pub fn forks_memory(self) -> bool {
+        matches!(self, Method::ClonekitFork | Method::LibcForkExec)
+    }
+
     /// The name used in tables and CSV files.
     pub fn name(self) -> &'static str {
         match self {
