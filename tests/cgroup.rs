@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error};
+use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, Exec, Strategy};
 use ns_support::{become_nobody, c_len, fork_with, is_root, read_raw, skip};
 
 /// A cgroup made for one test, removed on drop (after its children have
@@ -229,6 +229,29 @@ fn a_directory_that_is_not_a_cgroup_is_refused_with_a_reason() {
         .expect("a plain directory must be refused");
     assert_eq!(err.errno(), Some(Errno::EBADF), "{err}");
     assert!(err.to_string().contains("not a cgroup v2 directory"), "{err}");
+}
+
+/// `Exec::cgroup` reports a refusal with the same reason, under each
+/// strategy that can carry it.
+#[test]
+fn exec_refuses_a_directory_that_is_not_a_cgroup_with_a_reason() {
+    let Some(_) = cgroup2("exec: not a cgroup") else {
+        return;
+    };
+    for strategy in [Strategy::CloneVfork, Strategy::Fork] {
+        let dir = File::open(std::env::temp_dir()).unwrap();
+        let err = Exec::new("/bin/true")
+            .cgroup(dir.into())
+            .strategy(strategy)
+            .spawn()
+            .err()
+            .expect("a plain directory must be refused");
+        assert_eq!(err.errno(), Some(Errno::EBADF), "{strategy:?}: {err}");
+        assert!(
+            err.to_string().contains("not a cgroup v2 directory"),
+            "{strategy:?}: {err}"
+        );
+    }
 }
 
 /// An unprivileged helper may not move a process into root's cgroup.

@@ -24,6 +24,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
 use self::plan::{Plan, Settings, STDIO_SLOTS};
+use crate::builder::{clone3_error, clone_error};
 use crate::child::Child;
 use crate::error::{Error, ExecStage, Result};
 use crate::flags::CloneFlags;
@@ -509,7 +510,8 @@ impl Exec {
     /// # Errors
     ///
     /// At spawn: `Unsupported` with [`Strategy::Vfork`] or where clone3 is
-    /// missing; `Sys { call: "clone3" }` with the kernel's answer otherwise.
+    /// missing; `Sys` whose `call` says why the kernel refused otherwise
+    /// (`EBUSY`, `EOPNOTSUPP`, `EACCES`, `EBADF` each have their reason).
     ///
     /// # Examples
     ///
@@ -905,7 +907,7 @@ impl Launch {
                         arg,
                     )
                 };
-                break r.map_err(Error::sys("clone"));
+                break r.map_err(|errno| clone_error("clone", errno, flags, false));
             }
             plan.spawn.reset_handlers = !clear;
             let mut asked = flags;
@@ -935,19 +937,10 @@ impl Launch {
                         }
                         None => clone3 = false,
                     },
-                    Ok(()) => {
-                        break Err(Error::Sys {
-                            call: "clone3",
-                            errno,
-                        })
-                    }
+                    // clone3 works: a real EPERM (a namespace needs privilege).
+                    Ok(()) => break Err(clone3_error(errno, asked, false, None)),
                 },
-                Err(errno) => {
-                    break Err(Error::Sys {
-                        call: "clone3",
-                        errno,
-                    })
-                }
+                Err(errno) => break Err(clone3_error(errno, asked, false, None)),
                 Ok(pid) => {
                     if !clear {
                         NO_CLEAR_SIGHAND.store(true, Ordering::Relaxed);
@@ -989,7 +982,7 @@ impl Launch {
                     ..raw::CloneArgs::default()
                 };
                 // SAFETY: as above; no CLONE_VM, pointers are live locals.
-                unsafe { raw::clone3(&args) }.map_err(Error::sys("clone3"))
+                unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, flags, false, None))
             } else {
                 // Legacy clone writes the pidfd where the parent TID would go.
                 let parent_tid = if self.pidfd {
@@ -1000,7 +993,7 @@ impl Launch {
                 let (no_child_tid, no_tls) = (std::ptr::null_mut(), std::ptr::null_mut());
                 // SAFETY: as above; no CLONE_VM.
                 unsafe { raw::clone(flags, Some(Signal::SIGCHLD), parent_tid, no_child_tid, no_tls) }
-                    .map_err(Error::sys("clone"))
+                    .map_err(|errno| clone_error("clone", errno, flags, false))
             }
         };
         match created? {
