@@ -244,8 +244,7 @@ fn exec_refuses_a_directory_that_is_not_a_cgroup_with_a_reason() {
             .cgroup(dir.into())
             .strategy(strategy)
             .spawn()
-            .err()
-            .expect("a plain directory must be refused");
+            .expect_err("a plain directory must be refused");
         assert_eq!(err.errno(), Some(Errno::EBADF), "{strategy:?}: {err}");
         assert!(
             err.to_string().contains("not a cgroup v2 directory"),
