@@ -40,7 +40,6 @@ use crate::raw;
 ///
 /// # References
 /// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
-
 pub unsafe fn fork() -> Result<Forked<'static>> {
     // SAFETY: the caller keeps the child's contract.
     match unsafe { raw::fork() } {
