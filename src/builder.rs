@@ -54,6 +54,7 @@ pub enum Syscall {
 ///
 /// ```
 /// use clonekit::{CloneBuilder, CloneFlags};
+/// // SAFETY: no CLONE_VM, and the closure only returns 7: no allocation, no locks, no panic.
 /// let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 7)? };
 /// assert!(child.pidfd().is_some());
 /// assert_eq!(child.wait()?.code(), Some(7));
@@ -226,7 +227,9 @@ impl<'a> CloneBuilder<'a> {
     /// use std::os::fd::AsFd;
     /// use clonekit::{CloneBuilder, Forked, raw};
     /// let dir = std::fs::File::open("/sys/fs/cgroup/my-group")?;
+    /// // SAFETY: no shared flags, no tls; the child below only calls exit_group (async-signal-safe).
     /// match unsafe { CloneBuilder::new().cgroup(dir.as_fd()).fork()? } {
+    ///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
     ///     Forked::Child => unsafe { raw::exit_group(0) },
     ///     Forked::Parent(mut child) => { child.wait()?; }
     /// }
@@ -300,12 +303,16 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// ```
     /// use clonekit::{CloneBuilder, CloneFlags, Forked, IdMap, raw};
+    /// // SAFETY: geteuid has no preconditions and cannot fail.
     /// let uid = [IdMap::single(0, unsafe { libc::geteuid() })];
+    /// // SAFETY: getegid has no preconditions and cannot fail.
     /// let gid = [IdMap::single(0, unsafe { libc::getegid() })];
     /// let mut builder = CloneBuilder::new();
     /// builder.flags(CloneFlags::NEWUSER).uid_map(&uid).gid_map(&gid);
+    /// // SAFETY: no tls; the child only calls geteuid and exit_group, both async-signal-safe.
     /// match unsafe { builder.fork() } {
     ///     // root inside: exit 0
+    ///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
     ///     Ok(Forked::Child) => unsafe { raw::exit_group(libc::geteuid() as i32) },
     ///     Ok(Forked::Parent(mut child)) => assert_eq!(child.wait()?.code(), Some(0)),
     ///     Err(e) => println!("user namespaces are not allowed here: {e}"),
@@ -557,7 +564,9 @@ impl<'a> CloneBuilder<'a> {
     /// let mut builder = CloneBuilder::new();
     /// builder.flags(CloneFlags::NEWUTS);
     /// # builder.flags(CloneFlags::empty()); // the doctest may run without privileges
+    /// // SAFETY: no shared flags, no tls; the child only calls exit_group (async-signal-safe).
     /// match unsafe { builder.fork()? } {
+    ///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
     ///     Forked::Child => unsafe { raw::exit_group(3) },
     ///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(3)),
     /// }
@@ -650,6 +659,8 @@ impl<'a> CloneBuilder<'a> {
     /// use std::sync::atomic::{AtomicU32, Ordering};
     /// let seen = AtomicU32::new(0);
     /// let slot = TidSlot::new();
+    /// // SAFETY: the closure only stores to an atomic (no TLS, no allocation, no
+    /// // panic), and `child` is dropped, not forgotten.
     /// let child = unsafe {
     ///     CloneBuilder::new()
     ///         .flags(CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES | CloneFlags::SIGHAND

@@ -31,7 +31,9 @@ use crate::raw;
 ///
 /// ```
 /// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
 /// match unsafe { fork()? } {
+///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
 ///     Forked::Child => unsafe { raw::exit_group(5) },
 ///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(5)),
 /// }

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 /// ```
 /// use clonekit::IdMap;
 /// // root inside is the caller's own uid outside
+/// // SAFETY: getuid has no preconditions and cannot fail.
 /// let map = IdMap::single(0, unsafe { libc::getuid() });
 /// assert_eq!(map.count, 1);
 /// ```

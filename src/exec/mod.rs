@@ -357,6 +357,7 @@ impl Exec {
     /// ```
     /// use std::io::Read;
     /// use clonekit::Exec;
+    /// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
     /// let (reader, writer) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC)? };
     /// let mut reader = std::fs::File::from(reader);
     /// let mut child = Exec::new("sh").args(["-c", "echo via 5 >&5"]).fd(5, writer).spawn()?;

@@ -56,6 +56,7 @@ fn fd_result(ret: isize) -> Result<RawFd, Errno> {
 /// let argv = [c"/nonexistent".as_ptr(), std::ptr::null()];
 /// let envp = [std::ptr::null()];
 /// // Returns only on failure.
+/// // SAFETY: argv and envp are NULL-terminated arrays of C-string literals, alive for the call.
 /// assert_eq!(unsafe { raw::execve(argv[0], argv.as_ptr(), envp.as_ptr()) }, Errno::ENOENT);
 /// ```
 ///
@@ -82,11 +83,16 @@ pub unsafe fn execve(path: *const c_char, argv: *const *const c_char, envp: *con
 /// ```
 /// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// // SAFETY: only duplicates our `read`; the new fd is ours and owned just below.
 /// let high = unsafe { raw::dup_above(read.as_raw_fd(), 100)? };
+/// // SAFETY: `high` is a fresh open fd that nothing else owns.
 /// let _high = unsafe { OwnedFd::from_raw_fd(high) };
 /// // Replace the copy with another copy of `read`, this time without O_CLOEXEC.
+/// // SAFETY: `high` is ours (held by `_high`), so replacing it breaks nobody's fd.
 /// assert_eq!(unsafe { raw::dup3(read.as_raw_fd(), high, 0)? }, high);
+/// // SAFETY: F_GETFD only reads the flags of our own open fd.
 /// assert_eq!(unsafe { raw::fcntl_getfd(high)? } & libc::FD_CLOEXEC, 0);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -111,9 +117,12 @@ pub unsafe fn dup3(old: RawFd, new: RawFd, flags: c_int) -> Result<RawFd, Errno>
 /// ```
 /// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// // SAFETY: only duplicates our `read`; the copy is ours and closed below.
 /// let copy = unsafe { raw::dup_above(read.as_raw_fd(), 100)? };
 /// assert!(copy >= 100);
+/// // SAFETY: `copy` is a fresh open fd that nothing else owns.
 /// drop(unsafe { OwnedFd::from_raw_fd(copy) });
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -143,7 +152,9 @@ pub unsafe fn dup_above(fd: RawFd, min: RawFd) -> Result<RawFd, Errno> {
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// // SAFETY: F_GETFD only reads the flags of our own open fd.
 /// assert_eq!(unsafe { raw::fcntl_getfd(read.as_raw_fd())? }, libc::FD_CLOEXEC);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -167,8 +178,11 @@ pub unsafe fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// // SAFETY: only clears FD_CLOEXEC on our own open fd.
 /// unsafe { raw::fcntl_setfd(read.as_raw_fd(), 0)? };
+/// // SAFETY: F_GETFD only reads the flags of our own open fd.
 /// assert_eq!(unsafe { raw::fcntl_getfd(read.as_raw_fd())? }, 0);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -198,9 +212,12 @@ pub unsafe fn fcntl_setfd(fd: RawFd, flags: c_int) -> Result<(), Errno> {
 /// ```
 /// use std::os::fd::IntoRawFd;
 /// use clonekit::{raw, Errno};
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, _write) = unsafe { raw::pipe2(0)? };
 /// let fd = read.into_raw_fd();
+/// // SAFETY: `fd` was released by into_raw_fd, so nothing else owns it.
 /// unsafe { raw::close(fd)? };
+/// // SAFETY: no other thread here can have reopened `fd`: this closes nothing of anyone's.
 /// assert_eq!(unsafe { raw::close(fd) }, Err(Errno::EBADF));
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -224,10 +241,13 @@ pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, _write) = unsafe { raw::pipe2(0)? };
 /// let fd = read.as_raw_fd() as u32;
 /// // Mark it close-on-exec rather than closing it (Linux 5.11).
+/// // SAFETY: only marks our own `read` close-on-exec; nothing is closed.
 /// match unsafe { raw::close_range(fd, fd, libc::CLOSE_RANGE_CLOEXEC) } {
+///     // SAFETY: F_GETFD only reads the flags of our own open fd.
 ///     Ok(()) => assert_eq!(unsafe { raw::fcntl_getfd(fd as i32)? }, libc::FD_CLOEXEC),
 ///     Err(errno) => println!("close_range: {errno} on this kernel"),
 /// }
@@ -259,6 +279,7 @@ pub unsafe fn close_range(first: c_uint, last: c_uint, flags: c_uint) -> Result<
 ///
 /// ```
 /// use clonekit::{raw, Errno};
+/// // SAFETY: a C-string literal: NUL-terminated and static.
 /// assert_eq!(unsafe { raw::chdir(c"/nonexistent/dir".as_ptr()) }, Err(Errno::ENOENT));
 /// ```
 ///
@@ -281,7 +302,10 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
 /// ```
 /// use clonekit::{fork, raw, Forked};
 /// // A fresh child leads no process group, so it may start a session.
+/// // SAFETY: the child only calls setsid and exit_group, raw syscalls that are async-signal-safe.
 /// match unsafe { fork()? } {
+///     // SAFETY: setsid has no preconditions; the forked child has its own
+///     // memory: nothing left undropped is needed by anyone.
 ///     Forked::Child => unsafe { raw::exit_group(raw::setsid().is_ok() as i32) },
 ///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
 /// }
@@ -306,7 +330,10 @@ pub unsafe fn setsid() -> Result<Pid, Errno> {
 ///
 /// ```
 /// use clonekit::{fork, raw, Forked, Pid};
+/// // SAFETY: the child only calls setpgid and exit_group, raw syscalls that are async-signal-safe.
 /// match unsafe { fork()? } {
+///     // SAFETY: setpgid has no preconditions; the forked child has its own
+///     // memory: nothing left undropped is needed by anyone.
 ///     Forked::Child => unsafe {
 ///         let zero = Pid::from_raw(0);
 ///         raw::exit_group(raw::setpgid(zero, zero).is_ok() as i32)
@@ -334,7 +361,10 @@ pub unsafe fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
 ///
 /// ```
 /// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls set_pdeathsig and exit_group, raw syscalls that are async-signal-safe.
 /// match unsafe { fork()? } {
+///     // SAFETY: set_pdeathsig has no preconditions; the forked child has its own
+///     // memory: nothing left undropped is needed by anyone.
 ///     Forked::Child => unsafe { raw::exit_group(raw::set_pdeathsig(libc::SIGTERM).is_ok() as i32) },
 ///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
 /// }
@@ -362,6 +392,7 @@ pub unsafe fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
 /// use clonekit::raw;
 /// let mut mask = raw::full_sigset();
 /// // Read the calling thread's mask without changing it.
+/// // SAFETY: `set` is NULL and `old` points to a live sigset_t.
 /// unsafe { raw::rt_sigprocmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask)? };
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -394,6 +425,7 @@ pub unsafe fn rt_sigprocmask(
 ///
 /// ```
 /// let all = clonekit::raw::full_sigset();
+/// // SAFETY: `all` is a valid, initialized sigset_t.
 /// assert_eq!(unsafe { libc::sigismember(&all, libc::SIGUSR1) }, 1);
 /// ```
 pub fn full_sigset() -> libc::sigset_t {
@@ -451,6 +483,7 @@ pub struct KernelSigaction {
 /// use clonekit::raw::{self, KernelSigaction};
 /// let mut old = KernelSigaction::default();
 /// // Read SIGCHLD's disposition without changing it.
+/// // SAFETY: `act` is NULL (nothing changes) and `old` points to a live KernelSigaction.
 /// unsafe { raw::rt_sigaction(libc::SIGCHLD, std::ptr::null(), &mut old)? };
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -485,9 +518,12 @@ pub unsafe fn rt_sigaction(
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, write) = unsafe { raw::pipe2(0)? };
+/// // SAFETY: the literal is valid for 2 bytes of reads; the fd is ours and open.
 /// assert_eq!(unsafe { raw::write(write.as_raw_fd(), b"hi".as_ptr(), 2)? }, 2);
 /// let mut buf = [0u8; 8];
+/// // SAFETY: `buf` is valid for `buf.len()` bytes of writes; the fd is ours and open.
 /// assert_eq!(unsafe { raw::read(read.as_raw_fd(), buf.as_mut_ptr(), buf.len())? }, 2);
 /// assert_eq!(&buf[..2], b"hi");
 /// # Ok::<(), clonekit::Errno>(())
@@ -511,9 +547,11 @@ pub unsafe fn read(fd: RawFd, buf: *mut u8, len: usize) -> Result<usize, Errno> 
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::{raw, Errno};
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, write) = unsafe { raw::pipe2(0)? };
 /// drop(read);
 /// // No reader left: EPIPE (SIGPIPE is ignored by Rust programs).
+/// // SAFETY: the literal is valid for 1 byte of reads; the fd is ours and open.
 /// assert_eq!(unsafe { raw::write(write.as_raw_fd(), b"x".as_ptr(), 1) }, Err(Errno::EPIPE));
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -534,6 +572,7 @@ pub unsafe fn write(fd: RawFd, buf: *const u8, len: usize) -> Result<usize, Errn
 /// # Examples
 ///
 /// ```
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
 /// let (read, write) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC)? };
 /// # let _ = (read, write);
 /// # Ok::<(), clonekit::Errno>(())
@@ -560,11 +599,14 @@ pub unsafe fn pipe2(flags: c_int) -> Result<(OwnedFd, OwnedFd), Errno> {
 ///
 /// ```
 /// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
 /// if let Forked::Parent(mut child) = unsafe { fork()? } {
+///     // SAFETY: pidfd_open has no preconditions; the new fd comes back owned.
 ///     let pidfd = unsafe { raw::pidfd_open(child.pid(), 0) }.map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
 ///     # let _ = pidfd;
 ///     child.wait()?;
 /// } else {
+///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
 ///     unsafe { raw::exit_group(0) }
 /// }
 /// # Ok::<(), clonekit::Error>(())
@@ -590,7 +632,9 @@ pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
 /// ```
 /// use clonekit::raw;
 /// // Signal 0: only checks that the thread exists.
+/// // SAFETY: getppid and gettid have no preconditions.
 /// let (_, me) = unsafe { raw::parent_and_self() };
+/// // SAFETY: signal 0 sends nothing; it only checks that `me` exists.
 /// unsafe { raw::tkill(me, 0)? };
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
@@ -614,6 +658,7 @@ pub unsafe fn tkill(tid: Pid, sig: c_int) -> Result<(), Errno> {
 ///
 /// ```
 /// use clonekit::raw;
+/// // SAFETY: getppid and gettid have no preconditions.
 /// let (parent, me) = unsafe { raw::parent_and_self() };
 /// assert_eq!(parent.as_raw() as u32, std::os::unix::process::parent_id());
 /// assert!(me.as_raw() > 0);
