@@ -295,7 +295,7 @@ impl<'a> CloneBuilder<'a> {
     /// # Errors
     ///
     /// [`Rule::IdMapsWithoutNewuser`], [`Rule::IdMapsWithVm`],
-    /// [`Rule::IdMapsWithFiles`] before the call; when a map cannot be
+    /// [`Rule::IdMapsWithFiles`], [`Rule::IdMapsWithVfork`] before the call; when a map cannot be
     /// written, `Error::Sys { call: "write /proc/<pid>/uid_map", .. }` (or
     /// `gid_map`, `setgroups`) after the child has been killed and reaped.
     ///
@@ -470,6 +470,7 @@ impl<'a> CloneBuilder<'a> {
                 (!flags.contains(CloneFlags::NEWUSER), Rule::IdMapsWithoutNewuser),
                 (flags.contains(CloneFlags::VM), Rule::IdMapsWithVm),
                 (flags.contains(CloneFlags::FILES), Rule::IdMapsWithFiles),
+                (flags.contains(CloneFlags::VFORK), Rule::IdMapsWithVfork),
             ]
             .into_iter()
             .find_map(|(broken, rule)| broken.then_some(rule));
@@ -648,6 +649,12 @@ impl<'a> CloneBuilder<'a> {
     /// - With `CLONE_VM`, the returned `Child` must not be leaked with
     ///   `mem::forget`: its drop is what keeps `'a` alive until the child is
     ///   done with it.
+    /// - What `f` captures by value is dropped in the child when `f` returns,
+    ///   so it must be trivially droppable there: a `String` or `Box` would be
+    ///   freed through the parent's allocator (with `CLONE_VM`, on the
+    ///   parent thread's allocator cache; without it, under a malloc lock
+    ///   that another thread of a multi-threaded parent may hold). Capture
+    ///   references, integers, atomics and raw descriptors instead.
     /// - The [`tls`](Self::tls) contract holds.
     ///
     /// # Examples
@@ -704,8 +711,12 @@ impl<'a> CloneBuilder<'a> {
         };
         let release = child_tid.filter(|_| shares_memory);
         if let Some(slot) = release {
+            if !slot.claim_pending() {
+                // SAFETY: no child was created, so the closure is still ours.
+                drop(unsafe { take_closure(header) });
+                return Err(Conflict::new(Rule::TidSlotInUse, resolved.flags).into());
+            }
             resolved.flags |= CloneFlags::CHILD_CLEARTID;
-            slot.mark_pending();
         }
         let child_tid_ptr = child_tid.map_or(ptr::null_mut(), TidSlot::as_ptr);
         let flags = resolved.flags;

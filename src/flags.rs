@@ -231,6 +231,10 @@ pub enum Rule {
     /// uid/gid maps with `CLONE_FILES`: the child must close its own copy of
     /// the sync socket's parent end to notice a parent that died.
     IdMapsWithFiles,
+    /// uid/gid maps with `CLONE_VFORK`: the parent would stay suspended in
+    /// the call until the child execs or exits, while the child waits for
+    /// the parent to write its maps — neither would ever go on.
+    IdMapsWithVfork,
     /// `set_tid` names more PIDs than the child will have: one per PID
     /// namespace from the caller's (or, with `CLONE_NEWPID`, the new one) up
     /// to the initial one (kernel/pid.c `alloc_pid`: EINVAL).
@@ -240,6 +244,10 @@ pub enum Rule {
     /// With `CLONE_NEWPID`, the child is the new namespace's first process,
     /// so `set_tid[0]` must be 1 (kernel/pid.c `alloc_pid`: EINVAL).
     SetTidNewpidNotOne,
+    /// `spawn` with `CLONE_VM` joins the child through its CLEARTID slot, so
+    /// the slot must be free (0) when the child is made: a slot that is not
+    /// may be the release word of another child that still runs.
+    TidSlotInUse,
 }
 
 impl Rule {
@@ -289,6 +297,13 @@ impl Rule {
             }
             Rule::IdMapsWithFiles => {
                 "uid/gid maps cannot be combined with CLONE_FILES: the child must close its copy of the sync socket"
+            }
+            Rule::IdMapsWithVfork => {
+                "uid/gid maps cannot be combined with CLONE_VFORK: the suspended parent could never write them"
+            }
+            Rule::TidSlotInUse => {
+                "the clear_child_tid (or child_tid) slot is not 0: it may belong to a running CLONE_VM child; \
+                 give each child its own TidSlot"
             }
             Rule::SetTidTooDeep => {
                 "set_tid names more PIDs than the child's PID namespace depth (current level + 1, \

@@ -64,10 +64,18 @@ impl TidSlot {
     /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html) (`FUTEX_WAIT`)
     #[doc(alias = "FUTEX_WAIT")]
     pub fn wait_cleared(&self, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too far to represent is no limit at all.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut slept = false;
         loop {
             let seen = self.word.load(Ordering::Acquire);
             if seen == 0 {
+                if slept {
+                    // The kernel's CLEARTID wake-up wakes one waiter only:
+                    // pass it on to any other thread waiting on this slot.
+                    // SAFETY: the word is a live, aligned AtomicI32.
+                    let _ = unsafe { raw::futex_wake(&self.word, i32::MAX) };
+                }
                 return true;
             }
             let left = match deadline {
@@ -79,7 +87,8 @@ impl TidSlot {
             };
             // SAFETY: the word is a live, aligned AtomicI32.
             match unsafe { raw::futex_wait(&self.word, seen, left) } {
-                Ok(()) | Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
+                Ok(()) => slept = true,
+                Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
                 Err(Errno::ETIMEDOUT) => return self.word.load(Ordering::Acquire) == 0,
                 // Any other answer means futexes do not work here; poll instead.
                 Err(_) => std::thread::sleep(Duration::from_millis(1)),
@@ -92,10 +101,16 @@ impl TidSlot {
         self.word.as_ptr()
     }
 
-    /// Marks the slot as pending (non-zero, not a TID) so that a wait for
-    /// CLEARTID cannot return before the child has even started.
-    pub(crate) fn mark_pending(&self) {
-        self.word.store(-1, Ordering::Release);
+    /// Claims the slot for one `CLONE_VM` child: marks it pending (non-zero,
+    /// not a TID) so that a wait for CLEARTID cannot return before the child
+    /// has even started. Fails if the slot is not 0, since it may then be the
+    /// release word of another child that is still running: two children on
+    /// one word would let the first one's `Child` believe it done when the
+    /// second exits.
+    pub(crate) fn claim_pending(&self) -> bool {
+        self.word
+            .compare_exchange(0, -1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Sets the slot back to 0 (after a clone that created no child).

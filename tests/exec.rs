@@ -413,6 +413,88 @@ fn death_signal_reaches_orphan(
     assert!(survived, "control: the orphan without a death signal died too");
 }
 
+const EMFILE_HELPER_ENV: &str = "CLONEKIT_EMFILE_HELPER";
+
+/// Run only as the process of `a_failure_after_the_clone_leaves_no_child`:
+/// with no descriptor left to open, spawns `sleep 30` asking for a pidfd
+/// (which the Vfork and Fork strategies open after the clone), then prints
+/// the error and the children it still has.
+#[test]
+#[ignore = "helper process for a_failure_after_the_clone_leaves_no_child"]
+fn emfile_helper() {
+    let Ok(strategy) = std::env::var(EMFILE_HELPER_ENV) else {
+        println!("only meaningful as a helper process");
+        return;
+    };
+    let strategy = if strategy == "Vfork" {
+        Strategy::Vfork
+    } else {
+        Strategy::Fork
+    };
+    let mut exec = Exec::new("/bin/sleep");
+    exec.arg("30").pidfd(true).strategy(strategy);
+    // The lowest free descriptor is the next one to open: leave none for
+    // the pidfd (Fork first opens its two-ended error pipe).
+    let next = File::open("/dev/null").unwrap().as_raw_fd() as libc::rlim_t;
+    let pipe = if strategy == Strategy::Fork { 2 } else { 0 };
+    let mut saved = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `saved` is a live rlimit.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut saved) }, 0);
+    let limit = libc::rlimit {
+        rlim_cur: next + pipe,
+        rlim_max: saved.rlim_max,
+    };
+    // SAFETY: a live rlimit; only this helper process is limited.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let err = exec.spawn().expect_err("no descriptor is left for the pidfd");
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &saved) }, 0);
+    let children = fs::read_dir("/proc/self/task")
+        .unwrap()
+        .map(|task| fs::read_to_string(task.unwrap().path().join("children")).unwrap())
+        .collect::<String>();
+    println!("ERRNO={:?} CHILDREN=[{}]", err.errno(), children.trim());
+}
+
+/// A spawn that fails after the child was created (here: no descriptor for
+/// the pidfd) kills and reaps that child, so nothing runs on unseen.
+#[rstest]
+fn a_failure_after_the_clone_leaves_no_child(#[values(Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "emfile_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(EMFILE_HELPER_ENV, format!("{strategy:?}"))
+        .output()
+        .unwrap();
+    let stdout = text(&output.stdout);
+    let report = stdout
+        .lines()
+        .find_map(|line| line.find("ERRNO=").map(|at| &line[at..]))
+        .unwrap_or_else(|| panic!("helper said: {stdout} {}", text(&output.stderr)));
+    let left: Vec<i32> = report
+        .split("CHILDREN=[")
+        .nth(1)
+        .unwrap_or("")
+        .trim_end_matches(']')
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect();
+    for &pid in &left {
+        // SAFETY: plain system call on the sleep the helper left behind.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(report.starts_with("ERRNO=Some(EMFILE)"), "{report}");
+    assert!(left.is_empty(), "the spawned child was left running: {report}");
+}
+
 /// Files for the failure cases, made once (and closed) before any spawn.
 struct Fixtures {
     dir: PathBuf,

@@ -258,6 +258,11 @@ use CloneFlags as F;
     Check::Builder(|| CloneBuilder::new().flags(F::NEWUSER | F::FILES).uid_map(&ID_MAP).check()),
     Kernel::Cannot("not a kernel rule: the child must close its own copy of the sync socket")
 )]
+#[case::id_maps_with_vfork(
+    Rule::IdMapsWithVfork,
+    Check::Builder(|| CloneBuilder::new().flags(F::NEWUSER | F::VFORK).uid_map(&ID_MAP).check()),
+    Kernel::Cannot("not a kernel rule: the suspended parent could never write the maps")
+)]
 fn checked_and_sent(#[case] rule: Rule, #[case] check: Check, #[case] kernel: Kernel) {
     let _serial = serial();
     match check {

@@ -578,7 +578,17 @@ impl Exec {
     ///   has been reaped;
     /// - `Unsupported`: what was asked for cannot be done with this strategy
     ///   or on this host;
-    /// - `Sys`: a system call in the parent failed (`clone3`, `pipe2`, ...).
+    /// - `Sys`: a system call in the parent failed (`clone3`, `pipe2`, ...);
+    ///   a child created before the failure has been killed and reaped.
+    ///
+    /// # The environment
+    ///
+    /// Without `env`/`env_clear`/`env_remove`, the child gets the process
+    /// environment as libc holds it (`environ`), read at spawn time, as
+    /// `posix_spawn` and `getenv` read it. `std::env::set_var` or
+    /// `remove_var` on another thread at the same time is then a data race,
+    /// which is why those functions are `unsafe` in edition 2024: set the
+    /// child's variables with [`env`](Self::env) instead.
     ///
     /// # Examples
     ///
@@ -862,14 +872,25 @@ impl Launch {
         let restored =
             unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, &plan.spawn.old_mask, std::ptr::null_mut()) };
         let (pid, pidfd) = created?;
-        restored.map_err(Error::sys("rt_sigprocmask"))?;
-        let pidfd = match pidfd {
-            Some(fd) => Some(fd),
-            // SAFETY: `pid` is our child, not yet reaped: it cannot be reused.
-            None if self.pidfd => Some(unsafe { raw::pidfd_open(pid, 0) }.map_err(Error::sys("pidfd_open"))?),
-            None => None,
-        };
-        Ok((pid, pidfd))
+        let finished = restored
+            .map_err(Error::sys("rt_sigprocmask"))
+            .and_then(|()| match pidfd {
+                Some(fd) => Ok(Some(fd)),
+                // SAFETY: `pid` is our child, not yet reaped: it cannot be reused.
+                None if self.pidfd => unsafe { raw::pidfd_open(pid, 0) }
+                    .map(Some)
+                    .map_err(Error::sys("pidfd_open")),
+                None => Ok(None),
+            });
+        match finished {
+            Ok(pidfd) => Ok((pid, pidfd)),
+            Err(err) => {
+                // The child runs, but spawn fails: it must not outlive the
+                // error unseen, nor stay a zombie.
+                discard(pid);
+                Err(err)
+            }
+        }
     }
 
     /// `clone3(CLONE_VM | CLONE_VFORK | ...)` on a cached stack, or legacy
@@ -953,7 +974,9 @@ impl Launch {
         // The child has exec'd or exited: the stack is free again.
         give_back(stack);
         let pid = result?;
-        let pidfd = self.pidfd.then(|| {
+        // A kernel before 5.2 ignores CLONE_PIDFD on legacy clone and leaves
+        // -1: then `run` opens one with pidfd_open.
+        let pidfd = (self.pidfd && pidfd >= 0).then(|| {
             // SAFETY: with CLONE_PIDFD and success, the kernel stored a new fd.
             unsafe { OwnedFd::from_raw_fd(pidfd) }
         });
@@ -1009,6 +1032,14 @@ impl Launch {
             }
         }
     }
+}
+
+/// Kills and reaps a child that `spawn` will not return.
+fn discard(pid: Pid) {
+    // SAFETY: `pid` is our own child, not yet reaped, so it is not reused.
+    let _ = unsafe { raw::kill(pid, Signal::SIGKILL) };
+    // SAFETY: as above; __WALL finds it whatever its exit signal.
+    while let Err(Errno::EINTR) = unsafe { raw::wait4(pid, libc::__WALL) } {}
 }
 
 /// The argument of [`child::entry`]: taken from `plan` right before the
