@@ -171,7 +171,8 @@ impl<'a> CloneBuilder<'a> {
     /// and wakes its futex when the child exits or execs. With `CLONE_VM` the
     /// parent sees it: [`TidSlot::wait_cleared`] joins the child. The builder
     /// marks the slot pending (non-zero) before the call, so a wait cannot
-    /// return before the child has run.
+    /// return before the child has run; with `CLONE_VM` a slot serves one
+    /// running child at a time ([`Rule::TidSlotInUse`] otherwise).
     pub fn clear_child_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
         self.clear_child_tid = Some(slot);
         self
