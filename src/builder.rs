@@ -611,7 +611,8 @@ impl<'a> CloneBuilder<'a> {
                 Ok(Forked::Child)
             }
             Some(pid) => {
-                let pidfd = take_pidfd(flags, pidfd);
+                // SAFETY: right after the successful clone with `flags`.
+                let pidfd = unsafe { take_pidfd(flags, pidfd) };
                 // SAFETY: no release word: the child does not share our memory.
                 let child = unsafe { Child::new(pid, flags, pidfd, None, None) };
                 release_maps(sync, &self.id_maps, child).map(Forked::Parent)
@@ -772,7 +773,8 @@ impl<'a> CloneBuilder<'a> {
             // this copy of the closure is the parent's alone.
             drop(unsafe { take_closure(header) });
         }
-        let pidfd = take_pidfd(flags, pidfd);
+        // SAFETY: right after the successful clone with `flags`.
+        let pidfd = unsafe { take_pidfd(flags, pidfd) };
         let release = release.map(NonNull::from);
         // SAFETY: `release` is a slot borrowed for 'a or lies in `stack`,
         // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
@@ -972,23 +974,29 @@ pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
 
 /// After a successful clone: writes a `CLONE_NEWUSER` child's maps, or
 /// kills and reaps it when they cannot be written.
-fn release_maps<'a>(sync: Option<MapSync>, maps: &IdMaps<'_>, mut child: Child<'a>) -> Result<Child<'a>> {
+fn release_maps<'a>(sync: Option<MapSync>, maps: &IdMaps<'_>, child: Child<'a>) -> Result<Child<'a>> {
     let Some(sync) = sync else {
         return Ok(child);
     };
     match sync.release(child.pid(), maps) {
         Ok(()) => Ok(child),
         Err(err) => {
-            let _ = child.kill(Signal::SIGKILL);
-            let _ = child.wait();
+            child.discard();
             Err(err)
         }
     }
 }
 
-fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
+/// The pidfd a clone stored, if `flags` asked for one and the kernel wrote
+/// it (a kernel before 5.2 ignores `CLONE_PIDFD` on legacy clone, leaving -1).
+///
+/// # Safety
+///
+/// Called once, right after a successful clone with `flags`, with the int the
+/// kernel was told to store the pidfd in (initialised to -1).
+pub(crate) unsafe fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
     // SAFETY: with CLONE_PIDFD and a successful call, the kernel stored a new
-    // descriptor that nobody else owns.
+    // descriptor that nobody else owns (the caller's promise).
     (flags.contains(CloneFlags::PIDFD) && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) })
 }
 

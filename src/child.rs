@@ -195,6 +195,13 @@ impl<'a> Child<'a> {
         unsafe { raw::kill(self.pid, sig) }.map_err(Error::sys("kill"))
     }
 
+    /// Kills the child with `SIGKILL` and reaps it: for a caller that
+    /// created it but fails before handing it out.
+    pub(crate) fn discard(mut self) {
+        let _ = self.kill(Signal::SIGKILL);
+        let _ = self.wait();
+    }
+
     /// Waits until a `CLONE_VM` child no longer uses the caller's memory (it
     /// has exited or exec'd), then gives its stack back for another child.
     /// For a child without `CLONE_VM` the stack is free at once.

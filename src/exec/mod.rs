@@ -13,7 +13,7 @@ use std::ffi::{c_int, c_void, OsStr};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
 use self::plan::{Plan, Settings, STDIO_SLOTS};
-use crate::builder::{clone3_error, clone_error};
+use crate::builder::{clone3_error, clone_error, take_pidfd};
 use crate::child::Child;
 use crate::error::{Error, ExecStage, Result};
 use crate::flags::CloneFlags;
@@ -871,26 +871,22 @@ impl Launch {
         // SAFETY: as above.
         let restored =
             unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, &plan.spawn.old_mask, std::ptr::null_mut()) };
-        let (pid, pidfd) = created?;
-        let finished = restored
-            .map_err(Error::sys("rt_sigprocmask"))
-            .and_then(|()| match pidfd {
-                Some(fd) => Ok(Some(fd)),
+        let (pid, mut pidfd) = created?;
+        let finished = restored.map_err(Error::sys("rt_sigprocmask")).and_then(|()| {
+            if self.pidfd && pidfd.is_none() {
                 // SAFETY: `pid` is our child, not yet reaped: it cannot be reused.
-                None if self.pidfd => unsafe { raw::pidfd_open(pid, 0) }
-                    .map(Some)
-                    .map_err(Error::sys("pidfd_open")),
-                None => Ok(None),
-            });
-        match finished {
-            Ok(pidfd) => Ok((pid, pidfd)),
-            Err(err) => {
-                // The child runs, but spawn fails: it must not outlive the
-                // error unseen, nor stay a zombie.
-                discard(pid);
-                Err(err)
+                pidfd = Some(unsafe { raw::pidfd_open(pid, 0) }.map_err(Error::sys("pidfd_open"))?);
             }
+            Ok(())
+        });
+        if let Err(err) = finished {
+            // The child runs, but spawn fails: it must not outlive the error
+            // unseen, nor stay a zombie.
+            // SAFETY: our own child, not yet reaped; no release word.
+            unsafe { Child::new(pid, CloneFlags::empty(), pidfd, None, None) }.discard();
+            return Err(err);
         }
+        Ok((pid, pidfd))
     }
 
     /// `clone3(CLONE_VM | CLONE_VFORK | ...)` on a cached stack, or legacy
@@ -974,13 +970,9 @@ impl Launch {
         // The child has exec'd or exited: the stack is free again.
         give_back(stack);
         let pid = result?;
-        // A kernel before 5.2 ignores CLONE_PIDFD on legacy clone and leaves
-        // -1: then `run` opens one with pidfd_open.
-        let pidfd = (self.pidfd && pidfd >= 0).then(|| {
-            // SAFETY: with CLONE_PIDFD and success, the kernel stored a new fd.
-            unsafe { OwnedFd::from_raw_fd(pidfd) }
-        });
-        Ok((pid, pidfd))
+        // Without a pidfd from the kernel, `run` opens one with pidfd_open.
+        // SAFETY: right after the successful clone with `flags`.
+        Ok((pid, unsafe { take_pidfd(flags, pidfd) }))
     }
 
     /// `fork`, or `clone`/`clone3` without a stack when there are flags; the
@@ -1024,22 +1016,11 @@ impl Launch {
             // SAFETY: a fresh fork-like child of ours, every signal blocked.
             None => unsafe { child::run(plan) },
             Some(pid) => {
-                let pidfd = (flags.contains(CloneFlags::PIDFD) && pidfd >= 0).then(|| {
-                    // SAFETY: the kernel stored a new fd with CLONE_PIDFD.
-                    unsafe { OwnedFd::from_raw_fd(pidfd) }
-                });
-                Ok((pid, pidfd))
+                // SAFETY: right after the successful clone with `flags`.
+                Ok((pid, unsafe { take_pidfd(flags, pidfd) }))
             }
         }
     }
-}
-
-/// Kills and reaps a child that `spawn` will not return.
-fn discard(pid: Pid) {
-    // SAFETY: `pid` is our own child, not yet reaped, so it is not reused.
-    let _ = unsafe { raw::kill(pid, Signal::SIGKILL) };
-    // SAFETY: as above; __WALL finds it whatever its exit signal.
-    while let Err(Errno::EINTR) = unsafe { raw::wait4(pid, libc::__WALL) } {}
 }
 
 /// The argument of [`child::entry`]: taken from `plan` right before the
