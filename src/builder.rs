@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::flags::{CloneFlags, Conflict, Rule};
 use crate::probe;
 use crate::raw::{self, CloneArgs};
+use crate::signals;
 use crate::stack::Stack;
 use crate::tid::TidSlot;
 use crate::userns::{self, IdMap, IdMaps, MapSync, Setgroups};
@@ -88,6 +89,15 @@ struct Resolved {
     clone3: bool,
 }
 
+/// Where a spawned child starts: its stack's lowest byte, the aligned top it starts at
+/// (below the header), and the CLEARTID/SETTID word, or NULL.
+#[derive(Clone, Copy)]
+struct ChildStart {
+    base: *mut u8,
+    top: *mut u8,
+    child_tid: *mut i32,
+}
+
 /// What `spawn` places at the top of the child's stack: the closure, and the
 /// word the kernel clears when a `CLONE_VM` child is done with our memory.
 #[repr(C)]
@@ -95,7 +105,44 @@ struct Header<F> {
     release: TidSlot,
     /// The child's copies of the [`MapSync`] sockets (read, write), or -1.
     maps_sync: (libc::c_int, libc::c_int),
+    /// What the child does with its signals before the closure runs.
+    signals: ChildSignals,
+    /// The caller's signal mask before `spawn` blocked every signal.
+    mask: libc::sigset_t,
     f: ManuallyDrop<F>,
+}
+
+/// What a spawned child does with its signals before the closure runs. The
+/// caller blocks every signal across the clone, so the child starts with
+/// all of them blocked: no handler of the program can run in it before this
+/// is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChildSignals {
+    /// Restore the caller's mask: the child has its own memory (a handler
+    /// runs on its copy, as after fork), its own TLS (`CLONE_SETTLS`), or
+    /// no handlers left (`CLONE_CLEAR_SIGHAND`).
+    Restore,
+    /// Reset every handled signal to `SIG_DFL` in the child's own copy of
+    /// the handler table, then restore the caller's mask: the child shares
+    /// our memory and TLS, so a signal may end it but never run a handler.
+    ResetThenRestore,
+    /// Keep every signal blocked for the child's whole life: it shares the
+    /// handler table (`CLONE_SIGHAND`) and our TLS, so it can neither run
+    /// a handler nor reset one. `SIGKILL` and `SIGSTOP` still act.
+    KeepBlocked,
+}
+
+impl ChildSignals {
+    fn for_flags(flags: CloneFlags) -> ChildSignals {
+        let shares_tls = flags.contains(CloneFlags::VM) && !flags.contains(CloneFlags::SETTLS);
+        if !shares_tls || flags.contains(CloneFlags::CLEAR_SIGHAND) {
+            ChildSignals::Restore
+        } else if flags.contains(CloneFlags::SIGHAND) {
+            ChildSignals::KeepBlocked
+        } else {
+            ChildSignals::ResetThenRestore
+        }
+    }
 }
 
 /// The least stack a spawned closure gets below its header: small enough that
@@ -532,6 +579,18 @@ impl<'a> CloneBuilder<'a> {
         }
     }
 
+    /// Whether to take a pidfd the caller did not ask for, for the
+    /// [`Child`]'s own use: a `CLONE_PARENT` child is reaped by our parent,
+    /// so its pid may be reused at any time, and only a pidfd lets
+    /// [`Child::kill`] reach it safely. Taken where the call can carry one
+    /// (not with `CLONE_THREAD`, nor beside a parent TID slot on legacy clone).
+    fn takes_private_pidfd(&self, resolved: Resolved) -> bool {
+        let flags = resolved.flags;
+        flags.contains(CloneFlags::PARENT)
+            && !flags.intersects(CloneFlags::PIDFD | CloneFlags::THREAD)
+            && (resolved.clone3 || !flags.contains(CloneFlags::PARENT_SETTID))
+    }
+
     /// The child_tid pointer: one slot serves CHILD_SETTID and CHILD_CLEARTID.
     fn child_tid_slot(&self) -> Option<&'a TidSlot> {
         self.clear_child_tid.or(self.child_tid)
@@ -575,7 +634,10 @@ impl<'a> CloneBuilder<'a> {
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub unsafe fn fork(&mut self) -> Result<Forked<'a>> {
-        let resolved = self.resolve()?;
+        let mut resolved = self.resolve()?;
+        if self.takes_private_pidfd(resolved) {
+            resolved.flags |= CloneFlags::PIDFD;
+        }
         let flags = resolved.flags;
         if flags.contains(CloneFlags::VM) {
             return Err(Conflict::new(Rule::ForkWithVm, flags).into());
@@ -614,9 +676,59 @@ impl<'a> CloneBuilder<'a> {
                 // SAFETY: right after the successful clone with `flags`.
                 let pidfd = unsafe { take_pidfd(flags, pidfd) };
                 // SAFETY: no release word: the child does not share our memory.
-                let child = unsafe { Child::new(pid, flags, pidfd, None, None) };
+                let mut child = unsafe { Child::new(pid, flags, pidfd, None, None) };
+                if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
+                    child = child.keep_pidfd_private();
+                }
                 release_maps(sync, &self.id_maps, child).map(Forked::Parent)
             }
+        }
+    }
+
+    /// Issues the clone (or clone3) of [`spawn`](Self::spawn), the child
+    /// starting on `at` in [`run_closure`] with `header`.
+    ///
+    /// # Safety
+    ///
+    /// As for `spawn`; `header` was placed on the stack at `at` by `place_header`
+    /// and `at.top` lies below it.
+    unsafe fn clone_on_stack<F: FnOnce() -> i32>(
+        &self,
+        clone3: bool,
+        flags: CloneFlags,
+        at: ChildStart,
+        pidfd: &mut libc::c_int,
+        header: NonNull<Header<F>>,
+    ) -> Result<Pid> {
+        let entry: raw::ChildEntry = run_closure::<F>;
+        let arg = header.as_ptr().cast::<c_void>();
+        if clone3 {
+            let mut args = self.clone_args(flags, pidfd, at.child_tid);
+            args.stack = at.base as usize as u64;
+            args.stack_size = (at.top as usize - at.base as usize) as u64;
+            // SAFETY: the stack is ours, mapped and 16-byte aligned at
+            // at.top; the entry consumes the header; pointers are live
+            // slots (for 'a) or locals read before the call returns.
+            unsafe { raw::clone3_on_stack(&args, entry, arg) }.map_err(|errno| {
+                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
+            })
+        } else {
+            let parent_tid = self.legacy_parent_tid(flags, pidfd);
+            let tls = self.tls.unwrap_or(ptr::null_mut());
+            // SAFETY: as above, for the legacy argument list.
+            unsafe {
+                raw::clone_on_stack(
+                    flags,
+                    self.exit_signal,
+                    at.top,
+                    parent_tid,
+                    at.child_tid,
+                    tls,
+                    entry,
+                    arg,
+                )
+            }
+            .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         }
     }
 
@@ -634,6 +746,28 @@ impl<'a> CloneBuilder<'a> {
     /// child has a copy; the caller's copy of the closure is dropped after the
     /// call, unless `CLONE_FILES` shares the descriptors it may hold, in
     /// which case it is forgotten.
+    ///
+    /// # Signals
+    ///
+    /// Every signal is blocked in the caller across the clone (as glibc's
+    /// `pthread_create` and `posix_spawn` do), so the child starts with all
+    /// of them blocked and no handler of the program can run in it before
+    /// it has settled them, before the closure runs:
+    ///
+    /// - without `CLONE_VM`, or with `CLONE_SETTLS` (its own TLS), or with
+    ///   `CLONE_CLEAR_SIGHAND` (no handlers left): the caller's mask is
+    ///   restored, and handlers run in the child as after fork(2);
+    /// - with `CLONE_VM` (sharing the caller's TLS and `errno`) and its own
+    ///   handler table (no `CLONE_SIGHAND`): every handled signal is reset
+    ///   to `SIG_DFL` (ignored ones stay ignored), then the caller's mask is
+    ///   restored: a signal can end the child, never run a handler in it;
+    /// - with `CLONE_VM` and `CLONE_SIGHAND` (a shared handler table that it
+    ///   cannot reset) and no `CLONE_SETTLS`: every signal stays blocked for
+    ///   the child's whole life (only `SIGKILL` and `SIGSTOP` act on it; a
+    ///   process-directed signal goes to another thread of a `CLONE_THREAD`
+    ///   child's group).
+    ///
+    /// The caller's mask is restored in the caller when the call returns.
     ///
     /// # Errors
     ///
@@ -699,7 +833,7 @@ impl<'a> CloneBuilder<'a> {
         };
         let sync = self.id_maps.any().then(MapSync::new).transpose()?;
         let maps_sync = sync.as_ref().map_or((-1, -1), MapSync::raw);
-        let header = place_header(&mut stack, f, maps_sync)?;
+        let header = place_header(&mut stack, f, maps_sync, ChildSignals::for_flags(resolved.flags))?;
         // SAFETY: place_header returned a pointer to an initialised Header
         // inside `stack`, which is alive and not otherwise referenced.
         let own_slot: &TidSlot = unsafe { &(*header.as_ptr()).release };
@@ -721,38 +855,32 @@ impl<'a> CloneBuilder<'a> {
             resolved.flags |= CloneFlags::CHILD_CLEARTID;
         }
         let child_tid_ptr = child_tid.map_or(ptr::null_mut(), TidSlot::as_ptr);
+        if self.takes_private_pidfd(resolved) {
+            resolved.flags |= CloneFlags::PIDFD;
+        }
         let flags = resolved.flags;
         let mut pidfd: libc::c_int = -1;
-        let entry: raw::ChildEntry = run_closure::<F>;
-        let arg = header.as_ptr().cast::<c_void>();
-
-        let result = if resolved.clone3 {
-            let mut args = self.clone_args(flags, &mut pidfd, child_tid_ptr);
-            args.stack = stack.base() as usize as u64;
-            args.stack_size = (child_top as usize - stack.base() as usize) as u64;
-            // SAFETY: the stack is ours, mapped and 16-byte aligned at
-            // child_top; the entry consumes the header; pointers are live
-            // slots (for 'a) or locals read before the call returns.
-            unsafe { raw::clone3_on_stack(&args, entry, arg) }.map_err(|errno| {
-                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
-            })
-        } else {
-            let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
-            let tls = self.tls.unwrap_or(ptr::null_mut());
-            // SAFETY: as above, for the legacy argument list.
-            unsafe {
-                raw::clone_on_stack(
-                    flags,
-                    self.exit_signal,
-                    child_top,
-                    parent_tid,
-                    child_tid_ptr,
-                    tls,
-                    entry,
-                    arg,
-                )
+        // Every signal is blocked across the clone, so the child starts with
+        // all of them blocked and settles them itself (see ChildSignals).
+        let result = match signals::block_all() {
+            Err(errno) => Err(Error::Sys {
+                call: "rt_sigprocmask",
+                errno,
+            }),
+            Ok(old_mask) => {
+                // SAFETY: the header is ours until the clone; the child only
+                // reads it after.
+                unsafe { (*header.as_ptr()).mask = old_mask };
+                let at = ChildStart {
+                    base: stack.base(),
+                    top: child_top,
+                    child_tid: child_tid_ptr,
+                };
+                // SAFETY: the header was placed on `stack` by place_header.
+                let created = unsafe { self.clone_on_stack(resolved.clone3, flags, at, &mut pidfd, header) };
+                let _ = signals::set_mask(&old_mask);
+                created
             }
-            .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         };
 
         let pid = match result {
@@ -778,7 +906,10 @@ impl<'a> CloneBuilder<'a> {
         let release = release.map(NonNull::from);
         // SAFETY: `release` is a slot borrowed for 'a or lies in `stack`,
         // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
-        let child = unsafe { Child::new(pid, flags, pidfd, Some(stack), release) };
+        let mut child = unsafe { Child::new(pid, flags, pidfd, Some(stack), release) };
+        if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
+            child = child.keep_pidfd_private();
+        }
         release_maps(sync, &self.id_maps, child)
     }
 }
@@ -1006,6 +1137,7 @@ fn place_header<F>(
     stack: &mut Stack,
     f: F,
     maps_sync: (libc::c_int, libc::c_int),
+    signals: ChildSignals,
 ) -> Result<NonNull<Header<F>>> {
     let size = mem::size_of::<Header<F>>();
     let align = mem::align_of::<Header<F>>().max(16);
@@ -1028,6 +1160,8 @@ fn place_header<F>(
         header.write(Header {
             release: TidSlot::new(),
             maps_sync,
+            signals,
+            mask: raw::full_sigset(),
             f: ManuallyDrop::new(f),
         })
     };
@@ -1055,8 +1189,18 @@ unsafe fn take_closure<F>(header: NonNull<Header<F>>) -> F {
 /// closure out of it in the child's address space.
 unsafe extern "C" fn run_closure<F: FnOnce() -> i32>(arg: *mut c_void) -> ! {
     let header = arg.cast::<Header<F>>();
-    // SAFETY: `arg` is the header spawn placed (guaranteed by the caller).
-    let (read, write) = unsafe { (*header).maps_sync };
+    // SAFETY: `arg` is the header spawn placed (guaranteed by the caller);
+    // the parent wrote it before the clone and only reads it afterwards.
+    let (read, write, signals, mask) = unsafe { ((*header).maps_sync.0, (*header).maps_sync.1, (*header).signals, &(*header).mask) };
+    let settled = match signals {
+        ChildSignals::Restore => Ok(()),
+        ChildSignals::ResetThenRestore => signals::reset_handlers(),
+        ChildSignals::KeepBlocked => Err(Errno::EPERM),
+    };
+    // A failed reset keeps every signal blocked: never a handler here.
+    if settled.is_ok() {
+        let _ = signals::set_mask(mask);
+    }
     // SAFETY: with maps there is no CLONE_VM or CLONE_FILES (rules checked
     // by spawn), so these are this child's own copies of the pipe.
     if read >= 0 && !unsafe { userns::wait_for_maps(read, write) } {

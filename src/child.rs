@@ -52,11 +52,18 @@ pub struct Child<'a> {
     pid: Pid,
     flags: CloneFlags,
     pidfd: Option<OwnedFd>,
+    /// The pidfd was taken for this handle's own use (to signal a
+    /// `CLONE_PARENT` child safely), not asked for: it is not handed out.
+    pidfd_private: bool,
     stack: Option<Stack>,
     /// For a `CLONE_VM` child: the word the kernel clears once the child no
     /// longer uses our memory. It points into a `&'a TidSlot` or into `stack`.
     release: Option<NonNull<TidSlot>>,
+    /// How the child ended, once reaped.
     status: Option<ExitStatus>,
+    /// The child was reaped by someone else (the kernel, when `SIGCHLD` is
+    /// ignored): its pid may already belong to another process.
+    gone: bool,
     _borrows: PhantomData<&'a TidSlot>,
 }
 
@@ -84,11 +91,20 @@ impl<'a> Child<'a> {
             pid,
             flags,
             pidfd,
+            pidfd_private: false,
             stack,
             release,
             status: None,
+            gone: false,
             _borrows: PhantomData,
         }
+    }
+
+    /// Marks the pidfd as taken for this handle's own use: [`pidfd`](Self::pidfd)
+    /// and [`take_pidfd`](Self::take_pidfd) do not show it.
+    pub(crate) fn keep_pidfd_private(mut self) -> Child<'a> {
+        self.pidfd_private = self.pidfd.is_some();
+        self
     }
 
     /// The child's PID (its TID, for a `CLONE_THREAD` child), as seen from the
@@ -103,12 +119,19 @@ impl<'a> Child<'a> {
     /// # References
     /// - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
     pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
-        self.pidfd.as_ref().map(AsFd::as_fd)
+        match self.pidfd_private {
+            true => None,
+            false => self.pidfd.as_ref().map(AsFd::as_fd),
+        }
     }
 
     /// Takes the pidfd out of the handle, so that it outlives it.
+    /// [`kill`](Self::kill) then works as without a pidfd.
     pub fn take_pidfd(&mut self) -> Option<OwnedFd> {
-        self.pidfd.take()
+        match self.pidfd_private {
+            true => None,
+            false => self.pidfd.take(),
+        }
     }
 
     /// Whether the child is ours to wait for: a `CLONE_THREAD` child is a
@@ -124,60 +147,149 @@ impl<'a> Child<'a> {
         Ok(())
     }
 
-    /// Waits for the child to exit and reaps it (`wait4` with `__WALL`, so
+    /// Waits for the child to end and reaps it (`wait4` with `__WALL`, so
     /// that children with an exit signal other than `SIGCHLD`, or none, are
     /// found too). Once reaped, the status is remembered.
     ///
+    /// Only an exit or a death by signal ends the wait: a ptrace stop that
+    /// the kernel reports to a caller tracing the child (it does, whatever
+    /// the options) is consumed and waited past. A tracer that wants its
+    /// stops runs its own `waitpid` loop, and uses [`try_wait`](Self::try_wait),
+    /// which leaves them.
+    ///
     /// # Errors
     ///
-    /// `Unsupported` (`ECHILD`) for a `CLONE_THREAD` or `CLONE_PARENT` child;
-    /// `Sys { call: "wait4" }` if the child was reaped elsewhere.
+    /// - `Unsupported` (`ECHILD`) for a `CLONE_THREAD` or `CLONE_PARENT` child;
+    /// - `Sys { call: "wait4", errno: ECHILD }` when the child was reaped
+    ///   by someone else: by the kernel, when the caller ignores `SIGCHLD`
+    ///   (`SIG_IGN` or `SA_NOCLDWAIT`) and the child's exit signal is
+    ///   `SIGCHLD` — its status is lost, as it is for `waitpid` — or by a
+    ///   `SIGCHLD` handler that calls `waitpid(-1, ..)`. The handle then
+    ///   remembers that the pid is no longer ours: every later `wait`,
+    ///   `try_wait` or `kill` fails without touching that pid.
     ///
     /// # References
     /// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
     pub fn wait(&mut self) -> Result<ExitStatus> {
-        self.reap(libc::__WALL)
-            .map(|status| status.expect("wait4 without WNOHANG returns a status"))
-    }
-
-    /// Reaps the child if it has exited, without blocking.
-    ///
-    /// # Errors
-    ///
-    /// As for [`wait`](Child::wait).
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        self.reap(libc::__WALL | libc::WNOHANG)
-    }
-
-    fn reap(&mut self, options: libc::c_int) -> Result<Option<ExitStatus>> {
-        if let Some(status) = self.status {
-            return Ok(Some(status));
+        if let Some(status) = self.reaped()? {
+            return Ok(status);
         }
-        self.waitable()?;
         loop {
-            // SAFETY: the pid is our own unreaped child.
-            match unsafe { raw::wait4(self.pid, options) } {
+            // SAFETY: the pid is our own unreaped child (`reaped` checked).
+            match unsafe { raw::wait4(self.pid, libc::__WALL) } {
                 Err(Errno::EINTR) => continue,
-                Err(errno) => return Err(Error::Sys { call: "wait4", errno }),
-                Ok(None) => return Ok(None),
+                Err(errno) => return Err(self.lost("wait4", errno)),
+                Ok(None) => continue,
                 Ok(Some(raw_status)) => {
-                    let status = ExitStatus::from_raw(raw_status);
-                    self.status = Some(status);
-                    // A reaped child uses nothing of ours any more.
-                    self.release = None;
-                    return Ok(Some(status));
+                    if let Some(status) = self.record(raw_status) {
+                        return Ok(status);
+                    }
                 }
             }
         }
     }
 
-    /// Sends `sig` to the child: through its pidfd when it has one (no risk
-    /// of hitting a recycled PID), with `tgkill` for a `CLONE_THREAD` child,
-    /// else with `kill`. Does nothing once the child has been reaped.
+    /// Reaps the child if it has ended, without blocking: `Ok(None)` while
+    /// it runs or is stopped. A ptrace stop is looked at without being
+    /// consumed (`waitid` with `WNOWAIT`), so a tracer still sees it.
     ///
     /// # Errors
     ///
-    /// `Sys` with the failing call.
+    /// As for [`wait`](Child::wait), with `call: "waitid"` when the child
+    /// was reaped by someone else.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        if let Some(status) = self.reaped()? {
+            return Ok(Some(status));
+        }
+        match self.peek() {
+            Err(errno) => Err(self.lost("waitid", errno)),
+            Ok(Some(info)) if info.is_final() => {
+                // SAFETY: our own child, a zombie (final state): wait4 reaps it at once.
+                match unsafe { raw::wait4(self.pid, libc::__WALL | libc::WNOHANG) } {
+                    Ok(Some(raw_status)) => Ok(self.record(raw_status)),
+                    Ok(None) => Ok(None),
+                    Err(errno) => Err(self.lost("wait4", errno)),
+                }
+            }
+            Ok(_) => Ok(None),
+        }
+    }
+
+    /// The remembered status, or the error for a child that cannot be
+    /// waited for (not ours, or already reaped by someone else).
+    fn reaped(&self) -> Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        self.waitable()?;
+        if self.gone {
+            return Err(Error::Sys {
+                call: "wait4",
+                errno: Errno::ECHILD,
+            });
+        }
+        Ok(None)
+    }
+
+    /// What `waitid` would report for the child right now, leaving it as it
+    /// is (`WNOWAIT`): `None` while it runs.
+    fn peek(&self) -> std::result::Result<Option<raw::WaitInfo>, Errno> {
+        let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+        loop {
+            // SAFETY: the pid is our own child; WNOWAIT reaps nothing.
+            match unsafe { raw::waitid(self.pid, options) } {
+                Err(Errno::EINTR) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Keeps a raw wait status if it is final (exited or killed); a stop or
+    /// continue report changes nothing (wait(2)).
+    fn record(&mut self, raw_status: libc::c_int) -> Option<ExitStatus> {
+        let status = ExitStatus::from_raw(raw_status);
+        if status.code().is_none() && status.signal().is_none() {
+            return None;
+        }
+        self.status = Some(status);
+        // A reaped child uses nothing of ours any more.
+        self.release = None;
+        Some(status)
+    }
+
+    /// The error for a failed wait; `ECHILD` means the child was reaped
+    /// elsewhere and its pid must not be used again.
+    fn lost(&mut self, call: &'static str, errno: Errno) -> Error {
+        if errno == Errno::ECHILD {
+            self.gone = true;
+        }
+        Error::Sys { call, errno }
+    }
+
+    /// Sends `sig` to the child, never to a process that reused its pid:
+    ///
+    /// - through its pidfd when it has one;
+    /// - a `CLONE_THREAD` child with `tgkill`, only while its CLEARTID word
+    ///   is set (the kernel frees the TID when the thread exits, right after
+    ///   clearing the word: a cleared word is `ESRCH`, as glibc's
+    ///   `pthread_kill` answers for an exited thread);
+    /// - a `CLONE_PARENT` child has no pid we hold (our parent reaps it):
+    ///   without a pidfd only while it still shares our memory (its CLEARTID
+    ///   word is set), else `ESRCH`; the builder takes a pidfd for such a
+    ///   child where the call can carry one;
+    /// - any other child with `kill`, after `waitid` (`WNOWAIT`) has
+    ///   confirmed it is still our unreaped child (`ESRCH` once the kernel
+    ///   reaped it, e.g. with `SIGCHLD` ignored). One window remains without
+    ///   a pidfd: the child is reaped by the kernel between that check and
+    ///   the `kill`, and its pid is reused at once by another child of ours.
+    ///   Ask for a pidfd where that matters.
+    ///
+    /// Does nothing once the child has been reaped by [`wait`](Self::wait)
+    /// or [`try_wait`](Self::try_wait).
+    ///
+    /// # Errors
+    ///
+    /// `Sys` with the failing call; `errno: ESRCH` for a child that is gone.
     pub fn kill(&mut self, sig: Signal) -> Result<()> {
         if self.status.is_some() {
             return Ok(());
@@ -187,11 +299,24 @@ impl<'a> Child<'a> {
             return unsafe { raw::pidfd_send_signal(pidfd.as_fd(), sig) }
                 .map_err(Error::sys("pidfd_send_signal"));
         }
+        let gone = |call| Err(Error::Sys { call, errno: Errno::ESRCH });
         if self.flags.contains(CloneFlags::THREAD) {
-            // SAFETY: plain system call on a thread of our own group.
+            if !self.may_use_memory() {
+                return gone("tgkill");
+            }
+            // SAFETY: plain system call on a thread of our own group that
+            // has not exited (its CLEARTID word is set).
             return unsafe { raw::tgkill(raw::getpid(), self.pid, sig) }.map_err(Error::sys("tgkill"));
         }
-        // SAFETY: plain system call on our own unreaped child.
+        if self.flags.contains(CloneFlags::PARENT) {
+            if !self.may_use_memory() {
+                return gone("kill");
+            }
+        } else if self.gone || matches!(self.peek(), Err(Errno::ECHILD)) {
+            self.gone = true;
+            return gone("kill");
+        }
+        // SAFETY: plain system call on a child whose pid is still held.
         unsafe { raw::kill(self.pid, sig) }.map_err(Error::sys("kill"))
     }
 
@@ -244,6 +369,7 @@ impl fmt::Debug for Child<'_> {
             .field("stack", &self.stack.as_ref().map(Stack::size))
             .field("shares_memory", &self.may_use_memory())
             .field("status", &self.status)
+            .field("gone", &self.gone)
             .finish()
     }
 }

@@ -107,8 +107,25 @@ impl CloneFlags {
         .union(CloneFlags::NEWNET)
         .union(CloneFlags::NEWTIME);
 
-    /// Checks the rules that depend on the flags alone (the flag pairs of
-    /// clone(2)'s ERRORS). The rules that also depend on the exit signal, the
+    /// The bits set here that are none of the named flags (kept by
+    /// [`from_bits_retain`](Self::from_bits_retain) or a C-style
+    /// `CLONE_VM | SIGCHLD`). Legacy clone reads the low byte as the exit
+    /// signal, so such a bit would make the caller receive, say, SIGSTOP.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneFlags;
+    /// let c_style = CloneFlags::from_bits_retain(CloneFlags::VM.bits() | libc::SIGCHLD as u64);
+    /// assert_eq!(c_style.unknown().bits(), libc::SIGCHLD as u64);
+    /// ```
+    pub const fn unknown(self) -> CloneFlags {
+        CloneFlags::from_bits_retain(self.bits() & !CloneFlags::all().bits())
+    }
+
+    /// Checks the rules that depend on the flags alone: no bit outside the
+    /// named flags ([`Rule::UnknownBits`]), then the flag pairs of clone(2)'s
+    /// ERRORS. The rules that also depend on the exit signal, the
     /// pointers or the system call are checked by
     /// [`CloneBuilder::check`](crate::CloneBuilder::check).
     ///
@@ -127,6 +144,9 @@ impl CloneFlags {
     /// # References
     /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html), ERRORS
     pub fn check(self) -> Result<(), Conflict> {
+        if !self.unknown().is_empty() {
+            return Err(Conflict::new(Rule::UnknownBits, self));
+        }
         FLAG_RULES
             .iter()
             .find(|(_, broken)| broken(self))
@@ -170,6 +190,12 @@ const FLAG_RULES: &[(Rule, Broken)] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rule {
+    /// A bit that is none of the named [`CloneFlags`]: legacy clone would
+    /// read one in the low byte as the exit signal (a C-style
+    /// `CLONE_VM | SIGCHLD`), clone3 refuses unknown bits (EINVAL), and the
+    /// bits above 31 are ignored by legacy clone. The exit signal is set with
+    /// `CloneBuilder::exit_signal`.
+    UnknownBits,
     /// `CLONE_SIGHAND` requires `CLONE_VM` (EINVAL).
     SighandWithoutVm,
     /// `CLONE_THREAD` requires `CLONE_SIGHAND` (EINVAL).
@@ -254,6 +280,10 @@ impl Rule {
     /// The rule in words, with its source and the kernel's answer.
     pub fn describe(self) -> &'static str {
         match self {
+            Rule::UnknownBits => {
+                "bits outside the named CLONE_* flags are refused: legacy clone reads the low byte as the \
+                 exit signal (set it with exit_signal()) and clone3 answers EINVAL"
+            }
             Rule::SighandWithoutVm => "CLONE_SIGHAND requires CLONE_VM (clone(2): EINVAL)",
             Rule::ThreadWithoutSighand => "CLONE_THREAD requires CLONE_SIGHAND (clone(2): EINVAL)",
             Rule::FsWithNewns => "CLONE_FS cannot be combined with CLONE_NEWNS (clone(2): EINVAL)",
@@ -349,7 +379,11 @@ impl Conflict {
 
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.rule.describe())
+        f.write_str(self.rule.describe())?;
+        if self.rule == Rule::UnknownBits {
+            write!(f, " (unknown bits: {:#x})", self.flags.unknown().bits())?;
+        }
+        Ok(())
     }
 }
 

@@ -64,6 +64,7 @@ mod exec;
 mod flags;
 mod fork;
 mod probe;
+mod signals;
 pub mod raw;
 mod stack;
 mod tid;

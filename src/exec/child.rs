@@ -29,6 +29,7 @@ use nix::unistd::Pid;
 use super::plan::{stage_code, Plan};
 use crate::error::ExecStage;
 use crate::raw;
+use crate::signals::reset_handlers;
 
 /// What a failed step reports.
 type Failed = (ExecStage, Errno);
@@ -90,27 +91,6 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     // SAFETY: `mask` is a live sigset_t.
     unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) }
         .map_err(at(ExecStage::SignalMask))
-}
-
-/// Sets every handled signal back to `SIG_DFL`, leaving `SIG_IGN` as it is
-/// (execve keeps ignored signals ignored, and so do we). One call per signal
-/// (set `SIG_DFL`, read the old one), plus one to put back each ignored one.
-fn reset_handlers() -> Result<(), Errno> {
-    let default = raw::KernelSigaction::default();
-    let mut sig = 1;
-    while sig <= raw::NSIG {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            let mut old = raw::KernelSigaction::default();
-            // SAFETY: both pointers are live; SIG_DFL needs no restorer.
-            unsafe { raw::rt_sigaction(sig, &default, &mut old) }?;
-            if old.handler == libc::SIG_IGN {
-                // SAFETY: puts back exactly what the kernel gave us.
-                unsafe { raw::rt_sigaction(sig, &old, std::ptr::null_mut()) }?;
-            }
-        }
-        sig += 1;
-    }
-    Ok(())
 }
 
 /// Places every fd in two phases, so that a source which is also another

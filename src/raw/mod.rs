@@ -118,10 +118,13 @@ unsafe fn clone_syscall(flags: u64, stack: usize, ptid: usize, ctid: usize, tls:
 }
 
 /// `clone()` with no new stack: the child continues from this call on a copy
-/// of the caller's stack, like fork. The exit signal goes in the low byte of
-/// the flags, as the legacy call wants; flags above bit 31 are passed as they
-/// are and ignored by the kernel, which is exactly why the checked layer
-/// refuses them on this path.
+/// of the caller's stack, like fork. The exit signal is OR'ed into the low
+/// byte of the flags, as the legacy call wants, so any other bit there
+/// changes the signal the parent gets; flags above bit 31 are passed as they
+/// are and ignored by the kernel. The checked layer refuses both before it
+/// gets here: every bit outside the named flags
+/// ([`Rule::UnknownBits`](crate::Rule::UnknownBits)), and the named flags
+/// legacy clone cannot carry ([`Rule::Clone3Only`](crate::Rule::Clone3Only)).
 ///
 /// Returns `Ok(None)` in the child and `Ok(Some(tid))` in the parent. With
 /// `CLONE_PIDFD`, the pidfd is written to `parent_tid`.
@@ -130,6 +133,8 @@ unsafe fn clone_syscall(flags: u64, stack: usize, ptid: usize, ctid: usize, tls:
 ///
 /// - `flags` must not contain `CLONE_VM` (the child would run on the caller's
 ///   own stack, beside it) — use [`clone_on_stack`];
+/// - `flags` should hold no bit in the low byte (`CSIGNAL`): it would be
+///   read as part of the exit signal;
 /// - each pointer must be valid for what its flag makes the kernel write;
 /// - `tls` must be a valid thread pointer if `CLONE_SETTLS` is set;
 /// - the child may only do async-signal-safe work (module docs).
@@ -368,6 +373,67 @@ pub unsafe fn wait4(pid: Pid, options: c_int) -> Result<Option<c_int>, Errno> {
         )
     };
     libc_result(ret).map(|got| (got != 0).then_some(status))
+}
+
+/// What [`waitid`] found: the child and the `si_code`/`si_status` pair of
+/// its `siginfo_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitInfo {
+    /// The child that changed state.
+    pub pid: Pid,
+    /// `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED` (final), or `CLD_STOPPED`,
+    /// `CLD_TRAPPED` (a ptrace stop), `CLD_CONTINUED`.
+    pub code: c_int,
+    /// The exit code (`CLD_EXITED`) or the signal (every other code).
+    pub status: c_int,
+}
+
+impl WaitInfo {
+    /// Whether the child has ended (exited, or was killed): the only states
+    /// after which it can be reaped (wait(2)).
+    pub fn is_final(&self) -> bool {
+        matches!(self.code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED)
+    }
+}
+
+/// `waitid(P_PID, pid, &info, options, NULL)`—waits for a child to change
+/// state. With `WNOWAIT` the child is left as it is (a zombie stays
+/// unreaped, a stop stays reported to a tracer). Returns `Ok(None)` when
+/// `WNOHANG` is given and nothing changed.
+///
+/// Unlike [`wait4`], its options say which changes are wanted (`WEXITED`,
+/// `WSTOPPED`, `WCONTINUED`), but a ptrace stop is reported to the tracer
+/// whatever they say (kernel/exit.c `wait_task_stopped`).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module (see [`wait4`]).
+///
+/// # References
+/// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html)
+pub unsafe fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
+    // SAFETY: siginfo_t is plain old data; all-zero is valid and makes
+    // si_pid 0 when WNOHANG finds nothing.
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    // SAFETY: info is a live siginfo_t; rusage is NULL.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            libc::P_PID,
+            pid.as_raw(),
+            &mut info as *mut libc::siginfo_t,
+            options,
+            0usize,
+        )
+    };
+    libc_result(ret)?;
+    // SAFETY: the kernel filled a SIGCHLD siginfo (or left it zeroed).
+    let (child, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok((child != 0).then(|| WaitInfo {
+        pid: Pid::from_raw(child),
+        code: info.si_code,
+        status,
+    }))
 }
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`—sends `sig` to the process the
