@@ -94,11 +94,12 @@ pub enum Strategy {
     #[default]
     CloneVfork,
     /// The `vfork` system call, the child moved to a cached stack at once.
-    /// Takes no flags: namespaces and a cgroup are refused; a pidfd comes from
-    /// `pidfd_open` right after.
+    /// Takes no flags: namespaces and a cgroup are refused. With a pidfd, or
+    /// where vfork is refused (a seccomp filter), the same child is made by
+    /// `clone(CLONE_VM | CLONE_VFORK [| CLONE_PIDFD])`.
     Vfork,
-    /// The `fork` system call (`clone` or `clone3` with namespaces or a
-    /// cgroup): the child has a copy of memory, so it reports a failure over
+    /// The `fork` system call (`clone` or `clone3` with namespaces, a cgroup
+    /// or a pidfd): the child has a copy of memory, so it reports a failure over
     /// an `O_CLOEXEC` pipe. Slowest (page tables are copied), but needs
     /// nothing from the kernel that fork does not.
     Fork,
@@ -531,9 +532,16 @@ impl Exec {
         self
     }
 
-    /// Asks for a pidfd for the child ([`Child::pidfd`]): `CLONE_PIDFD`, or
-    /// `pidfd_open` right after a `vfork`/`fork` (race-free: the child is
-    /// ours and not yet reaped, so its pid cannot be reused).
+    /// Asks for a pidfd for the child ([`Child::pidfd`]), made atomically
+    /// with it by `CLONE_PIDFD` in every strategy (never by `pidfd_open`
+    /// afterwards, which could name a process that reused the pid of a child
+    /// the kernel reaped at once because `SIGCHLD` is ignored). With a pidfd,
+    /// [`Child::kill`] can never reach another process.
+    ///
+    /// # Errors
+    ///
+    /// At spawn: `Unsupported` on a kernel before 5.2, which ignores
+    /// `CLONE_PIDFD` (the child is killed and reaped).
     ///
     /// # Examples
     ///
@@ -610,7 +618,11 @@ impl Exec {
     ///
     /// # Errors
     ///
-    /// As for [`spawn`](Exec::spawn), and `Sys { call: "wait4" }`.
+    /// As for [`spawn`](Exec::spawn), and `Sys { call: "wait4" }`: with
+    /// `errno: ECHILD` when the caller ignores `SIGCHLD` (`SIG_IGN` or
+    /// `SA_NOCLDWAIT`), since the kernel then reaps the child itself and its
+    /// status is lost (as for `std::process::Command::status`); see
+    /// [`Child::wait`].
     ///
     /// # Examples
     ///
@@ -691,7 +703,10 @@ impl Exec {
             None => plan.failure(),
         };
         if let Some((stage, errno)) = failure {
-            child.wait()?;
+            // The child's own error is the answer. The reap may find nothing
+            // (ECHILD) when the kernel reaped it already (SIGCHLD ignored)
+            // or a SIGCHLD handler did: glibc's posix_spawn ignores it too.
+            let _ = child.wait();
             return Err(Error::Exec { stage, errno });
         }
         let [stdin, stdout, stderr] = ends.parent;
@@ -812,6 +827,10 @@ struct Launch {
 /// the child resets handlers itself.
 static NO_CLEAR_SIGHAND: AtomicBool = AtomicBool::new(false);
 
+/// Whether the vfork system call was refused (a seccomp filter answering
+/// ENOSYS or EPERM): then `Strategy::Vfork` uses `clone(CLONE_VM | CLONE_VFORK)`.
+static NO_VFORK: AtomicBool = AtomicBool::new(false);
+
 impl Launch {
     /// What only clone3 can carry.
     fn clone3_feature(&self) -> Option<&'static str> {
@@ -865,19 +884,24 @@ impl Launch {
             .map_err(Error::sys("rt_sigprocmask"))?;
         let created = match self.strategy {
             Strategy::CloneVfork => self.clone_vfork(plan),
-            Strategy::Vfork => vfork(plan),
+            Strategy::Vfork => self.vfork(plan),
             Strategy::Fork => self.fork(plan),
         };
         // SAFETY: as above.
         let restored =
             unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, &plan.spawn.old_mask, std::ptr::null_mut()) };
-        let (pid, mut pidfd) = created?;
+        let (pid, pidfd) = created?;
         let finished = restored.map_err(Error::sys("rt_sigprocmask")).and_then(|()| {
-            if self.pidfd && pidfd.is_none() {
-                // SAFETY: `pid` is our child, not yet reaped: it cannot be reused.
-                pidfd = Some(unsafe { raw::pidfd_open(pid, 0) }.map_err(Error::sys("pidfd_open"))?);
+            // The pidfd is made with the child or not at all: one opened
+            // afterwards could name a process that reused the pid of a child
+            // the kernel reaped already (SIGCHLD ignored).
+            match self.pidfd && pidfd.is_none() {
+                true => Err(Error::Unsupported {
+                    feature: "a pidfd (CLONE_PIDFD, Linux 5.2)",
+                    errno: Errno::ENOSYS,
+                }),
+                false => Ok(()),
             }
-            Ok(())
         });
         if let Err(err) = finished {
             // The child runs, but spawn fails: it must not outlive the error
@@ -903,29 +927,7 @@ impl Launch {
         let mut clear = !NO_CLEAR_SIGHAND.load(Ordering::Relaxed);
         let result = loop {
             if !clone3 {
-                plan.spawn.reset_handlers = true;
-                let parent_tid = if self.pidfd {
-                    &mut pidfd as *mut c_int
-                } else {
-                    std::ptr::null_mut()
-                };
-                let arg = child_arg(plan);
-                // SAFETY: the stack is ours and unused until the child has
-                // exec'd or exited (CLONE_VFORK suspends us until then); the
-                // entry runs only the plan, which we do not touch meanwhile.
-                let r = unsafe {
-                    raw::clone_on_stack(
-                        flags,
-                        Some(Signal::SIGCHLD),
-                        top,
-                        parent_tid,
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        child::entry,
-                        arg,
-                    )
-                };
-                break r.map_err(|errno| clone_error("clone", errno, flags, false));
+                break legacy_clone_vfork(plan, flags, top, &mut pidfd);
             }
             plan.spawn.reset_handlers = !clear;
             let mut asked = flags;
@@ -970,9 +972,46 @@ impl Launch {
         // The child has exec'd or exited: the stack is free again.
         give_back(stack);
         let pid = result?;
-        // Without a pidfd from the kernel, `run` opens one with pidfd_open.
         // SAFETY: right after the successful clone with `flags`.
         Ok((pid, unsafe { take_pidfd(flags, pidfd) }))
+    }
+
+    /// `vfork`, the child moved to a cached stack before it runs any code.
+    /// `clone(CLONE_VM | CLONE_VFORK)` does the same where a pidfd is asked
+    /// for (vfork cannot carry `CLONE_PIDFD`) or where vfork is refused (a
+    /// seccomp filter answering ENOSYS or EPERM; remembered).
+    fn vfork(&self, plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
+        let mut stack = take_stack()?;
+        let top = stack.top();
+        let mut pidfd: c_int = -1;
+        let flags = if self.pidfd {
+            CloneFlags::PIDFD
+        } else {
+            CloneFlags::empty()
+        };
+        let vforked = if self.pidfd || NO_VFORK.load(Ordering::Relaxed) {
+            None
+        } else {
+            plan.spawn.reset_handlers = true;
+            let arg = child_arg(plan);
+            // SAFETY: as in `clone_vfork`: the stack is ours until the child
+            // execs or exits, which vfork waits for.
+            match unsafe { raw::vfork_on_stack(top, child::entry, arg) } {
+                Err(Errno::ENOSYS | Errno::EPERM) => {
+                    NO_VFORK.store(true, Ordering::Relaxed);
+                    None
+                }
+                other => Some(other.map_err(Error::sys("vfork"))),
+            }
+        };
+        let created = match vforked {
+            Some(created) => created,
+            None => legacy_clone_vfork(plan, flags, top, &mut pidfd),
+        };
+        give_back(stack);
+        // SAFETY: right after the successful clone with `flags` (or a vfork,
+        // with no pidfd asked for).
+        Ok((created?, unsafe { take_pidfd(flags, pidfd) }))
     }
 
     /// `fork`, or `clone`/`clone3` without a stack when there are flags; the
@@ -981,11 +1020,11 @@ impl Launch {
         plan.spawn.reset_handlers = true;
         let mut flags = self.flags();
         let mut pidfd: c_int = -1;
-        let created = if flags.is_empty() {
+        let created = if flags.is_empty() && !self.pidfd {
             // SAFETY: the child runs only the plan (raw system calls).
             unsafe { raw::fork() }.map_err(Error::sys("fork"))
         } else {
-            // With flags the pidfd comes from the clone itself (CLONE_PIDFD).
+            // The pidfd comes from the clone itself (CLONE_PIDFD).
             if self.pidfd {
                 flags |= CloneFlags::PIDFD;
             }
@@ -1023,22 +1062,41 @@ impl Launch {
     }
 }
 
+/// Legacy `clone(CLONE_VM | CLONE_VFORK | flags)` with the child on the
+/// stack whose top is `top`; with `CLONE_PIDFD` in `flags` the kernel
+/// writes the pidfd to `pidfd` (legacy clone's parent TID pointer). The
+/// child resets its handlers itself.
+fn legacy_clone_vfork(plan: &mut Plan, flags: CloneFlags, top: *mut u8, pidfd: &mut c_int) -> Result<Pid> {
+    plan.spawn.reset_handlers = true;
+    let flags = flags | CloneFlags::VM | CloneFlags::VFORK;
+    let parent_tid = if flags.contains(CloneFlags::PIDFD) {
+        pidfd as *mut c_int
+    } else {
+        std::ptr::null_mut()
+    };
+    let arg = child_arg(plan);
+    // SAFETY: the stack is ours and unused until the child has exec'd or
+    // exited (CLONE_VFORK suspends us until then); the entry runs only the
+    // plan, which we do not touch meanwhile.
+    let created = unsafe {
+        raw::clone_on_stack(
+            flags,
+            Some(Signal::SIGCHLD),
+            top,
+            parent_tid,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            child::entry,
+            arg,
+        )
+    };
+    created.map_err(|errno| clone_error("clone", errno, flags, false))
+}
+
 /// The argument of [`child::entry`]: taken from `plan` right before the
 /// clone, after the parent's last write, and not used once it returns.
 fn child_arg(plan: &mut Plan) -> *mut c_void {
     (plan as *mut Plan).cast::<c_void>()
-}
-
-/// `vfork`, the child moved to a cached stack before it runs any code.
-fn vfork(plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
-    plan.spawn.reset_handlers = true;
-    let mut stack = take_stack()?;
-    let arg = child_arg(plan);
-    // SAFETY: as in `clone_vfork`: the stack is ours until the child execs
-    // or exits, which vfork waits for.
-    let pid = unsafe { raw::vfork_on_stack(stack.top(), child::entry, arg) };
-    give_back(stack);
-    Ok((pid.map_err(Error::sys("vfork"))?, None))
 }
 
 /// The child's stack size: the child program needs a few KiB.
