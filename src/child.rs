@@ -294,12 +294,17 @@ impl<'a> Child<'a> {
         if self.status.is_some() {
             return Ok(());
         }
+        let gone = |call| Err(Error::Sys { call, errno: Errno::ESRCH });
+        if self.gone {
+            // Reaped by the kernel: for a moment it may still take signals,
+            // but it has ended, and its pid is not ours.
+            return gone("kill");
+        }
         if let Some(pidfd) = &self.pidfd {
             // SAFETY: the pidfd is ours and open.
             return unsafe { raw::pidfd_send_signal(pidfd.as_fd(), sig) }
                 .map_err(Error::sys("pidfd_send_signal"));
         }
-        let gone = |call| Err(Error::Sys { call, errno: Errno::ESRCH });
         if self.flags.contains(CloneFlags::THREAD) {
             if !self.may_use_memory() {
                 return gone("tgkill");
@@ -312,7 +317,7 @@ impl<'a> Child<'a> {
             if !self.may_use_memory() {
                 return gone("kill");
             }
-        } else if self.gone || matches!(self.peek(), Err(Errno::ECHILD)) {
+        } else if matches!(self.peek(), Err(Errno::ECHILD)) {
             self.gone = true;
             return gone("kill");
         }

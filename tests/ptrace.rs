@@ -1,0 +1,113 @@
+//! A caller that traces its own child. The kernel reports a ptrace stop to
+//! the tracer from every wait, whatever the options (kernel/exit.c
+//! `wait_task_stopped`): `Child` must never take that stop for the child's
+//! end — not cache it as the status, not let go of a `CLONE_VM` child's
+//! stack, not turn `kill` into a silent `Ok`.
+
+mod sandbox;
+
+use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clonekit::{CloneBuilder, CloneFlags, Forked, Pid, Signal, Stack};
+
+use sandbox::{serial, DEADLINE};
+
+/// Seizes `pid` and stops it (`PTRACE_SEIZE` + `PTRACE_INTERRUPT`), then
+/// waits until /proc shows it in a tracing stop. `false` when this host
+/// forbids ptrace (Yama, a seccomp filter): the caller skips.
+fn seize_and_stop(pid: Pid) -> bool {
+    let pid = pid.as_raw();
+    // SAFETY: plain ptrace requests on our own child; no memory is passed.
+    let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) };
+    if seized != 0 {
+        println!("SKIP: ptrace is refused here: {}", std::io::Error::last_os_error());
+        return false;
+    }
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) }, 0);
+    let deadline = Instant::now() + DEADLINE;
+    while state_of(pid) != Some('t') {
+        assert!(Instant::now() < deadline, "the child never entered a tracing stop");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+/// The state letter of `/proc/<pid>/stat` (`t`: tracing stop).
+fn state_of(pid: libc::pid_t) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The stop is still there for the tracer: `waitid` (`WNOWAIT`) sees it.
+fn stop_still_reported(pid: Pid) -> bool {
+    let options = libc::WEXITED | libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+    // SAFETY: siginfo_t is plain old data; all-zero is valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: our own child, a live siginfo_t; WNOWAIT changes nothing.
+    let found = unsafe { libc::waitid(libc::P_PID, pid.as_raw() as libc::id_t, &mut info, options) };
+    found == 0 && info.si_code == libc::CLD_TRAPPED
+}
+
+#[test]
+fn a_ptrace_stop_is_not_the_end_of_a_forked_child() {
+    let _serial = serial();
+    // SAFETY: the child only pauses until it is killed (raw system calls).
+    let mut child = match unsafe { CloneBuilder::new().fork() }.expect("fork") {
+        Forked::Child => loop {
+            // SAFETY: pause has no preconditions.
+            unsafe { libc::pause() };
+        },
+        Forked::Parent(child) => child,
+    };
+    if !seize_and_stop(child.pid()) {
+        child.kill(Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
+        return;
+    }
+    assert_eq!(child.try_wait().unwrap(), None, "a ptrace stop was taken for the end");
+    assert!(stop_still_reported(child.pid()), "try_wait consumed the tracer's stop");
+    child.kill(Signal::SIGKILL).expect("kill a stopped child");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+}
+
+static GO: AtomicBool = AtomicBool::new(false);
+
+#[test]
+fn a_ptrace_stop_keeps_a_clone_vm_child_on_its_stack() {
+    let _serial = serial();
+    GO.store(false, Ordering::SeqCst);
+    // SAFETY: the closure only spins on an atomic: no TLS, no allocation.
+    let mut child = unsafe {
+        CloneBuilder::new()
+            .flags(CloneFlags::VM)
+            .stack(Stack::new(64 * 1024).unwrap())
+            .spawn(|| {
+                while !GO.load(Ordering::SeqCst) {
+                    std::hint::spin_loop();
+                }
+                5
+            })
+    }
+    .expect("spawn");
+    if !seize_and_stop(child.pid()) {
+        GO.store(true, Ordering::SeqCst);
+        child.wait().unwrap();
+        return;
+    }
+    let seen = child.try_wait().unwrap();
+    // Let it go before anything can fail (a failing test must not leave a
+    // stopped child that the handle's drop would wait for): detach, which
+    // resumes it, then release the spin.
+    // SAFETY: a plain ptrace request on our tracee.
+    let detached = unsafe { libc::ptrace(libc::PTRACE_DETACH, child.pid().as_raw(), 0usize, 0usize) };
+    GO.store(true, Ordering::SeqCst);
+    assert_eq!(detached, 0, "detach");
+    assert_eq!(seen, None, "a ptrace stop was taken for the end");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(5), "{status:?}");
+    assert!(child.into_stack().is_some());
+}
