@@ -3,16 +3,17 @@
 //!
 //! - `plan.rs` builds, in the parent, everything the child needs, and caches it;
 //! - `child.rs` is the child's program, raw system calls only;
+//! - `output.rs` reads a child's stdout and stderr at once, on one thread;
 //! - this file holds the builder users see, the three ways of creating the
 //!   child ([`Strategy`]), the stack cache and the stdio plumbing.
 
 mod child;
+mod output;
 mod plan;
 
 use std::ffi::{c_int, c_void, OsStr};
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
@@ -624,12 +625,14 @@ impl Exec {
 
     /// Runs the child to completion and collects its stdout and stderr
     /// (piped unless set; stdin is `/dev/null` unless set), reading both at
-    /// once so that neither pipe can fill up and block the child.
+    /// once, on this thread, so that neither pipe can fill up and block the
+    /// child (see [`ExecChild::wait_with_output`]).
     ///
     /// # Errors
     ///
-    /// As for [`spawn`](Exec::spawn), `Sys { call: "read" }` and `Sys {
-    /// call: "wait4" }`.
+    /// As for [`spawn`](Exec::spawn) and
+    /// [`wait_with_output`](ExecChild::wait_with_output): after a failed
+    /// read the child has been killed and reaped.
     ///
     /// # Examples
     ///
@@ -1198,12 +1201,15 @@ impl ExecChild {
         self.child.wait()
     }
 
-    /// Closes stdin, reads stdout and stderr to their ends at once (stderr
-    /// on a second thread, so that neither pipe fills up), then waits.
+    /// Closes stdin, reads stdout and stderr to their ends at once (on this
+    /// thread: `poll` says which pipe has data, so that neither fills up and
+    /// blocks the child), then waits for the child and reaps it.
     ///
     /// # Errors
     ///
-    /// `Sys { call: "read" }` and `Sys { call: "wait4" }`.
+    /// `Sys { call: "read" | "poll" | "ioctl" }`: the child has been killed
+    /// with `SIGKILL` and reaped (this handle is gone, so nothing else could
+    /// wait for it); `Sys { call: "wait4" }`.
     ///
     /// # Examples
     ///
@@ -1213,22 +1219,19 @@ impl ExecChild {
     /// assert_eq!(child.wait_with_output()?.stdout, b"x\n");
     /// # Ok::<(), clonekit::Error>(())
     /// ```
+    ///
+    /// # References
+    /// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
     pub fn wait_with_output(mut self) -> Result<Output> {
         drop(self.stdin.take());
-        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
-        let (stdout, stderr) = std::thread::scope(|scope| {
-            let err = stderr.map(|file| scope.spawn(move || read_all(file)));
-            let out = stdout.map(read_all).transpose();
-            let err = match err {
-                Some(handle) => handle.join().unwrap_or(Err(Error::Sys {
-                    call: "read",
-                    errno: Errno::EIO,
-                })),
-                None => Ok(Vec::new()),
-            };
-            (out, err)
-        });
-        let (stdout, stderr) = (stdout?.unwrap_or_default(), stderr?);
+        let (stdout, stderr) = match output::read_both(self.stdout.take(), self.stderr.take()) {
+            Ok(both) => both,
+            Err(err) => {
+                // Neither a zombie nor a child running on unseen.
+                self.child.discard();
+                return Err(err);
+            }
+        };
         let status = self.wait()?;
         Ok(Output {
             status,
@@ -1236,13 +1239,4 @@ impl ExecChild {
             stderr,
         })
     }
-}
-
-fn read_all(mut file: File) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    file.read_to_end(&mut buf).map_err(|e| Error::Sys {
-        call: "read",
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
-    Ok(buf)
 }
