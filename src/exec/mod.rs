@@ -117,8 +117,11 @@ pub enum Strategy {
 ///
 /// Defaults: the parent's environment and working directory, stdio
 /// inherited, no fds placed (fds without `FD_CLOEXEC` are inherited as
-/// usual), no new session or group, the parent's signal mask, no death
-/// signal, no namespaces, no pidfd, [`Strategy::CloneVfork`].
+/// usual), no new session or group, the parent's signal mask, handlers
+/// reset and ignored signals left ignored except `SIGPIPE`, which is back at
+/// its default action as with `std::process::Command` (see
+/// [`reset_sigpipe`](Exec::reset_sigpipe)), no death signal, no namespaces,
+/// no pidfd, [`Strategy::CloneVfork`].
 ///
 /// # Examples
 ///
@@ -435,6 +438,40 @@ impl Exec {
     /// - [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
     pub fn sigmask(&mut self, mask: SigSet) -> &mut Self {
         self.settings().sigmask = Some(mask);
+        self
+    }
+
+    /// Whether the child gets `SIGPIPE` back at its default action (`SIG_DFL`,
+    /// which ends a program that writes to a pipe nobody reads): `true` by
+    /// default, as with `std::process::Command`.
+    ///
+    /// The Rust runtime ignores `SIGPIPE`, so that a write to a closed pipe
+    /// fails with `EPIPE` instead, and execve keeps an ignored signal
+    /// ignored; most programs expect the default (`yes | head -1` counts on
+    /// `yes` dying of it quietly). With `false` the child keeps the
+    /// parent's disposition of `SIGPIPE`. Other ignored signals stay ignored
+    /// either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Exec;
+    /// let out = Exec::new("sh").args(["-c", "yes | head -1"]).output()?;
+    /// assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (&b"y\n"[..], &b""[..]));
+    ///
+    /// // Kept ignored (as this Rust program has it): SIGPIPE, signal 13, is
+    /// // in the child's mask of ignored signals.
+    /// let out = Exec::new("grep").args(["SigIgn", "/proc/self/status"]).reset_sigpipe(false).output()?;
+    /// let mask = String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1).unwrap().to_owned();
+    /// assert_ne!(u64::from_str_radix(&mask, 16)? & 1 << (libc::SIGPIPE - 1), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # References
+    /// - [signal(7)](https://man7.org/linux/man-pages/man7/signal.7.html),
+    ///   [pipe(7)](https://man7.org/linux/man-pages/man7/pipe.7.html)
+    pub fn reset_sigpipe(&mut self, on: bool) -> &mut Self {
+        self.settings().keep_sigpipe = !on;
         self
     }
 
@@ -1092,6 +1129,7 @@ impl fmt::Debug for Exec {
             .field("fds", &self.settings.fds)
             .field("setsid", &self.settings.setsid)
             .field("process_group", &self.settings.process_group)
+            .field("reset_sigpipe", &!self.settings.keep_sigpipe)
             .field("death_signal", &self.settings.death_signal)
             .field("close_other_fds", &self.settings.close_other_fds)
             .field("namespaces", &self.namespaces)
