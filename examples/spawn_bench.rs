@@ -1,9 +1,10 @@
 //! Spawning a program, side by side: clonekit's `Exec` (each strategy),
 //! `std::process::Command`, `posix_spawn`, `fork`+`execve`, and the least a
-//! spawn can cost, at several parent memory sizes. The methods alternate
-//! (A B C A B C ...) in one run, so noise hits them alike; the table gives
-//! medians, p10 and p90 in microseconds and each median's ratio to
-//! posix_spawn's at the same size.
+//! spawn can cost, at several parent memory sizes; and `Exec::output` beside
+//! `Command::output` (`clonekit_output`, `std_output`: both streams piped
+//! and read to their ends). The methods alternate (A B C A B C ...) in one
+//! run, so noise hits them alike; the table gives medians, p10 and p90 in
+//! microseconds and each median's ratio to posix_spawn's at the same size.
 //!
 //! ```sh
 //! cargo run --release --example spawn_bench -- --rss-mib 0,1024,4096 --iters 200 \
@@ -214,8 +215,8 @@ fn svg(rows: &[Row], methods: &[Method], sizes: &[usize]) -> String {
     const RIGHT: f64 = 190.0;
     const TOP: f64 = 30.0;
     const BOTTOM: f64 = 50.0;
-    const COLORS: [&str; 7] = [
-        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#666666",
+    const COLORS: [&str; 9] = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#a6761d", "#1f78b4", "#66a61e", "#e6ab02", "#666666",
     ];
     let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| {
         (lo.min(r.summary.median_us), hi.max(r.summary.median_us))

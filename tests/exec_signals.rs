@@ -222,6 +222,56 @@ fn ignored_signals_stay_ignored(
     let urg = 1u64 << (libc::SIGURG - 1);
     assert_eq!(ignored & usr2, usr2, "SIGUSR2 is no longer ignored");
     assert_eq!(ignored & urg, 0, "a handled signal became ignored");
-    assert_eq!(ignored & !usr2, ours & !usr2, "other ignored signals changed");
+    // SIGPIPE is the one exception, reset by default (see below).
+    let changed = usr2 | SIGPIPE_BIT;
+    assert_eq!(
+        ignored & !changed,
+        ours & !changed,
+        "other ignored signals changed"
+    );
     assert_eq!(status_mask(&status, "SigCgt:"), 0);
+}
+
+const SIGPIPE_BIT: u64 = 1 << (libc::SIGPIPE - 1);
+
+/// The child's ignored signals, as its /proc/self/status says.
+fn child_ignored(exec: &mut Exec) -> u64 {
+    let out = exec.args(["SigIgn", "/proc/self/status"]).output().unwrap();
+    status_mask(&String::from_utf8(out.stdout).unwrap(), "SigIgn:")
+}
+
+/// The Rust runtime ignores SIGPIPE; the child gets it back at `SIG_DFL`
+/// (as `std::process::Command` does) unless told to keep it.
+#[rstest]
+fn sigpipe_is_reset_in_the_child(
+    #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
+) {
+    let _guard = lock();
+    let ours = status_mask(&fs::read_to_string("/proc/self/status").unwrap(), "SigIgn:");
+    assert_ne!(ours & SIGPIPE_BIT, 0, "the test runs with SIGPIPE ignored");
+
+    // `yes` dies of SIGPIPE once `head` has exited; ignoring it, it would
+    // see EPIPE and report it on stderr.
+    let out = Exec::new("sh")
+        .args(["-c", "yes | head -1"])
+        .strategy(strategy)
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.stdout.as_slice(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (&b"y\n"[..], "")
+    );
+    assert!(out.status.success());
+
+    let reset = child_ignored(Exec::new("grep").strategy(strategy));
+    assert_eq!(reset & SIGPIPE_BIT, 0, "SIGPIPE is still ignored in the child");
+    let kept = child_ignored(Exec::new("grep").strategy(strategy).reset_sigpipe(false));
+    assert_ne!(
+        kept & SIGPIPE_BIT,
+        0,
+        "reset_sigpipe(false) did not keep it ignored"
+    );
 }

@@ -1,5 +1,6 @@
 //! The spawn methods compared by `spawn_bench` and `benches/spawn.rs`: each
-//! starts the target program once and waits for it.
+//! starts the target program once and waits for it (the `*_output` ones
+//! also collect its stdout and stderr through pipes).
 
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::io;
@@ -10,11 +11,13 @@ use std::process::Command;
 use clonekit::{Exec, Strategy};
 
 /// Every method, in the order they are run and printed.
-pub const METHODS: [Method; 7] = [
+pub const METHODS: [Method; 9] = [
     Method::ClonekitCloneVfork,
     Method::ClonekitVfork,
     Method::ClonekitFork,
     Method::StdCommand,
+    Method::ClonekitOutput,
+    Method::StdOutput,
     Method::PosixSpawn,
     Method::LibcForkExec,
     Method::Baseline,
@@ -27,6 +30,10 @@ pub enum Method {
     ClonekitVfork,
     ClonekitFork,
     StdCommand,
+    /// `Exec::output` (the default strategy): stdout and stderr piped and read.
+    ClonekitOutput,
+    /// `Command::output`, the same for std.
+    StdOutput,
     PosixSpawn,
     LibcForkExec,
     Baseline,
@@ -46,6 +53,8 @@ impl Method {
             Method::ClonekitVfork => "clonekit_vfork",
             Method::ClonekitFork => "clonekit_fork",
             Method::StdCommand => "std_command",
+            Method::ClonekitOutput => "clonekit_output",
+            Method::StdOutput => "std_output",
             Method::PosixSpawn => "posix_spawn",
             Method::LibcForkExec => "libc_fork_exec",
             Method::Baseline => "baseline",
@@ -98,6 +107,8 @@ impl Spawner {
             Method::ClonekitVfork => self.clonekit(1)?,
             Method::ClonekitFork => self.clonekit(2)?,
             Method::StdCommand => Command::new(&self.target).status()?.code().unwrap_or(-1),
+            Method::ClonekitOutput => self.execs[0].output()?.status.code().unwrap_or(-1),
+            Method::StdOutput => Command::new(&self.target).output()?.status.code().unwrap_or(-1),
             Method::PosixSpawn => self.posix_spawn()?,
             Method::LibcForkExec => self.fork_exec()?,
             Method::Baseline => self.baseline()?,

@@ -15,7 +15,7 @@
 //! one and the error word) and this stack.
 //!
 //! The order: signal handlers to `SIG_DFL` (unless `CLONE_CLEAR_SIGHAND` did
-//! it) → `setsid` / `setpgid` → fds (two phases) → `close_other_fds` →
+//! it) → `SIGPIPE` to `SIG_DFL` (unless kept) → `setsid` / `setpgid` → fds (two phases) → `close_other_fds` →
 //! `chdir` → death signal, then the parent check → the signal mask → `execve`
 //! each candidate → on failure, the error word and `exit_group(127)`.
 
@@ -68,6 +68,9 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     if plan.spawn.reset_handlers {
         reset_handlers().map_err(at(ExecStage::Signals))?;
     }
+    if plan.reset_sigpipe {
+        reset_sigpipe().map_err(at(ExecStage::Signals))?;
+    }
     if plan.setsid {
         // SAFETY: no arguments.
         unsafe { raw::setsid() }.map_err(at(ExecStage::Session))?;
@@ -91,6 +94,16 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     // SAFETY: `mask` is a live sigset_t.
     unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) }
         .map_err(at(ExecStage::SignalMask))
+}
+
+/// Sets `SIGPIPE` to `SIG_DFL`, as `std::process::Command` does: the Rust
+/// runtime ignores it, and neither `reset_handlers` nor
+/// `CLONE_CLEAR_SIGHAND` touches an ignored signal.
+fn reset_sigpipe() -> Result<(), Errno> {
+    let default = raw::KernelSigaction::default();
+    // SAFETY: a live pointer; SIG_DFL needs no restorer. The child has its
+    // own handler table (no CLONE_SIGHAND): the parent's is untouched.
+    unsafe { raw::rt_sigaction(libc::SIGPIPE, &default, std::ptr::null_mut()) }
 }
 
 /// Places every fd in two phases, so that a source which is also another

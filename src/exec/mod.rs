@@ -3,16 +3,17 @@
 //!
 //! - `plan.rs` builds, in the parent, everything the child needs, and caches it;
 //! - `child.rs` is the child's program, raw system calls only;
+//! - `output.rs` reads a child's stdout and stderr at once, on one thread;
 //! - this file holds the builder users see, the three ways of creating the
 //!   child ([`Strategy`]), the stack cache and the stdio plumbing.
 
 mod child;
+mod output;
 mod plan;
 
 use std::ffi::{c_int, c_void, OsStr};
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
@@ -117,8 +118,11 @@ pub enum Strategy {
 ///
 /// Defaults: the parent's environment and working directory, stdio
 /// inherited, no fds placed (fds without `FD_CLOEXEC` are inherited as
-/// usual), no new session or group, the parent's signal mask, no death
-/// signal, no namespaces, no pidfd, [`Strategy::CloneVfork`].
+/// usual), no new session or group, the parent's signal mask, handlers
+/// reset and ignored signals left ignored except `SIGPIPE`, which is back at
+/// its default action as with `std::process::Command` (see
+/// [`reset_sigpipe`](Exec::reset_sigpipe)), no death signal, no namespaces,
+/// no pidfd, [`Strategy::CloneVfork`].
 ///
 /// # Examples
 ///
@@ -438,6 +442,40 @@ impl Exec {
         self
     }
 
+    /// Whether the child gets `SIGPIPE` back at its default action (`SIG_DFL`,
+    /// which ends a program that writes to a pipe nobody reads): `true` by
+    /// default, as with `std::process::Command`.
+    ///
+    /// The Rust runtime ignores `SIGPIPE`, so that a write to a closed pipe
+    /// fails with `EPIPE` instead, and execve keeps an ignored signal
+    /// ignored; most programs expect the default (`yes | head -1` counts on
+    /// `yes` dying of it quietly). With `false` the child keeps the
+    /// parent's disposition of `SIGPIPE`. Other ignored signals stay ignored
+    /// either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Exec;
+    /// let out = Exec::new("sh").args(["-c", "yes | head -1"]).output()?;
+    /// assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (&b"y\n"[..], &b""[..]));
+    ///
+    /// // Kept ignored (as this Rust program has it): SIGPIPE, signal 13, is
+    /// // in the child's mask of ignored signals.
+    /// let out = Exec::new("grep").args(["SigIgn", "/proc/self/status"]).reset_sigpipe(false).output()?;
+    /// let mask = String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1).unwrap().to_owned();
+    /// assert_ne!(u64::from_str_radix(&mask, 16)? & 1 << (libc::SIGPIPE - 1), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # References
+    /// - [signal(7)](https://man7.org/linux/man-pages/man7/signal.7.html),
+    ///   [pipe(7)](https://man7.org/linux/man-pages/man7/pipe.7.html)
+    pub fn reset_sigpipe(&mut self, on: bool) -> &mut Self {
+        self.settings().keep_sigpipe = !on;
+        self
+    }
+
     /// Sends `sig` to the child when the thread that spawned it exits
     /// (`prctl(PR_SET_PDEATHSIG)`; note: the *thread*, not the process). If
     /// the parent is already gone when the child sets it, the child signals
@@ -636,12 +674,14 @@ impl Exec {
 
     /// Runs the child to completion and collects its stdout and stderr
     /// (piped unless set; stdin is `/dev/null` unless set), reading both at
-    /// once so that neither pipe can fill up and block the child.
+    /// once, on this thread, so that neither pipe can fill up and block the
+    /// child (see [`ExecChild::wait_with_output`]).
     ///
     /// # Errors
     ///
-    /// As for [`spawn`](Exec::spawn), `Sys { call: "read" }` and `Sys {
-    /// call: "wait4" }`.
+    /// As for [`spawn`](Exec::spawn) and
+    /// [`wait_with_output`](ExecChild::wait_with_output): after a failed
+    /// read the child has been killed and reaped.
     ///
     /// # Examples
     ///
@@ -1147,6 +1187,7 @@ impl fmt::Debug for Exec {
             .field("fds", &self.settings.fds)
             .field("setsid", &self.settings.setsid)
             .field("process_group", &self.settings.process_group)
+            .field("reset_sigpipe", &!self.settings.keep_sigpipe)
             .field("death_signal", &self.settings.death_signal)
             .field("close_other_fds", &self.settings.close_other_fds)
             .field("namespaces", &self.namespaces)
@@ -1256,12 +1297,15 @@ impl ExecChild {
         self.child.wait()
     }
 
-    /// Closes stdin, reads stdout and stderr to their ends at once (stderr
-    /// on a second thread, so that neither pipe fills up), then waits.
+    /// Closes stdin, reads stdout and stderr to their ends at once (on this
+    /// thread: `poll` says which pipe has data, so that neither fills up and
+    /// blocks the child), then waits for the child and reaps it.
     ///
     /// # Errors
     ///
-    /// `Sys { call: "read" }` and `Sys { call: "wait4" }`.
+    /// `Sys { call: "read" | "poll" | "ioctl" }`: the child has been killed
+    /// with `SIGKILL` and reaped (this handle is gone, so nothing else could
+    /// wait for it); `Sys { call: "wait4" }`.
     ///
     /// # Examples
     ///
@@ -1271,22 +1315,19 @@ impl ExecChild {
     /// assert_eq!(child.wait_with_output()?.stdout, b"x\n");
     /// # Ok::<(), clonekit::Error>(())
     /// ```
+    ///
+    /// # References
+    /// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
     pub fn wait_with_output(mut self) -> Result<Output> {
         drop(self.stdin.take());
-        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
-        let (stdout, stderr) = std::thread::scope(|scope| {
-            let err = stderr.map(|file| scope.spawn(move || read_all(file)));
-            let out = stdout.map(read_all).transpose();
-            let err = match err {
-                Some(handle) => handle.join().unwrap_or(Err(Error::Sys {
-                    call: "read",
-                    errno: Errno::EIO,
-                })),
-                None => Ok(Vec::new()),
-            };
-            (out, err)
-        });
-        let (stdout, stderr) = (stdout?.unwrap_or_default(), stderr?);
+        let (stdout, stderr) = match output::read_both(self.stdout.take(), self.stderr.take()) {
+            Ok(both) => both,
+            Err(err) => {
+                // Neither a zombie nor a child running on unseen.
+                self.child.discard();
+                return Err(err);
+            }
+        };
         let status = self.wait()?;
         Ok(Output {
             status,
@@ -1294,13 +1335,4 @@ impl ExecChild {
             stderr,
         })
     }
-}
-
-fn read_all(mut file: File) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    file.read_to_end(&mut buf).map_err(|e| Error::Sys {
-        call: "read",
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
-    Ok(buf)
 }

@@ -57,6 +57,8 @@ pub(crate) struct Settings {
     pub(crate) setsid: bool,
     pub(crate) process_group: Option<Pid>,
     pub(crate) sigmask: Option<SigSet>,
+    /// `SIGPIPE` left as the parent has it (`reset_sigpipe(false)`).
+    pub(crate) keep_sigpipe: bool,
     pub(crate) death_signal: Option<Signal>,
     pub(crate) close_other_fds: bool,
 }
@@ -119,6 +121,8 @@ pub(crate) struct Plan {
     pub(crate) setsid: bool,
     pub(crate) process_group: Option<Pid>,
     pub(crate) sigmask: Option<libc::sigset_t>,
+    /// Whether the child sets `SIGPIPE` to `SIG_DFL`.
+    pub(crate) reset_sigpipe: bool,
     /// 0 for none.
     pub(crate) death_signal: c_int,
     pub(crate) spawn: PerSpawn,
@@ -248,6 +252,7 @@ impl Plan {
             setsid: settings.setsid,
             process_group: settings.process_group,
             sigmask: settings.sigmask.as_ref().map(|set| *set.as_ref()),
+            reset_sigpipe: !settings.keep_sigpipe,
             death_signal: settings.death_signal.map_or(0, |sig| sig as c_int),
             spawn: PerSpawn {
                 old_mask: crate::raw::full_sigset(),

@@ -312,10 +312,7 @@ pub unsafe fn exit_group(code: c_int) -> ! {
 /// # References
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
 pub unsafe fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) -> Result<(), Errno> {
-    let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
+    let ts = timeout.map(timespec);
     let ts_ptr = ts
         .as_ref()
         .map_or(core::ptr::null(), |t| t as *const libc::timespec);
@@ -332,6 +329,14 @@ pub unsafe fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Durati
         )
     };
     libc_result(ret).map(drop)
+}
+
+/// `t` as the kernel's `timespec`, the seconds capped at what it can hold.
+fn timespec(t: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    }
 }
 
 /// `futex(FUTEX_WAKE)`—wakes up to `count` waiters on `word`.
@@ -454,6 +459,96 @@ pub unsafe fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<()
             sig as c_int,
             0usize,
             0u32,
+        )
+    };
+    libc_result(ret).map(drop)
+}
+
+/// `poll(fds, timeout)`—waits until at least one of `fds` is ready, or
+/// `timeout` has passed (`None`: no limit), and returns how many entries
+/// have `revents` set (0 on timeout). An entry whose `fd` is negative is
+/// skipped. Issued as `ppoll` with no signal mask, the form every
+/// architecture has.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use clonekit::raw;
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
+/// let (read, write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// drop(write); // no writer left: the read end reports a hang-up
+/// let mut fds = [libc::pollfd { fd: read.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+/// // SAFETY: poll only reads and writes the entries of `fds`.
+/// assert_eq!(unsafe { raw::poll(&mut fds, None)? }, 1);
+/// assert_ne!(fds[0].revents & libc::POLLHUP, 0);
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
+/// # References
+/// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+pub unsafe fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize, Errno> {
+    let ts = timeout.map(timespec);
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: fds is a live slice of pollfd, its length given with it;
+    // ts_ptr is NULL or a live timespec; no signal mask (so no size).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_ppoll,
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            ts_ptr,
+            core::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    libc_result(ret).map(|ready| ready as usize)
+}
+
+/// `ioctl(fd, FIONBIO, &on)`—sets or clears `O_NONBLOCK` on the open file
+/// description `fd` refers to, leaving its other status flags as they are
+/// (one call, where `fcntl` needs `F_GETFL` then `F_SETFL`).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. The flag belongs to the
+/// open file description: every fd duplicated from it, in this process or
+/// another, sees the change.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::{AsFd, AsRawFd};
+/// use clonekit::{raw, Errno};
+/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
+/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// // SAFETY: the pipe is ours alone.
+/// unsafe { raw::set_nonblocking(read.as_fd(), true)? };
+/// let mut buf = [0u8; 1];
+/// // An empty pipe with a writer: no data yet, and no waiting for it.
+/// // SAFETY: `buf` is valid for 1 byte of writes; the fd is ours and open.
+/// assert_eq!(unsafe { raw::read(read.as_raw_fd(), buf.as_mut_ptr(), 1) }, Err(Errno::EAGAIN));
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
+/// # References
+/// - [ioctl(2)](https://man7.org/linux/man-pages/man2/ioctl.2.html),
+///   [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`O_NONBLOCK`)
+pub unsafe fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    let on = c_int::from(on);
+    // SAFETY: FIONBIO reads one int through the pointer, a live local.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_ioctl,
+            fd.as_raw_fd(),
+            libc::FIONBIO,
+            &on as *const c_int,
         )
     };
     libc_result(ret).map(drop)
