@@ -77,6 +77,9 @@ pub struct CloneBuilder<'a> {
     stack: Option<Stack>,
     cgroup: Option<BorrowedFd<'a>>,
     set_tid: Option<&'a [Pid]>,
+    /// The PID namespace depth `set_tid` read when it was called (see
+    /// [`pid_ns_depth`]), so that checking it reads nothing.
+    set_tid_depth: Option<usize>,
     id_maps: IdMaps<'a>,
     syscall: Syscall,
 }
@@ -172,6 +175,7 @@ impl<'a> CloneBuilder<'a> {
             stack: None,
             cgroup: None,
             set_tid: None,
+            set_tid_depth: None,
             id_maps: IdMaps::default(),
             syscall: Syscall::Auto,
         }
@@ -297,15 +301,21 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// Checked before the call, as the kernel's `alloc_pid` would: at most
     /// one PID per level the child will have (the caller's PID namespace
-    /// level + 1, one more with `CLONE_NEWPID`; the level is read from
-    /// `NSpid` in `/proc/thread-self/status`) — [`Rule::SetTidTooDeep`];
+    /// level + 1, one more with `CLONE_NEWPID`) — [`Rule::SetTidTooDeep`];
     /// every PID at least 1 — [`Rule::SetTidNotPositive`]; with
-    /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`]. After
-    /// `setns` into another PID namespace for children the depth is not
-    /// known here and only the kernel checks it. A PID already in use is
-    /// `EEXIST` from the kernel. The depth check reads `/proc` (it
-    /// allocates), so with `set_tid` the builder's parent side is not
-    /// async-signal-safe.
+    /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`]. A PID
+    /// already in use is `EEXIST` from the kernel.
+    ///
+    /// The level is read here, when `set_tid` is called (`NSpid` in
+    /// `/proc/thread-self/status`: this reads /proc and allocates);
+    /// [`check`](Self::check), [`fork`](Self::fork) and
+    /// [`spawn`](Self::spawn) then read nothing and allocate nothing, so a
+    /// builder prepared before a raw fork can be used in the forked child of
+    /// a multi-threaded process. The level is the calling thread's at that
+    /// moment: after an `unshare` or `setns` of the PID namespace for
+    /// children, call `set_tid` again. When /proc cannot tell (it is missing,
+    /// or the PID namespace for children is not the thread's own), only the
+    /// kernel checks the depth.
     ///
     /// # Examples
     ///
@@ -320,6 +330,7 @@ impl<'a> CloneBuilder<'a> {
     /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`set_tid`)
     pub fn set_tid(&mut self, tids: &'a [Pid]) -> &mut Self {
         self.set_tid = Some(tids);
+        self.set_tid_depth = pid_ns_depth();
         self
     }
 
@@ -527,7 +538,7 @@ impl<'a> CloneBuilder<'a> {
             }
         }
         match self.set_tid {
-            Some(tids) => check_set_tid(tids, flags),
+            Some(tids) => check_set_tid(tids, self.set_tid_depth, flags),
             None => Ok(()),
         }
     }
@@ -926,10 +937,12 @@ fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
     }
 }
 
-/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order.
-fn check_set_tid(tids: &[Pid], flags: CloneFlags) -> std::result::Result<(), Conflict> {
+/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order;
+/// `depth` is what [`pid_ns_depth`] said when `set_tid` was called. Reads
+/// nothing and allocates nothing.
+fn check_set_tid(tids: &[Pid], depth: Option<usize>, flags: CloneFlags) -> std::result::Result<(), Conflict> {
     let newpid = flags.contains(CloneFlags::NEWPID);
-    let depth = pid_ns_depth().map(|depth| depth + usize::from(newpid));
+    let depth = depth.map(|depth| depth + usize::from(newpid));
     let rule = if tids.is_empty() {
         Some(Rule::SetTidEmpty)
     } else if tids.len() > MAX_PID_NS_LEVEL {
@@ -950,6 +963,7 @@ fn check_set_tid(tids: &[Pid], flags: CloneFlags) -> std::result::Result<(), Con
 /// `CLONE_NEWPID`: the level of its PID namespace for children, plus one.
 /// `None` when it cannot be known here: /proc is missing, or the namespace
 /// for children was changed (`unshare`/`setns`) and is not the thread's own.
+/// Reads /proc and allocates: called by `set_tid`, never by a clone path.
 fn pid_ns_depth() -> Option<usize> {
     let own = std::fs::read_link("/proc/thread-self/ns/pid").ok()?;
     let for_children = std::fs::read_link("/proc/thread-self/ns/pid_for_children").ok()?;

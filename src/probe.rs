@@ -167,6 +167,15 @@ impl fmt::Display for HostSupport {
 /// Takes a few milliseconds (about twenty short-lived children); call it
 /// once and keep the answer.
 ///
+/// Works under any `SIGCHLD` disposition of the caller: ignored,
+/// `SA_NOCLDWAIT`, or a handler that reaps with `waitpid(-1, ..)`, as
+/// daemons often have. The throwaway children are created with no exit
+/// signal ([`exit_signal(None)`](CloneBuilder::exit_signal)): the kernel
+/// reaps on its own only children whose exit signal is `SIGCHLD`, and
+/// `waitpid` without `__WALL` or `__WCLONE` finds only those, so neither can
+/// take a probe child away before `probe` waits for it (with `__WALL`). The
+/// caller's `SIGCHLD` handler is not run for them either.
+///
 /// # Examples
 ///
 /// ```
@@ -306,7 +315,22 @@ fn clone3_absent_reason(errno: Errno) -> &'static str {
 }
 
 /// Creates a child with `builder` that exits at once, and reaps it.
+///
+/// The child gets no exit signal, so that only `probe` can reap it, whatever
+/// the caller does with `SIGCHLD`:
+/// - The kernel reaps an exiting child on its own (and `wait4` then fails
+///   with `ECHILD`) only when its exit signal is `SIGCHLD` and the parent
+///   ignores `SIGCHLD` or set `SA_NOCLDWAIT` (`do_notify_parent` in
+///   kernel/signal.c: `sig == SIGCHLD && (SIG_IGN || SA_NOCLDWAIT)`).
+/// - A wait without `__WALL` takes only the children whose exit signal is
+///   `SIGCHLD`, unless it passes `__WCLONE` (`eligible_child` in
+///   kernel/exit.c: `(exit_signal != SIGCHLD) ^ __WCLONE`, unless `__WALL`),
+///   so a handler's `waitpid(-1, ..)` leaves the child alone, while
+///   [`Child::try_wait`] (`__WALL`) finds it.
+/// - With an exit signal of 0 no signal is sent: the caller's `SIGCHLD`
+///   handler does not even run.
 fn try_child(builder: &mut CloneBuilder<'_>) -> std::result::Result<String, String> {
+    builder.exit_signal(None);
     // SAFETY: the child only calls exit_group, which is async-signal-safe.
     match unsafe { builder.fork() } {
         Ok(Forked::Child) => unsafe { raw::exit_group(0) },
@@ -371,8 +395,9 @@ fn namespace_reason(flag: CloneFlags, why: &str) -> String {
 /// every capability) and tries `unshare(CLONE_NEWUSER)`.
 fn try_unprivileged_userns() -> std::result::Result<String, String> {
     let sysctls = userns_sysctls();
+    // No exit signal, for the reasons given at try_child.
     // SAFETY: the child makes only raw system calls, then exits.
-    match unsafe { crate::fork::fork() } {
+    match unsafe { CloneBuilder::new().exit_signal(None).fork() } {
         Ok(Forked::Child) => {
             // SAFETY: raw system calls on this process only.
             let code = unsafe {

@@ -469,19 +469,30 @@ fn set_tid_privileged() -> Result<(), Stopped> {
     }
 }
 
+/// A builder with `flags` and `set_tid(tids)`, made before the helper is
+/// forked: `set_tid` reads the PID namespace depth from /proc (it
+/// allocates), which the helper of a multi-threaded caller must not do.
+fn set_tid_builder(via: Via, flags: CloneFlags, tids: &[Pid]) -> CloneBuilder<'_> {
+    let mut builder = via.builder(flags);
+    builder.set_tid(tids);
+    builder
+}
+
 /// set_tid [1] with NEWPID: the child is pid 1 of its new namespace.
 fn set_tid_one(via: Via, _: bool) -> Verdict {
     observe("pid 1", || {
         set_tid_privileged()?;
         let tids = [Pid::from_raw(1)];
+        let builder = set_tid_builder(via, CloneFlags::NEWPID, &tids);
         let board = in_helper(|board| {
             let work = || {
                 // SAFETY: no arguments.
                 board.set(CHILD, i64::from(unsafe { raw::getpid() }.as_raw()));
                 0
             };
-            let mut builder = via.builder(CloneFlags::NEWPID);
-            builder.set_tid(&tids);
+            // Moved in by value, so that its lifetime can shrink to that of
+            // `work`, which borrows the board.
+            let mut builder = builder;
             // SAFETY: one system call and a store.
             unsafe { spawn_ns(&mut builder, work) }
         })?;
@@ -519,9 +530,8 @@ fn set_tid_two(via: Via, _: bool) -> Verdict {
         }
         let x = free_pid().ok_or_else(|| Stopped::Skip("no free pid found".into()))?;
         let tids = [Pid::from_raw(1), Pid::from_raw(x)];
+        let mut builder = set_tid_builder(via, CloneFlags::NEWPID, &tids);
         let board = in_helper(|board| {
-            let mut builder = via.builder(CloneFlags::NEWPID);
-            builder.set_tid(&tids);
             // SAFETY: the child only exits.
             let mut child = unsafe { spawn_privileged(&mut builder, || 0) }?;
             board.set(OUTSIDE, yes_no(child.pid().as_raw() == x));
@@ -541,9 +551,8 @@ fn set_tid_taken(via: Via, _: bool) -> Verdict {
     observe("EEXIST", || {
         set_tid_privileged()?;
         let tids = [Pid::from_raw(1)];
+        let mut builder = set_tid_builder(via, CloneFlags::empty(), &tids);
         let board = in_helper(|board| {
-            let mut builder = via.builder(CloneFlags::empty());
-            builder.set_tid(&tids);
             // SAFETY: the child, if created, only exits.
             match unsafe { spawn_privileged(&mut builder, || 0) } {
                 Ok(mut child) => {
