@@ -1205,7 +1205,14 @@ unsafe extern "C" fn run_closure<F: FnOnce() -> i32>(arg: *mut c_void) -> ! {
     let header = arg.cast::<Header<F>>();
     // SAFETY: `arg` is the header spawn placed (guaranteed by the caller);
     // the parent wrote it before the clone and only reads it afterwards.
-    let (read, write, signals, mask) = unsafe { ((*header).maps_sync.0, (*header).maps_sync.1, (*header).signals, &(*header).mask) };
+    let (read, write, signals, mask) = unsafe {
+        (
+            (*header).maps_sync.0,
+            (*header).maps_sync.1,
+            (*header).signals,
+            &(*header).mask,
+        )
+    };
     let settled = match signals {
         ChildSignals::Restore => Ok(()),
         ChildSignals::ResetThenRestore => signals::reset_handlers(),

@@ -294,7 +294,12 @@ impl<'a> Child<'a> {
         if self.status.is_some() {
             return Ok(());
         }
-        let gone = |call| Err(Error::Sys { call, errno: Errno::ESRCH });
+        let gone = |call| {
+            Err(Error::Sys {
+                call,
+                errno: Errno::ESRCH,
+            })
+        };
         if self.gone {
             // Reaped by the kernel: for a moment it may still take signals,
             // but it has ended, and its pid is not ours.

@@ -148,8 +148,16 @@ fn thread_tid_reused_blocked() -> Outcome {
     match (killed, stray, joined) {
         (_, _, false) => Outcome::Failed("thread B did not finish".into()),
         (_, true, _) => Outcome::Failed("SIGUSR1 reached thread B, which reused A's TID".into()),
-        (Err(Error::Sys { errno: Errno::ESRCH, .. }), false, true) => Outcome::Ok,
-        (other, false, true) => Outcome::Failed(format!("kill of an exited thread gave {other:?}, not ESRCH")),
+        (
+            Err(Error::Sys {
+                errno: Errno::ESRCH, ..
+            }),
+            false,
+            true,
+        ) => Outcome::Ok,
+        (other, false, true) => {
+            Outcome::Failed(format!("kill of an exited thread gave {other:?}, not ESRCH"))
+        }
     }
 }
 
@@ -208,18 +216,26 @@ fn parent_pid_reused() -> Outcome {
 /// `kill` answered `ESRCH`.
 fn kill_reaped_sibling(page: &SharedPage, pid_word: usize, ready_word: usize) -> i32 {
     // SAFETY: the child only exits.
-    let mut sibling = match unsafe { CloneBuilder::new().flags(CloneFlags::PARENT).exit_signal(None).fork() } {
+    let mut sibling = match unsafe {
+        CloneBuilder::new()
+            .flags(CloneFlags::PARENT)
+            .exit_signal(None)
+            .fork()
+    } {
         // SAFETY: the forked child has its own memory and only exits.
         Ok(Forked::Child) => unsafe { raw::exit_group(0) },
         Ok(Forked::Parent(sibling)) => sibling,
         Err(_) => return 10,
     };
-    page.word(pid_word).store(sibling.pid().as_raw(), Ordering::SeqCst);
+    page.word(pid_word)
+        .store(sibling.pid().as_raw(), Ordering::SeqCst);
     if !until(|| page.word(ready_word).load(Ordering::SeqCst) != 0) {
         return 11;
     }
     match sibling.kill(Signal::SIGTERM) {
-        Err(Error::Sys { errno: Errno::ESRCH, .. }) => 0,
+        Err(Error::Sys {
+            errno: Errno::ESRCH, ..
+        }) => 0,
         Ok(()) => 12,
         Err(_) => 13,
     }

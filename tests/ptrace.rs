@@ -22,14 +22,23 @@ fn seize_and_stop(pid: Pid) -> bool {
     // SAFETY: plain ptrace requests on our own child; no memory is passed.
     let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) };
     if seized != 0 {
-        println!("SKIP: ptrace is refused here: {}", std::io::Error::last_os_error());
+        println!(
+            "SKIP: ptrace is refused here: {}",
+            std::io::Error::last_os_error()
+        );
         return false;
     }
     // SAFETY: as above.
-    assert_eq!(unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) }, 0);
+    assert_eq!(
+        unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) },
+        0
+    );
     let deadline = Instant::now() + DEADLINE;
     while state_of(pid) != Some('t') {
-        assert!(Instant::now() < deadline, "the child never entered a tracing stop");
+        assert!(
+            Instant::now() < deadline,
+            "the child never entered a tracing stop"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     true
@@ -67,8 +76,15 @@ fn a_ptrace_stop_is_not_the_end_of_a_forked_child() {
         child.wait().unwrap();
         return;
     }
-    assert_eq!(child.try_wait().unwrap(), None, "a ptrace stop was taken for the end");
-    assert!(stop_still_reported(child.pid()), "try_wait consumed the tracer's stop");
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "a ptrace stop was taken for the end"
+    );
+    assert!(
+        stop_still_reported(child.pid()),
+        "try_wait consumed the tracer's stop"
+    );
     child.kill(Signal::SIGKILL).expect("kill a stopped child");
     let status = child.wait().expect("wait");
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");

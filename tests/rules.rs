@@ -834,7 +834,10 @@ fn unknown_bits_are_refused(#[case] bits: u64) {
     assert_ne!(unknown, 0);
     let conflict = flags.check().expect_err("CloneFlags::check accepts unknown bits");
     assert_eq!(conflict.rule(), Rule::UnknownBits);
-    assert!(conflict.to_string().contains(&format!("{unknown:#x}")), "{conflict}");
+    assert!(
+        conflict.to_string().contains(&format!("{unknown:#x}")),
+        "{conflict}"
+    );
     assert_conflict(CloneBuilder::new().flags(flags).check(), Rule::UnknownBits);
     // The fork-like call needs a flag set without CLONE_VM.
     fork_refused(flags - F::VM, false, Rule::UnknownBits);
@@ -860,7 +863,10 @@ fn unknown_bits_are_refused(#[case] bits: u64) {
 #[test]
 fn unknown_bits_reach_the_kernel_as_an_exit_signal() {
     let _serial = serial();
-    assert_eq!(send(args(CloneFlags::from_bits_retain(1 << 40), SIGCHLD), Via::Clone3), Err(Errno::EINVAL));
+    assert_eq!(
+        send(args(CloneFlags::from_bits_retain(1 << 40), SIGCHLD), Via::Clone3),
+        Err(Errno::EINVAL)
+    );
     const GOT_SIGUSR2: i32 = 0;
     let status = in_helper(|| {
         let mut usr2 = raw::full_sigset();
@@ -892,5 +898,9 @@ fn unknown_bits_reach_the_kernel_as_an_exit_signal() {
             _ => 12,
         }
     });
-    assert_eq!(code_of(status), GOT_SIGUSR2, "legacy clone did not send the low byte as exit signal");
+    assert_eq!(
+        code_of(status),
+        GOT_SIGUSR2,
+        "legacy clone did not send the low byte as exit signal"
+    );
 }

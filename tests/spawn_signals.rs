@@ -62,7 +62,11 @@ fn a_clone_vm_child_never_runs_a_handler() {
     drop(child);
     // SAFETY: puts back what was there.
     unsafe { sigaction(Signal::SIGUSR1, &old) }.unwrap();
-    assert_ne!(HANDLED_ON.load(Ordering::SeqCst), child_tid, "the handler ran in the child");
+    assert_ne!(
+        HANDLED_ON.load(Ordering::SeqCst),
+        child_tid,
+        "the handler ran in the child"
+    );
     assert_eq!(status.signal(), Some(libc::SIGUSR1), "{status:?}");
 }
 
@@ -89,7 +93,11 @@ fn a_clone_sighand_child_keeps_signals_blocked() {
     drop(child);
     // SAFETY: puts back what was there.
     unsafe { sigaction(Signal::SIGUSR1, &old) }.unwrap();
-    assert_ne!(HANDLED_ON.load(Ordering::SeqCst), child_tid, "the handler ran in the child");
+    assert_ne!(
+        HANDLED_ON.load(Ordering::SeqCst),
+        child_tid,
+        "the handler ran in the child"
+    );
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
@@ -101,7 +109,12 @@ fn reports_own_mask() -> i32 {
         return 3;
     }
     // SAFETY: a live sigset_t.
-    let (usr1, usr2) = unsafe { (libc::sigismember(&mask, libc::SIGUSR1), libc::sigismember(&mask, libc::SIGUSR2)) };
+    let (usr1, usr2) = unsafe {
+        (
+            libc::sigismember(&mask, libc::SIGUSR1),
+            libc::sigismember(&mask, libc::SIGUSR2),
+        )
+    };
     match (usr1, usr2) {
         (0, 1) => 0,
         _ => 4,
@@ -115,16 +128,18 @@ fn masks_are_restored() {
     let _serial = serial();
     let mut usr2 = SigSet::empty();
     usr2.add(Signal::SIGUSR2);
-    let before = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr2), None).map(|()| SigSet::thread_get_mask());
+    let before =
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr2), None).map(|()| SigSet::thread_get_mask());
     let before = before.expect("block SIGUSR2").expect("read the mask");
     // SAFETY: the child reads its mask with one system call.
-    let mut child = unsafe {
-        CloneBuilder::new().spawn(reports_own_mask)
-    }
-    .expect("spawn");
+    let mut child = unsafe { CloneBuilder::new().spawn(reports_own_mask) }.expect("spawn");
     let status = wait_bounded(&mut child);
     let after = SigSet::thread_get_mask().expect("read the mask");
     pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&usr2), None).unwrap();
-    assert_eq!(status.code(), Some(0), "the child's mask is not the caller's: {status:?}");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the child's mask is not the caller's: {status:?}"
+    );
     assert_eq!(after, before, "the caller's mask changed");
 }

@@ -589,7 +589,10 @@ pub unsafe fn pipe2(flags: c_int) -> Result<(OwnedFd, OwnedFd), Errno> {
 }
 
 /// `pidfd_open(pid, flags)`—a pidfd (`O_CLOEXEC`) for process `pid`. Race-free
-/// only for a child of ours that is not yet reaped (its pid cannot be reused).
+/// only for a child of ours that is known not to be reaped yet (its pid cannot
+/// be reused). A caller that ignores `SIGCHLD` cannot know that: the kernel
+/// reaps a child the moment it exits. `CLONE_PIDFD`, which makes the pidfd
+/// with the child, is race-free always.
 ///
 /// # Safety
 ///
