@@ -4,7 +4,7 @@
 use std::fs::{self, File};
 use std::process::Command;
 
-use clonekit::{raw, Errno, Error, Exec, Pid, Signal, Stdio, Strategy};
+use clonekit::{raw, Errno, Error, Exec, ExecChild, Pid, Signal, Stdio, Strategy};
 use rstest::rstest;
 
 /// Whether `pid` is a child of ours that has not been reaped (running, or a
@@ -78,11 +78,9 @@ fn only_stderr_piped() {
     assert!(!clean_up(pid), "the child was not reaped");
 }
 
-/// A read that fails on the only stream: the error comes back, and the
-/// child (which would sleep on) has been killed and reaped.
-#[test]
-fn read_error_on_one_stream_reaps_the_child() {
-    let mut child = Exec::new("sleep").arg("30").stdout(Stdio::Piped).spawn().unwrap();
+/// Gives `child` an unreadable stdout: `wait_with_output` must fail with
+/// the read's EBADF, and leave the child neither running nor a zombie.
+fn fails_to_read_and_reaps(mut child: ExecChild) {
     let pid = child.pid();
     child.stdout = Some(unreadable());
     let result = child.wait_with_output();
@@ -97,29 +95,26 @@ fn read_error_on_one_stream_reaps_the_child() {
     assert!(!left_behind, "the child was left running or a zombie");
 }
 
+/// A read that fails on the only stream: the error comes back, and the
+/// child (which would sleep on) has been killed and reaped.
+#[test]
+fn read_error_on_one_stream_reaps_the_child() {
+    let child = Exec::new("sleep").arg("30").stdout(Stdio::Piped).spawn().unwrap();
+    fails_to_read_and_reaps(child);
+}
+
 /// The same with both streams, one of them failing: the poll loop's error
 /// path. The child closes its own stderr, so that it reaches end of file
 /// at once whatever the reader does.
 #[test]
 fn read_error_on_two_streams_reaps_the_child() {
-    let mut child = Exec::new("sh")
+    let child = Exec::new("sh")
         .args(["-c", "exec 2>&-; exec sleep 30"])
         .stdout(Stdio::Piped)
         .stderr(Stdio::Piped)
         .spawn()
         .unwrap();
-    let pid = child.pid();
-    child.stdout = Some(unreadable());
-    let result = child.wait_with_output();
-    let left_behind = clean_up(pid);
-    assert_eq!(
-        result.unwrap_err(),
-        Error::Sys {
-            call: "read",
-            errno: Errno::EBADF
-        }
-    );
-    assert!(!left_behind, "the child was left running or a zombie");
+    fails_to_read_and_reaps(child);
 }
 
 const NPROC_HELPER_ENV: &str = "CLONEKIT_NPROC_HELPER";

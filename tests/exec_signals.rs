@@ -12,6 +12,8 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
 use rstest::rstest;
 
 mod common;
+#[cfg(target_arch = "x86_64")]
+mod seccomp;
 use common::status_mask;
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -130,42 +132,6 @@ fn clone_vfork_falls_back_without_clone3() {
     );
 }
 
-/// Makes clone3 fail with ENOSYS in this thread (and the tasks it creates),
-/// as on a kernel before 5.3 or under a container's seccomp profile.
-#[cfg(target_arch = "x86_64")]
-fn refuse_clone3() {
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-    let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt,
-        jf,
-        k,
-    };
-    let ld_abs = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
-    let ret = libc::BPF_RET | libc::BPF_K;
-    let mut program = [
-        op(ld_abs, 0, 0, 4),                    // the architecture
-        op(jeq, 0, 3, AUDIT_ARCH_X86_64),       // another one: allow
-        op(ld_abs, 0, 0, 0),                    // the system call number
-        op(jeq, 0, 1, libc::SYS_clone3 as u32), // not clone3: allow
-        op(ret, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
-        op(ret, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ];
-    let fprog = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_mut_ptr(),
-    };
-    // SAFETY: prctl with a live filter program.
-    unsafe {
-        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-        assert_eq!(
-            libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog),
-            0
-        );
-    }
-}
-
 #[cfg(target_arch = "x86_64")]
 #[test]
 #[ignore = "helper process for clone_vfork_falls_back_without_clone3"]
@@ -174,7 +140,7 @@ fn fallback_helper() {
         println!("only meaningful as a helper process");
         return;
     }
-    refuse_clone3();
+    seccomp::refuse(libc::SYS_clone3, clonekit::Errno::ENOSYS).expect("install a seccomp filter");
     // SAFETY: the probe cannot create a process.
     assert_eq!(unsafe { raw::clone3_probe() }, clonekit::Errno::ENOSYS);
     handler_never_runs_in_child(Strategy::CloneVfork);

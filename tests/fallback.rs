@@ -12,6 +12,7 @@
 //! prints one line per check and `N passed, N failed`, and fails if any did.
 
 mod sandbox;
+mod seccomp;
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -155,55 +156,6 @@ fn detail_of(err: &Error) -> i32 {
     err.errno().map_or(-1, |e| e as i32)
 }
 
-/// Installs a seccomp filter under which clone3 fails with `errno` and every
-/// other system call is allowed.
-fn deny_clone3(errno: Errno) -> Result<(), Errno> {
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-    const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
-    const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jump = |k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let ret = libc::BPF_RET | libc::BPF_K;
-    let mut filter = [
-        stmt(load, ARCH),
-        jump(AUDIT_ARCH_X86_64, 1, 0),
-        stmt(ret, libc::SECCOMP_RET_ALLOW),
-        stmt(load, NR),
-        jump(libc::SYS_clone3 as u32, 0, 1),
-        stmt(
-            ret,
-            libc::SECCOMP_RET_ERRNO | (errno as u32 & libc::SECCOMP_RET_DATA),
-        ),
-        stmt(ret, libc::SECCOMP_RET_ALLOW),
-    ];
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_mut_ptr(),
-    };
-    // SAFETY: prctl and seccomp on this process only; prog points to a live filter.
-    unsafe {
-        Errno::result(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
-        Errno::result(libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            &prog as *const libc::sock_fprog,
-        ))?;
-    }
-    Ok(())
-}
-
 /// Spawns `builder`'s child running `|| 7` and says whether it exited with 7.
 fn spawn_gives_7(builder: &mut CloneBuilder<'_>) -> Result<bool, Error> {
     // SAFETY: single-threaded program; the child only returns 7.
@@ -230,7 +182,7 @@ fn record_spawn(page: &SharedPage, i: usize, result: Result<bool, Error>) {
 
 /// The checks under a filter that makes clone3 fail with `errno`.
 fn without_clone3(errno: Errno, page: &SharedPage) {
-    if let Err(err) = deny_clone3(errno) {
+    if let Err(err) = seccomp::refuse(libc::SYS_clone3, errno) {
         record(page, 0, false, err as i32);
         return;
     }

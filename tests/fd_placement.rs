@@ -17,11 +17,12 @@
 //! On failure the seed, the iteration and the case are printed; set
 //! `CLONEKIT_FD_PLACEMENT_SEED` to run with another seed.
 
+mod rerun;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::process::{Command, ExitStatus};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+use std::time::Duration;
 
 use clonekit::{raw, Exec, Strategy};
 
@@ -77,35 +78,8 @@ fn main() {
 /// Runs this program as the helper `which`, bounded; returns its output and
 /// how it ended (`None`: killed past its deadline).
 fn run_helper(which: &str, seed: u64) -> (String, Option<ExitStatus>) {
-    let mut helper = Command::new(std::env::current_exe().expect("current_exe"))
-        .env(HELPER_ENV, which)
-        .env(SEED_ENV, format!("{seed:#x}"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("start a helper");
-    // The helper writes a few lines only, and its children cannot keep the
-    // pipe (the report fd is close-on-exec): read it on a thread, wait here.
-    let mut stdout = helper.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut said = String::new();
-        let _ = stdout.read_to_string(&mut said);
-        said
-    });
-    let deadline = Instant::now() + HELPER_DEADLINE;
-    let status = loop {
-        if let Some(status) = helper.try_wait().expect("try_wait") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = helper.kill();
-            let _ = helper.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (reader.join().unwrap_or_default(), status)
+    let seed = format!("{seed:#x}");
+    rerun::run_self(&[(HELPER_ENV, which), (SEED_ENV, &seed)], HELPER_DEADLINE)
 }
 
 /// The shell that writes to the placed fds, and the highest fd it can name.

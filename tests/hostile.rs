@@ -30,13 +30,17 @@
 //! An argument that is not an option runs only the cases whose
 //! `case/strategy` name contains it.
 
+#[cfg(target_arch = "x86_64")]
+mod seccomp;
+
+mod rerun;
 use std::fmt::Debug;
 use std::fs::{self, File};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Output};
+use std::process::{ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use clonekit::{raw, Errno, Error, Exec, ExecChild, ExecStage, Signal, Stdio, Strategy};
@@ -137,38 +141,10 @@ fn main() {
     }
 }
 
-/// Runs this program as the helper for `which`; returns what it printed and
-/// how it ended (`None`: killed past its deadline). Its output goes to a
-/// file, so that nothing it leaves behind can hold a pipe open.
+/// Runs this program as the helper for `which`; returns what it printed
+/// and how it ended (`None`: killed past its deadline).
 fn run_helper(which: &str) -> (String, Option<ExitStatus>) {
-    let log = std::env::temp_dir().join(format!(
-        "clonekit-hostile-{}-{}.log",
-        std::process::id(),
-        which.replace(':', "-")
-    ));
-    let out = File::create(&log).expect("create the helper's log");
-    let mut helper = Command::new(std::env::current_exe().expect("current_exe"))
-        .env(CASE_ENV, which)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone().expect("dup the log"))
-        .stderr(out)
-        .spawn()
-        .expect("start a helper");
-    let deadline = Instant::now() + HELPER_DEADLINE;
-    let status = loop {
-        if let Some(status) = helper.try_wait().expect("try_wait") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = helper.kill();
-            let _ = helper.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let said = fs::read_to_string(&log).unwrap_or_default();
-    let _ = fs::remove_file(&log);
-    (said, status)
+    rerun::run_self(&[(CASE_ENV, which)], HELPER_DEADLINE)
 }
 
 /// The helper: sets up `case` and runs its checks with `strategy`.
@@ -757,55 +733,6 @@ fn nofile(checks: &mut Checks) {
 // ---------------------------------------------------------------------------
 // Cases 5 and 6: seccomp.
 
-/// Installs a seccomp filter under which system call `nr` fails with
-/// `errno` and every other call is allowed (this thread and its children).
-#[cfg(target_arch = "x86_64")]
-fn refuse(nr: libc::c_long, errno: Errno) -> Result<(), Errno> {
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-    const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
-    const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jump_if = |k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let ret = libc::BPF_RET | libc::BPF_K;
-    let mut filter = [
-        stmt(load, ARCH),
-        jump_if(AUDIT_ARCH_X86_64, 1, 0),
-        stmt(ret, libc::SECCOMP_RET_ALLOW),
-        stmt(load, NR),
-        jump_if(nr as u32, 0, 1),
-        stmt(
-            ret,
-            libc::SECCOMP_RET_ERRNO | (errno as u32 & libc::SECCOMP_RET_DATA),
-        ),
-        stmt(ret, libc::SECCOMP_RET_ALLOW),
-    ];
-    let program = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_mut_ptr(),
-    };
-    // SAFETY: prctl on this process only; `program` points to a live filter.
-    unsafe {
-        Errno::result(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
-        Errno::result(libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER,
-            &program as *const libc::sock_fprog,
-        ))?;
-    }
-    Ok(())
-}
-
 /// `syscall` ("clone3" or "vfork") refused with `errno`: every strategy
 /// must still work, falling back to what remains.
 #[cfg(target_arch = "x86_64")]
@@ -814,7 +741,7 @@ fn refused_syscall(checks: &mut Checks, syscall: &str, errno: Errno) {
         "clone3" => libc::SYS_clone3,
         _ => libc::SYS_vfork,
     };
-    if let Err(err) = refuse(nr, errno) {
+    if let Err(err) = seccomp::refuse(nr, errno) {
         return checks.skip(&format!("cannot install a seccomp filter: {err:?}"));
     }
     everything_works(checks);

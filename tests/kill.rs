@@ -17,6 +17,9 @@ use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
 
 use sandbox::{reap_bounded, wait_bounded, SharedPage, DEADLINE};
 
+/// A scenario's name and body.
+type Scenario = (&'static str, fn() -> Outcome);
+
 /// How a scenario ended.
 enum Outcome {
     Ok,
@@ -32,7 +35,7 @@ fn main() {
         }
         return;
     }
-    let scenarios: [(&str, fn() -> Outcome); 2] = [
+    let scenarios: [Scenario; 2] = [
         ("an exited CLONE_THREAD child's reused TID", thread_tid_reused),
         ("a reaped CLONE_PARENT child's reused pid", parent_pid_reused),
     ];

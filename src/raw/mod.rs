@@ -313,9 +313,7 @@ pub unsafe fn exit_group(code: c_int) -> ! {
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
 pub unsafe fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) -> Result<(), Errno> {
     let ts = timeout.map(timespec);
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = ts.as_ref().map_or(core::ptr::null(), core::ptr::from_ref);
     // SAFETY: word is a live aligned i32; ts_ptr is NULL or a live timespec.
     let ret = unsafe {
         libc::syscall(
@@ -493,9 +491,7 @@ pub unsafe fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<()
 /// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
 pub unsafe fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize, Errno> {
     let ts = timeout.map(timespec);
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = ts.as_ref().map_or(core::ptr::null(), core::ptr::from_ref);
     // SAFETY: fds is a live slice of pollfd, its length given with it;
     // ts_ptr is NULL or a live timespec; no signal mask (so no size).
     let ret = unsafe {
