@@ -1,0 +1,116 @@
+//! What a child's stdin, stdout and stderr are connected to: [`Stdio`] as
+//! users set it, and the fds one spawn opens for it.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+use super::plan::STDIO_SLOTS;
+use crate::error::{Error, Result};
+use crate::raw;
+
+
+/// What a child's stdin, stdout or stderr is connected to.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// let out = Exec::new("echo").arg("hi").stdout(Stdio::Piped).output()?;
+/// assert_eq!(out.stdout, b"hi\n");
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+#[derive(Debug)]
+pub enum Stdio {
+    /// The parent's own fd of that number (the default for
+    /// [`spawn`](Exec::spawn) and [`status`](Exec::status)).
+    Inherit,
+    /// `/dev/null`, opened for each spawn (read-only for stdin, write-only
+    /// for stdout and stderr).
+    Null,
+    /// A new pipe for each spawn; the parent's end is in [`ExecChild`].
+    Piped,
+    /// This fd (kept by the `Exec`, so usable for every spawn).
+    Fd(OwnedFd),
+}
+
+impl From<OwnedFd> for Stdio {
+    fn from(fd: OwnedFd) -> Stdio {
+        Stdio::Fd(fd)
+    }
+}
+
+impl From<File> for Stdio {
+    fn from(file: File) -> Stdio {
+        Stdio::Fd(file.into())
+    }
+}
+
+
+/// What a stdio slot that was not set becomes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum StdioDefault {
+    Inherit,
+    Null,
+    Piped,
+}
+
+/// The fds of one spawn's stdio: the parent's ends of pipes, and what the
+/// child gets (closed in the parent once the child has its copies).
+pub(super) struct StdioEnds {
+    pub(super) parent: [Option<File>; STDIO_SLOTS],
+    pub(super) child: [Option<OwnedFd>; STDIO_SLOTS],
+    pub(super) sources: [RawFd; STDIO_SLOTS],
+}
+
+impl StdioEnds {
+    pub(super) fn open(
+        stdio: &[Option<Stdio>; STDIO_SLOTS],
+        defaults: [StdioDefault; STDIO_SLOTS],
+    ) -> Result<StdioEnds> {
+        let mut ends = StdioEnds {
+            parent: [None, None, None],
+            child: [None, None, None],
+            sources: [-1; STDIO_SLOTS],
+        };
+        for (slot, (set, default)) in stdio.iter().zip(defaults).enumerate() {
+            let reading = slot == 0;
+            let source = match (set, default) {
+                (Some(Stdio::Fd(fd)), _) => fd.as_raw_fd(),
+                (Some(Stdio::Inherit), _) | (None, StdioDefault::Inherit) => -1,
+                (Some(Stdio::Null), _) | (None, StdioDefault::Null) => {
+                    let null = OpenOptions::new()
+                        .read(reading)
+                        .write(!reading)
+                        .open("/dev/null")
+                        .map_err(|e| Error::Sys {
+                            call: "open",
+                            errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                        })?;
+                    ends.keep_child(slot, null.into())
+                }
+                (Some(Stdio::Piped), _) | (None, StdioDefault::Piped) => {
+                    // SAFETY: plain system call.
+                    let (read, write) =
+                        unsafe { raw::pipe2(libc::O_CLOEXEC) }.map_err(Error::sys("pipe2"))?;
+                    let (ours, theirs) = if reading { (write, read) } else { (read, write) };
+                    ends.parent[slot] = Some(ours.into());
+                    ends.keep_child(slot, theirs)
+                }
+            };
+            ends.sources[slot] = source;
+        }
+        Ok(ends)
+    }
+
+    fn keep_child(&mut self, slot: usize, fd: OwnedFd) -> RawFd {
+        let raw = fd.as_raw_fd();
+        self.child[slot] = Some(fd);
+        raw
+    }
+
+    pub(super) fn child_sources(&self) -> [RawFd; STDIO_SLOTS] {
+        self.sources
+    }
+}
