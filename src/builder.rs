@@ -14,9 +14,10 @@ use nix::unistd::Pid;
 
 use crate::child::{Child, Forked};
 use crate::error::{Error, Result};
-use crate::flags::{CloneFlags, Conflict, Rule};
+use crate::flags::CloneFlags;
 use crate::probe;
 use crate::raw::{self, CloneArgs};
+use crate::rules::{self, pid_ns_depth, Arguments, Conflict, Rule};
 use crate::signals;
 use crate::stack::Stack;
 use crate::tid::TidSlot;
@@ -483,64 +484,17 @@ impl<'a> CloneBuilder<'a> {
 
     /// The rules between flags and the arguments that go with them.
     fn check_arguments(&self, flags: CloneFlags) -> std::result::Result<(), Conflict> {
-        let missing = [
-            (
-                CloneFlags::PARENT_SETTID,
-                self.parent_tid.is_none(),
-                Rule::ParentSettidWithoutSlot,
-            ),
-            (
-                CloneFlags::CHILD_SETTID,
-                self.child_tid.is_none() && self.clear_child_tid.is_none(),
-                Rule::ChildSettidWithoutSlot,
-            ),
-            (
-                CloneFlags::CHILD_CLEARTID,
-                self.clear_child_tid.is_none() && self.child_tid.is_none(),
-                Rule::ChildCleartidWithoutSlot,
-            ),
-            (CloneFlags::SETTLS, self.tls.is_none(), Rule::SettlsWithoutTls),
-            (
-                CloneFlags::INTO_CGROUP,
-                self.cgroup.is_none(),
-                Rule::IntoCgroupWithoutFd,
-            ),
-        ];
-        let broken = |rule| Err(Conflict::new(rule, flags));
-        if let Some(&(_, _, rule)) = missing
-            .iter()
-            .find(|(flag, absent, _)| flags.contains(*flag) && *absent)
-        {
-            return broken(rule);
-        }
-        if let (Some(a), Some(b)) = (self.child_tid, self.clear_child_tid) {
-            if !ptr::eq(a, b) {
-                return broken(Rule::ChildTidSlotsDiffer);
-            }
-        }
-        if self.exit_signal.is_some() && flags.contains(CloneFlags::THREAD) {
-            return broken(Rule::ExitSignalWithThread);
-        }
-        if self.exit_signal.is_some() && flags.contains(CloneFlags::PARENT) {
-            return broken(Rule::ExitSignalWithParent);
-        }
-        if self.id_maps.any() {
-            let rule = [
-                (!flags.contains(CloneFlags::NEWUSER), Rule::IdMapsWithoutNewuser),
-                (flags.contains(CloneFlags::VM), Rule::IdMapsWithVm),
-                (flags.contains(CloneFlags::FILES), Rule::IdMapsWithFiles),
-                (flags.contains(CloneFlags::VFORK), Rule::IdMapsWithVfork),
-            ]
-            .into_iter()
-            .find_map(|(broken, rule)| broken.then_some(rule));
-            if let Some(rule) = rule {
-                return broken(rule);
-            }
-        }
-        match self.set_tid {
-            Some(tids) => check_set_tid(tids, self.set_tid_depth, flags),
-            None => Ok(()),
-        }
+        let given = Arguments {
+            parent_tid: self.parent_tid.is_some(),
+            child_tid: self.child_tid,
+            clear_child_tid: self.clear_child_tid,
+            tls: self.tls.is_some(),
+            cgroup: self.cgroup.is_some(),
+            exit_signal: self.exit_signal.is_some(),
+            id_maps: self.id_maps.any(),
+            set_tid: self.set_tid.map(|tids| (tids, self.set_tid_depth)),
+        };
+        rules::check_arguments(flags, &given)
     }
 
     /// The first thing asked for that only clone3 can carry, if any.
@@ -925,54 +879,12 @@ impl<'a> CloneBuilder<'a> {
     }
 }
 
-/// The deepest PID namespace nesting (`MAX_PID_NS_LEVEL`), so the most PIDs
-/// `set_tid` can hold.
-const MAX_PID_NS_LEVEL: usize = 32;
-
 fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
     if asked {
         flag
     } else {
         CloneFlags::empty()
     }
-}
-
-/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order;
-/// `depth` is what [`pid_ns_depth`] said when `set_tid` was called. Reads
-/// nothing and allocates nothing.
-fn check_set_tid(tids: &[Pid], depth: Option<usize>, flags: CloneFlags) -> std::result::Result<(), Conflict> {
-    let newpid = flags.contains(CloneFlags::NEWPID);
-    let depth = depth.map(|depth| depth + usize::from(newpid));
-    let rule = if tids.is_empty() {
-        Some(Rule::SetTidEmpty)
-    } else if tids.len() > MAX_PID_NS_LEVEL {
-        Some(Rule::SetTidTooLong)
-    } else if depth.is_some_and(|depth| tids.len() > depth) {
-        Some(Rule::SetTidTooDeep)
-    } else if tids.iter().any(|tid| tid.as_raw() < 1) {
-        Some(Rule::SetTidNotPositive)
-    } else if newpid && tids[0].as_raw() != 1 {
-        Some(Rule::SetTidNewpidNotOne)
-    } else {
-        None
-    };
-    rule.map_or(Ok(()), |rule| Err(Conflict::new(rule, flags)))
-}
-
-/// How many PID namespaces a child of the calling thread is in, without
-/// `CLONE_NEWPID`: the level of its PID namespace for children, plus one.
-/// `None` when it cannot be known here: /proc is missing, or the namespace
-/// for children was changed (`unshare`/`setns`) and is not the thread's own.
-/// Reads /proc and allocates: called by `set_tid`, never by a clone path.
-fn pid_ns_depth() -> Option<usize> {
-    let own = std::fs::read_link("/proc/thread-self/ns/pid").ok()?;
-    let for_children = std::fs::read_link("/proc/thread-self/ns/pid_for_children").ok()?;
-    if own != for_children {
-        return None;
-    }
-    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
-    let nspid = status.lines().find_map(|line| line.strip_prefix("NSpid:"))?;
-    Some(nspid.split_whitespace().count())
 }
 
 /// Turns a clone3 failure into an error that says whether clone3 is absent,

@@ -6,7 +6,7 @@ use std::io;
 
 use nix::errno::Errno;
 
-use crate::flags::Conflict;
+use crate::rules::Conflict;
 
 /// The result of every fallible operation in this crate.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -10,8 +10,7 @@ use super::output;
 use crate::child::Child;
 use crate::error::Result;
 
-
-/// A child started by [`Exec::spawn`]: its [`Child`] handle and the parent's
+/// A child started by [`Exec::spawn`](super::Exec::spawn): its [`Child`] handle and the parent's
 /// ends of its piped stdio.
 ///
 /// Dropping it neither kills nor reaps the child (like
@@ -33,11 +32,11 @@ use crate::error::Result;
 pub struct ExecChild {
     /// The child: pid, pidfd, wait, kill.
     pub child: Child<'static>,
-    /// The write end of the child's stdin, with [`Stdio::Piped`].
+    /// The write end of the child's stdin, with [`Stdio::Piped`](super::Stdio::Piped).
     pub stdin: Option<File>,
-    /// The read end of the child's stdout, with [`Stdio::Piped`].
+    /// The read end of the child's stdout, with [`Stdio::Piped`](super::Stdio::Piped).
     pub stdout: Option<File>,
-    /// The read end of the child's stderr, with [`Stdio::Piped`].
+    /// The read end of the child's stderr, with [`Stdio::Piped`](super::Stdio::Piped).
     pub stderr: Option<File>,
 }
 

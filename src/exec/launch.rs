@@ -18,8 +18,7 @@ use crate::error::{Error, ExecStage, Result};
 use crate::flags::CloneFlags;
 use crate::{probe, raw};
 
-
-/// How [`Exec`] creates the child. All three run the same child program and
+/// How [`Exec`](super::Exec) creates the child. All three run the same child program and
 /// pass the same tests; they differ in cost and in what the kernel must offer.
 ///
 /// # Examples
@@ -57,7 +56,6 @@ pub enum Strategy {
     Fork,
 }
 
-
 /// Reads the (stage, errno) pair a fork child writes before it exits; end
 /// of file (the pipe closed by a successful exec) means success.
 pub(super) fn read_report(read: &OwnedFd) -> Option<(ExecStage, Errno)> {
@@ -85,7 +83,6 @@ pub(super) fn read_report(read: &OwnedFd) -> Option<(ExecStage, Errno)> {
     }
     plan::stage_from_code(words[0]).map(|stage| (stage, Errno::from_raw(words[1])))
 }
-
 
 /// How one spawn creates its child.
 #[derive(Debug, Clone, Copy)]
@@ -339,7 +336,12 @@ impl Launch {
 /// stack whose top is `top`; with `CLONE_PIDFD` in `flags` the kernel
 /// writes the pidfd to `pidfd` (legacy clone's parent TID pointer). The
 /// child resets its handlers itself.
-pub(super) fn legacy_clone_vfork(plan: &mut Plan, flags: CloneFlags, top: *mut u8, pidfd: &mut c_int) -> Result<Pid> {
+pub(super) fn legacy_clone_vfork(
+    plan: &mut Plan,
+    flags: CloneFlags,
+    top: *mut u8,
+    pidfd: &mut c_int,
+) -> Result<Pid> {
     plan.spawn.reset_handlers = true;
     let flags = flags | CloneFlags::VM | CloneFlags::VFORK;
     let parent_tid = if flags.contains(CloneFlags::PIDFD) {

@@ -693,7 +693,6 @@ impl Exec {
     }
 }
 
-
 // An `Exec` can be built on one thread and spawned on another, like `Command`.
 const _: fn() = || {
     fn send_sync<T: Send + Sync>() {}

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use crate::error::Result;
 use crate::stack::Stack;
 
-
 /// The child's stack size: the child program needs a few KiB.
 pub(super) const CHILD_STACK_SIZE: usize = 64 * 1024;
 /// How many idle stacks are kept for later spawns.

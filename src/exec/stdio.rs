@@ -10,7 +10,6 @@ use super::plan::STDIO_SLOTS;
 use crate::error::{Error, Result};
 use crate::raw;
 
-
 /// What a child's stdin, stdout or stderr is connected to.
 ///
 /// # Examples
@@ -24,12 +23,12 @@ use crate::raw;
 #[derive(Debug)]
 pub enum Stdio {
     /// The parent's own fd of that number (the default for
-    /// [`spawn`](Exec::spawn) and [`status`](Exec::status)).
+    /// [`spawn`](super::Exec::spawn) and [`status`](super::Exec::status)).
     Inherit,
     /// `/dev/null`, opened for each spawn (read-only for stdin, write-only
     /// for stdout and stderr).
     Null,
-    /// A new pipe for each spawn; the parent's end is in [`ExecChild`].
+    /// A new pipe for each spawn; the parent's end is in [`ExecChild`](super::ExecChild).
     Piped,
     /// This fd (kept by the `Exec`, so usable for every spawn).
     Fd(OwnedFd),
@@ -46,7 +45,6 @@ impl From<File> for Stdio {
         Stdio::Fd(file.into())
     }
 }
-
 
 /// What a stdio slot that was not set becomes.
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,8 @@ use super::helper::{in_helper, spawn_and_reap, sys, Stop, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
 use crate::builder::Syscall;
 use crate::error::Error;
-use crate::flags::{CloneFlags, Rule};
+use crate::flags::CloneFlags;
+use crate::rules::Rule;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[

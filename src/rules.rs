@@ -1,0 +1,377 @@
+//! The rule table: every argument rule of clone(2)/clone3(2) that the
+//! kernel enforces (or silently gets wrong) and that can be checked before
+//! the call, as a [`Rule`] with the man page's words and the errno the kernel
+//! gives — the flag rules, the rules between flags and their arguments, the
+//! set_tid rules and the id-map rules, in one place.
+//!
+//! The table follows the running kernel, not the man page: `tests/rules.rs`
+//! sends every rule raw to the kernel and checks the errno named here.
+
+use std::fmt;
+use std::ptr;
+
+use nix::unistd::Pid;
+
+use crate::flags::CloneFlags;
+use crate::tid::TidSlot;
+
+/// Checks the rules that depend on the flags alone (see [`CloneFlags::check`]).
+pub(crate) fn check_flags(flags: CloneFlags) -> Result<(), Conflict> {
+    if !flags.unknown().is_empty() {
+        return Err(Conflict::new(Rule::UnknownBits, flags));
+    }
+    FLAG_RULES
+        .iter()
+        .find(|(_, broken)| broken(flags))
+        .map_or(Ok(()), |&(rule, _)| Err(Conflict::new(rule, flags)))
+}
+
+/// Says whether a set of flags breaks one rule.
+type Broken = fn(CloneFlags) -> bool;
+
+/// The flag-only rules, in the order the kernel's `copy_process` tests them.
+const FLAG_RULES: &[(Rule, Broken)] = &[
+    (Rule::FsWithNewns, |f| {
+        f.contains(CloneFlags::NEWNS | CloneFlags::FS)
+    }),
+    (Rule::FsWithNewuser, |f| {
+        f.contains(CloneFlags::NEWUSER | CloneFlags::FS)
+    }),
+    (Rule::ThreadWithoutSighand, |f| {
+        f.contains(CloneFlags::THREAD) && !f.contains(CloneFlags::SIGHAND)
+    }),
+    (Rule::SighandWithoutVm, |f| {
+        f.contains(CloneFlags::SIGHAND) && !f.contains(CloneFlags::VM)
+    }),
+    (Rule::ClearSighandWithSighand, |f| {
+        f.contains(CloneFlags::CLEAR_SIGHAND | CloneFlags::SIGHAND)
+    }),
+    (Rule::NewuserWithThread, |f| {
+        f.contains(CloneFlags::NEWUSER | CloneFlags::THREAD)
+    }),
+    (Rule::NewpidWithThread, |f| {
+        f.contains(CloneFlags::NEWPID | CloneFlags::THREAD)
+    }),
+    (Rule::NewipcWithSysvsem, |f| {
+        f.contains(CloneFlags::NEWIPC | CloneFlags::SYSVSEM)
+    }),
+];
+
+/// One argument rule of clone(2)/clone3(2). `Display` gives the rule in words
+/// with where it comes from and what the kernel answers when it is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// A bit that is none of the named [`CloneFlags`]: legacy clone would
+    /// read one in the low byte as the exit signal (a C-style
+    /// `CLONE_VM | SIGCHLD`), clone3 refuses unknown bits (EINVAL), and the
+    /// bits above 31 are ignored by legacy clone. The exit signal is set with
+    /// `CloneBuilder::exit_signal`.
+    UnknownBits,
+    /// `CLONE_SIGHAND` requires `CLONE_VM` (EINVAL).
+    SighandWithoutVm,
+    /// `CLONE_THREAD` requires `CLONE_SIGHAND` (EINVAL).
+    ThreadWithoutSighand,
+    /// `CLONE_FS` cannot be combined with `CLONE_NEWNS` (EINVAL).
+    FsWithNewns,
+    /// `CLONE_FS` cannot be combined with `CLONE_NEWUSER` (EINVAL).
+    FsWithNewuser,
+    /// `CLONE_SYSVSEM` cannot be combined with `CLONE_NEWIPC` (EINVAL).
+    NewipcWithSysvsem,
+    /// `CLONE_THREAD` cannot be combined with `CLONE_NEWPID` (EINVAL).
+    NewpidWithThread,
+    /// `CLONE_THREAD` cannot be combined with `CLONE_NEWUSER` (EINVAL).
+    NewuserWithThread,
+    /// `CLONE_CLEAR_SIGHAND` cannot be combined with `CLONE_SIGHAND` (EINVAL).
+    ClearSighandWithSighand,
+    /// A `CLONE_THREAD` child sends no exit signal: clone3 refuses one
+    /// (EINVAL) and legacy clone ignores it.
+    ExitSignalWithThread,
+    /// A `CLONE_PARENT` child's exit signal is the caller's: clone3 refuses
+    /// one (EINVAL) and legacy clone ignores it.
+    ExitSignalWithParent,
+    /// Legacy clone writes the pidfd where `CLONE_PARENT_SETTID` writes the
+    /// TID, so it refuses both (EINVAL); clone3 has a field for each.
+    PidfdWithParentSettid,
+    /// A flag or argument that legacy clone cannot carry (CLEAR_SIGHAND,
+    /// INTO_CGROUP, NEWTIME, set_tid) was asked for with `Syscall::Clone`:
+    /// the kernel would ignore it or misread it, silently.
+    Clone3Only,
+    /// `set_tid` holds more PIDs than there can be nested PID namespaces (EINVAL).
+    SetTidTooLong,
+    /// `set_tid` is empty (clone3: EINVAL for a pointer with size 0).
+    SetTidEmpty,
+    /// `CLONE_PARENT_SETTID` is set but no slot was given: use `parent_tid()`.
+    ParentSettidWithoutSlot,
+    /// `CLONE_CHILD_SETTID` is set but no slot was given: use `child_tid()`.
+    ChildSettidWithoutSlot,
+    /// `CLONE_CHILD_CLEARTID` is set but no slot was given: use `clear_child_tid()`.
+    ChildCleartidWithoutSlot,
+    /// `child_tid()` and `clear_child_tid()` name different slots, but the
+    /// kernel has one `child_tid` pointer for both.
+    ChildTidSlotsDiffer,
+    /// `CLONE_SETTLS` is set but no thread pointer was given: use `tls()`.
+    SettlsWithoutTls,
+    /// `CLONE_INTO_CGROUP` is set but no cgroup was given: use `cgroup()`.
+    IntoCgroupWithoutFd,
+    /// `CloneBuilder::fork` with `CLONE_VM`: the child would run on the
+    /// caller's own stack beside it; use `spawn`, which gives it a `Stack`.
+    ForkWithVm,
+    /// `CloneBuilder::fork` with a `Stack`: a fork-like child continues on a
+    /// copy of the caller's stack; a `Stack` is for `spawn`.
+    ForkWithStack,
+    /// uid/gid maps were given without `CLONE_NEWUSER`: there is no new user
+    /// namespace to write them for.
+    IdMapsWithoutNewuser,
+    /// uid/gid maps with `CLONE_VM`: the child waits for its maps on a socket
+    /// with its own memory (and `errno`); a child sharing ours cannot.
+    IdMapsWithVm,
+    /// uid/gid maps with `CLONE_FILES`: the child must close its own copy of
+    /// the sync socket's parent end to notice a parent that died.
+    IdMapsWithFiles,
+    /// uid/gid maps with `CLONE_VFORK`: the parent would stay suspended in
+    /// the call until the child execs or exits, while the child waits for
+    /// the parent to write its maps — neither would ever go on.
+    IdMapsWithVfork,
+    /// `set_tid` names more PIDs than the child will have: one per PID
+    /// namespace from the caller's (or, with `CLONE_NEWPID`, the new one) up
+    /// to the initial one (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidTooDeep,
+    /// A PID in `set_tid` is below 1 (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidNotPositive,
+    /// With `CLONE_NEWPID`, the child is the new namespace's first process,
+    /// so `set_tid[0]` must be 1 (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidNewpidNotOne,
+    /// `spawn` with `CLONE_VM` joins the child through its CLEARTID slot, so
+    /// the slot must be free (0) when the child is made: a slot that is not
+    /// may be the release word of another child that still runs.
+    TidSlotInUse,
+}
+
+impl Rule {
+    /// The rule in words, with its source and the kernel's answer.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Rule::UnknownBits => {
+                "bits outside the named CLONE_* flags are refused: legacy clone reads the low byte as the \
+                 exit signal (set it with exit_signal()) and clone3 answers EINVAL"
+            }
+            Rule::SighandWithoutVm => "CLONE_SIGHAND requires CLONE_VM (clone(2): EINVAL)",
+            Rule::ThreadWithoutSighand => "CLONE_THREAD requires CLONE_SIGHAND (clone(2): EINVAL)",
+            Rule::FsWithNewns => "CLONE_FS cannot be combined with CLONE_NEWNS (clone(2): EINVAL)",
+            Rule::FsWithNewuser => "CLONE_FS cannot be combined with CLONE_NEWUSER (clone(2): EINVAL)",
+            Rule::NewipcWithSysvsem => "CLONE_SYSVSEM cannot be combined with CLONE_NEWIPC (clone(2): EINVAL)",
+            Rule::NewpidWithThread => "CLONE_THREAD cannot be combined with CLONE_NEWPID (clone(2): EINVAL)",
+            Rule::NewuserWithThread => "CLONE_THREAD cannot be combined with CLONE_NEWUSER (clone(2): EINVAL)",
+            Rule::ClearSighandWithSighand => {
+                "CLONE_CLEAR_SIGHAND cannot be combined with CLONE_SIGHAND (clone3(2): EINVAL)"
+            }
+            Rule::ExitSignalWithThread => {
+                "a CLONE_THREAD child cannot have an exit signal; set exit_signal(None) (clone3(2): EINVAL)"
+            }
+            Rule::ExitSignalWithParent => {
+                "a CLONE_PARENT child cannot have its own exit signal; set exit_signal(None) (clone3(2): EINVAL)"
+            }
+            Rule::PidfdWithParentSettid => {
+                "legacy clone cannot combine CLONE_PIDFD with CLONE_PARENT_SETTID; use clone3 (clone(2): EINVAL)"
+            }
+            Rule::Clone3Only => {
+                "CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP, CLONE_NEWTIME and set_tid need clone3; \
+                 legacy clone ignores or misreads them"
+            }
+            Rule::SetTidTooLong => "set_tid can name at most 32 PIDs, one per nested PID namespace (clone3(2): EINVAL)",
+            Rule::SetTidEmpty => "set_tid must name at least one PID (clone3(2): EINVAL)",
+            Rule::ParentSettidWithoutSlot => "CLONE_PARENT_SETTID needs a slot; use parent_tid()",
+            Rule::ChildSettidWithoutSlot => "CLONE_CHILD_SETTID needs a slot; use child_tid()",
+            Rule::ChildCleartidWithoutSlot => "CLONE_CHILD_CLEARTID needs a slot; use clear_child_tid()",
+            Rule::ChildTidSlotsDiffer => {
+                "CLONE_CHILD_SETTID and CLONE_CHILD_CLEARTID share one pointer; give both the same TidSlot"
+            }
+            Rule::SettlsWithoutTls => "CLONE_SETTLS needs a thread pointer; use tls()",
+            Rule::IntoCgroupWithoutFd => "CLONE_INTO_CGROUP needs a cgroup directory; use cgroup()",
+            Rule::ForkWithVm => {
+                "fork() with CLONE_VM would run the child on the caller's own stack; use spawn() with a Stack"
+            }
+            Rule::ForkWithStack => "fork() continues on a copy of the caller's stack; a Stack is only for spawn()",
+            Rule::IdMapsWithoutNewuser => "uid/gid maps need CLONE_NEWUSER: there is no new user namespace to map",
+            Rule::IdMapsWithVm => {
+                "uid/gid maps cannot be combined with CLONE_VM: the child waits for its maps with its own memory"
+            }
+            Rule::IdMapsWithFiles => {
+                "uid/gid maps cannot be combined with CLONE_FILES: the child must close its copy of the sync socket"
+            }
+            Rule::IdMapsWithVfork => {
+                "uid/gid maps cannot be combined with CLONE_VFORK: the suspended parent could never write them"
+            }
+            Rule::TidSlotInUse => {
+                "the clear_child_tid (or child_tid) slot is not 0: it may belong to a running CLONE_VM child; \
+                 give each child its own TidSlot"
+            }
+            Rule::SetTidTooDeep => {
+                "set_tid names more PIDs than the child's PID namespace depth (current level + 1, \
+                 +1 with CLONE_NEWPID) (kernel alloc_pid: EINVAL)"
+            }
+            Rule::SetTidNotPositive => "every PID in set_tid must be at least 1 (kernel alloc_pid: EINVAL)",
+            Rule::SetTidNewpidNotOne => {
+                "with CLONE_NEWPID the child is the new namespace's init: set_tid[0] must be 1 (kernel alloc_pid: EINVAL)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// A broken argument rule: which [`Rule`], and the flags it was found in.
+/// Nothing was called when a `Conflict` is returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conflict {
+    rule: Rule,
+    flags: CloneFlags,
+}
+
+impl Conflict {
+    pub(crate) fn new(rule: Rule, flags: CloneFlags) -> Conflict {
+        Conflict { rule, flags }
+    }
+
+    /// The rule that was broken.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+
+    /// The flags that were checked.
+    pub fn flags(&self) -> CloneFlags {
+        self.flags
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.rule.describe())?;
+        if self.rule == Rule::UnknownBits {
+            write!(f, " (unknown bits: {:#x})", self.flags.unknown().bits())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Conflict {}
+
+/// Which arguments a builder was given besides its flags: what the argument
+/// rules look at.
+pub(crate) struct Arguments<'s> {
+    pub(crate) parent_tid: bool,
+    pub(crate) child_tid: Option<&'s TidSlot>,
+    pub(crate) clear_child_tid: Option<&'s TidSlot>,
+    pub(crate) tls: bool,
+    pub(crate) cgroup: bool,
+    pub(crate) exit_signal: bool,
+    pub(crate) id_maps: bool,
+    /// The PIDs, and the PID namespace depth read when they were set.
+    pub(crate) set_tid: Option<(&'s [Pid], Option<usize>)>,
+}
+
+/// Checks the rules between `flags` and the arguments `given`, then the
+/// set_tid rules. Reads nothing and allocates nothing.
+pub(crate) fn check_arguments(flags: CloneFlags, given: &Arguments<'_>) -> Result<(), Conflict> {
+    let missing = [
+        (
+            CloneFlags::PARENT_SETTID,
+            !given.parent_tid,
+            Rule::ParentSettidWithoutSlot,
+        ),
+        (
+            CloneFlags::CHILD_SETTID,
+            given.child_tid.is_none() && given.clear_child_tid.is_none(),
+            Rule::ChildSettidWithoutSlot,
+        ),
+        (
+            CloneFlags::CHILD_CLEARTID,
+            given.clear_child_tid.is_none() && given.child_tid.is_none(),
+            Rule::ChildCleartidWithoutSlot,
+        ),
+        (CloneFlags::SETTLS, !given.tls, Rule::SettlsWithoutTls),
+        (CloneFlags::INTO_CGROUP, !given.cgroup, Rule::IntoCgroupWithoutFd),
+    ];
+    let broken = |rule| Err(Conflict::new(rule, flags));
+    if let Some(&(_, _, rule)) = missing
+        .iter()
+        .find(|(flag, absent, _)| flags.contains(*flag) && *absent)
+    {
+        return broken(rule);
+    }
+    if let (Some(a), Some(b)) = (given.child_tid, given.clear_child_tid) {
+        if !ptr::eq(a, b) {
+            return broken(Rule::ChildTidSlotsDiffer);
+        }
+    }
+    if given.exit_signal && flags.contains(CloneFlags::THREAD) {
+        return broken(Rule::ExitSignalWithThread);
+    }
+    if given.exit_signal && flags.contains(CloneFlags::PARENT) {
+        return broken(Rule::ExitSignalWithParent);
+    }
+    if given.id_maps {
+        let rule = [
+            (!flags.contains(CloneFlags::NEWUSER), Rule::IdMapsWithoutNewuser),
+            (flags.contains(CloneFlags::VM), Rule::IdMapsWithVm),
+            (flags.contains(CloneFlags::FILES), Rule::IdMapsWithFiles),
+            (flags.contains(CloneFlags::VFORK), Rule::IdMapsWithVfork),
+        ]
+        .into_iter()
+        .find_map(|(broken, rule)| broken.then_some(rule));
+        if let Some(rule) = rule {
+            return broken(rule);
+        }
+    }
+    match given.set_tid {
+        Some((tids, depth)) => check_set_tid(tids, depth, flags),
+        None => Ok(()),
+    }
+}
+
+/// The deepest PID namespace nesting (`MAX_PID_NS_LEVEL`), so the most PIDs
+/// `set_tid` can hold.
+const MAX_PID_NS_LEVEL: usize = 32;
+
+/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order;
+/// `depth` is what [`pid_ns_depth`] said when `set_tid` was called. Reads
+/// nothing and allocates nothing.
+fn check_set_tid(tids: &[Pid], depth: Option<usize>, flags: CloneFlags) -> Result<(), Conflict> {
+    let newpid = flags.contains(CloneFlags::NEWPID);
+    let depth = depth.map(|depth| depth + usize::from(newpid));
+    let rule = if tids.is_empty() {
+        Some(Rule::SetTidEmpty)
+    } else if tids.len() > MAX_PID_NS_LEVEL {
+        Some(Rule::SetTidTooLong)
+    } else if depth.is_some_and(|depth| tids.len() > depth) {
+        Some(Rule::SetTidTooDeep)
+    } else if tids.iter().any(|tid| tid.as_raw() < 1) {
+        Some(Rule::SetTidNotPositive)
+    } else if newpid && tids[0].as_raw() != 1 {
+        Some(Rule::SetTidNewpidNotOne)
+    } else {
+        None
+    };
+    rule.map_or(Ok(()), |rule| Err(Conflict::new(rule, flags)))
+}
+
+/// How many PID namespaces a child of the calling thread is in, without
+/// `CLONE_NEWPID`: the level of its PID namespace for children, plus one.
+/// `None` when it cannot be known here: /proc is missing, or the namespace
+/// for children was changed (`unshare`/`setns`) and is not the thread's own.
+/// Reads /proc and allocates: called by `set_tid`, never by a clone path.
+pub(crate) fn pid_ns_depth() -> Option<usize> {
+    let own = std::fs::read_link("/proc/thread-self/ns/pid").ok()?;
+    let for_children = std::fs::read_link("/proc/thread-self/ns/pid_for_children").ok()?;
+    if own != for_children {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let nspid = status.lines().find_map(|line| line.strip_prefix("NSpid:"))?;
+    Some(nspid.split_whitespace().count())
+}
