@@ -4,7 +4,7 @@
 use std::ffi::c_void;
 use std::fmt;
 use std::mem::{self, ManuallyDrop};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 
@@ -13,12 +13,11 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::child::{Child, Forked};
+use crate::engine::{self, signals, Call, Request, Start};
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
-use crate::probe;
-use crate::raw::{self, CloneArgs};
+use crate::raw;
 use crate::rules::{self, pid_ns_depth, Arguments, Conflict, Rule};
-use crate::signals;
 use crate::stack::Stack;
 use crate::tid::TidSlot;
 use crate::userns::{self, IdMap, IdMaps, MapSync, Setgroups};
@@ -91,15 +90,6 @@ pub struct CloneBuilder<'a> {
 struct Resolved {
     flags: CloneFlags,
     clone3: bool,
-}
-
-/// Where a spawned child starts: its stack's lowest byte, the aligned top it starts at
-/// (below the header), and the CLEARTID/SETTID word, or NULL.
-#[derive(Clone, Copy)]
-struct ChildStart {
-    base: *mut u8,
-    top: *mut u8,
-    child_tid: *mut i32,
 }
 
 /// What `spawn` places at the top of the child's stack: the closure, and the
@@ -473,7 +463,7 @@ impl<'a> CloneBuilder<'a> {
                 return Err(Conflict::new(rule, flags).into());
             }
             (Syscall::Auto, Some(feature)) => {
-                if let Err(errno) = probe::clone3_works() {
+                if let Err(errno) = engine::clone3_works() {
                     return Err(Error::Unsupported { feature, errno });
                 }
                 true
@@ -512,35 +502,24 @@ impl<'a> CloneBuilder<'a> {
         features.iter().find(|(asked, _)| *asked).map(|&(_, name)| name)
     }
 
-    /// The `struct clone_args` for these arguments, without a stack.
-    fn clone_args(&self, flags: CloneFlags, pidfd: *mut libc::c_int, child_tid: *mut i32) -> CloneArgs {
-        let ptr = |p: *mut i32| p as usize as u64;
-        let slot = |s: Option<&TidSlot>| s.map_or(0, |s| ptr(s.as_ptr()));
-        CloneArgs {
-            flags: flags.bits(),
-            pidfd: if flags.contains(CloneFlags::PIDFD) {
-                ptr(pidfd)
+    /// The engine's request for these arguments, with the flags and call
+    /// `resolved` settled on and the child_tid word `child_tid` (or NULL).
+    fn request(&self, resolved: Resolved, child_tid: *mut i32) -> Request<'a> {
+        Request {
+            flags: resolved.flags,
+            best_effort: CloneFlags::empty(),
+            exit_signal: self.exit_signal,
+            parent_tid: self.parent_tid.map_or(ptr::null_mut(), TidSlot::as_ptr),
+            child_tid,
+            tls: self.tls.unwrap_or(ptr::null_mut()),
+            set_tid: self.set_tid,
+            cgroup: self.cgroup.map(|fd| fd.as_raw_fd()),
+            call: if resolved.clone3 {
+                Call::Clone3
             } else {
-                0
+                Call::Clone
             },
-            child_tid: ptr(child_tid),
-            parent_tid: slot(self.parent_tid),
-            exit_signal: self.exit_signal.map_or(0, |sig| sig as i32 as u64),
-            stack: 0,
-            stack_size: 0,
-            tls: self.tls.map_or(0, |tls| tls as usize as u64),
-            set_tid: self.set_tid.map_or(0, |tids| tids.as_ptr() as usize as u64),
-            set_tid_size: self.set_tid.map_or(0, |tids| tids.len() as u64),
-            cgroup: self.cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
-        }
-    }
-
-    /// Where legacy clone writes: the pidfd goes through `parent_tid`.
-    fn legacy_parent_tid(&self, flags: CloneFlags, pidfd: *mut libc::c_int) -> *mut i32 {
-        if flags.contains(CloneFlags::PIDFD) {
-            pidfd
-        } else {
-            self.parent_tid.map_or(ptr::null_mut(), TidSlot::as_ptr)
+            clone3_feature: self.clone3_feature(resolved.flags),
         }
     }
 
@@ -611,23 +590,12 @@ impl<'a> CloneBuilder<'a> {
             return Err(Conflict::new(Rule::ForkWithStack, flags).into());
         }
         let sync = self.id_maps.any().then(MapSync::new).transpose()?;
-        let mut pidfd: libc::c_int = -1;
         let child_tid = self.child_tid_slot().map_or(ptr::null_mut(), TidSlot::as_ptr);
-        let result = if resolved.clone3 {
-            let args = self.clone_args(flags, &mut pidfd, child_tid);
-            // SAFETY: no CLONE_VM (checked above); every pointer in args is a
-            // live slot or local; the caller keeps the child's contract.
-            unsafe { raw::clone3(&args) }.map_err(|errno| {
-                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
-            })
-        } else {
-            let parent_tid = self.legacy_parent_tid(flags, &mut pidfd);
-            let tls = self.tls.unwrap_or(ptr::null_mut());
-            // SAFETY: as above, for the legacy argument list.
-            unsafe { raw::clone(flags, self.exit_signal, parent_tid, child_tid, tls) }
-                .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
-        };
-        match result? {
+        let request = self.request(resolved, child_tid);
+        // SAFETY: no CLONE_VM (checked above); every pointer in the request
+        // is a live slot (for 'a); the caller keeps the child's contract.
+        let created = unsafe { engine::clone_child(&request, Start::Here, &mut |_| {}) }?;
+        match created.pid {
             None => {
                 // Async-signal-safe: close and read on our own copies.
                 if sync.is_some_and(|sync| !sync.child_wait()) {
@@ -638,62 +606,13 @@ impl<'a> CloneBuilder<'a> {
                 Ok(Forked::Child)
             }
             Some(pid) => {
-                // SAFETY: right after the successful clone with `flags`.
-                let pidfd = unsafe { take_pidfd(flags, pidfd) };
                 // SAFETY: no release word: the child does not share our memory.
-                let mut child = unsafe { Child::new(pid, flags, pidfd, None, None) };
+                let mut child = unsafe { Child::new(pid, flags, created.pidfd, None, None) };
                 if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
                     child = child.keep_pidfd_private();
                 }
                 release_maps(sync, &self.id_maps, child).map(Forked::Parent)
             }
-        }
-    }
-
-    /// Issues the clone (or clone3) of [`spawn`](Self::spawn), the child
-    /// starting on `at` in [`run_closure`] with `header`.
-    ///
-    /// # Safety
-    ///
-    /// As for `spawn`; `header` was placed on the stack at `at` by `place_header`
-    /// and `at.top` lies below it.
-    unsafe fn clone_on_stack<F: FnOnce() -> i32>(
-        &self,
-        clone3: bool,
-        flags: CloneFlags,
-        at: ChildStart,
-        pidfd: &mut libc::c_int,
-        header: NonNull<Header<F>>,
-    ) -> Result<Pid> {
-        let entry: raw::ChildEntry = run_closure::<F>;
-        let arg = header.as_ptr().cast::<c_void>();
-        if clone3 {
-            let mut args = self.clone_args(flags, pidfd, at.child_tid);
-            args.stack = at.base as usize as u64;
-            args.stack_size = (at.top as usize - at.base as usize) as u64;
-            // SAFETY: the stack is ours, mapped and 16-byte aligned at
-            // at.top; the entry consumes the header; pointers are live
-            // slots (for 'a) or locals read before the call returns.
-            unsafe { raw::clone3_on_stack(&args, entry, arg) }.map_err(|errno| {
-                clone3_error(errno, flags, self.set_tid.is_some(), self.clone3_feature(flags))
-            })
-        } else {
-            let parent_tid = self.legacy_parent_tid(flags, pidfd);
-            let tls = self.tls.unwrap_or(ptr::null_mut());
-            // SAFETY: as above, for the legacy argument list.
-            unsafe {
-                raw::clone_on_stack(
-                    flags,
-                    self.exit_signal,
-                    at.top,
-                    parent_tid,
-                    at.child_tid,
-                    tls,
-                    entry,
-                    arg,
-                )
-            }
-            .map_err(|errno| clone_error("clone", errno, flags, self.set_tid.is_some()))
         }
     }
 
@@ -824,7 +743,13 @@ impl<'a> CloneBuilder<'a> {
             resolved.flags |= CloneFlags::PIDFD;
         }
         let flags = resolved.flags;
-        let mut pidfd: libc::c_int = -1;
+        let request = self.request(resolved, child_tid_ptr);
+        let start = Start::OnStack {
+            base: stack.base(),
+            top: child_top,
+            entry: run_closure::<F>,
+            arg: header.as_ptr().cast::<c_void>(),
+        };
         // Every signal is blocked across the clone, so the child starts with
         // all of them blocked and settles them itself (see ChildSignals).
         let result = match signals::block_all() {
@@ -836,20 +761,18 @@ impl<'a> CloneBuilder<'a> {
                 // SAFETY: the header is ours until the clone; the child only
                 // reads it after.
                 unsafe { (*header.as_ptr()).mask = old_mask };
-                let at = ChildStart {
-                    base: stack.base(),
-                    top: child_top,
-                    child_tid: child_tid_ptr,
-                };
-                // SAFETY: the header was placed on `stack` by place_header.
-                let created = unsafe { self.clone_on_stack(resolved.clone3, flags, at, &mut pidfd, header) };
+                // SAFETY: the stack is ours, mapped and 16-byte aligned at
+                // child_top, below the header, which the entry consumes;
+                // the request's pointers are live slots (for 'a) or lie in
+                // the stack; the caller keeps the closure's contract.
+                let created = unsafe { engine::clone_child(&request, start, &mut |_| {}) };
                 let _ = signals::set_mask(&old_mask);
                 created
             }
         };
 
-        let pid = match result {
-            Ok(pid) => pid,
+        let created = match result {
+            Ok(created) => created,
             Err(err) => {
                 // No child will clear the slot: take the pending mark back,
                 // or a later wait on it would never return.
@@ -866,8 +789,8 @@ impl<'a> CloneBuilder<'a> {
             // this copy of the closure is the parent's alone.
             drop(unsafe { take_closure(header) });
         }
-        // SAFETY: right after the successful clone with `flags`.
-        let pidfd = unsafe { take_pidfd(flags, pidfd) };
+        let pid = created.pid.expect("a child on its own stack never returns here");
+        let pidfd = created.pidfd;
         let release = release.map(NonNull::from);
         // SAFETY: `release` is a slot borrowed for 'a or lies in `stack`,
         // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
@@ -887,148 +810,6 @@ fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
     }
 }
 
-/// Turns a clone3 failure into an error that says whether clone3 is absent,
-/// and why a cgroup placement was refused. EPERM is ambiguous (a seccomp
-/// filter, or a namespace without privilege), so the harmless probe decides.
-pub(crate) fn clone3_error(
-    errno: Errno,
-    flags: CloneFlags,
-    set_tid: bool,
-    feature: Option<&'static str>,
-) -> Error {
-    if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
-        if let Err(absent) = probe::clone3_recheck() {
-            return Error::Unsupported {
-                feature: feature.unwrap_or("clone3"),
-                errno: absent,
-            };
-        }
-    }
-    if flags.contains(CloneFlags::INTO_CGROUP) {
-        if let Some(error) = cgroup_error(errno) {
-            return error;
-        }
-    }
-    clone_error("clone3", errno, flags, set_tid)
-}
-
-/// A failed clone or clone3; `EPERM` with a `NEW*` flag names the flag
-/// that needs privilege (clone(2), ERRORS), unless `set_tid`, which needs
-/// privilege too, makes it ambiguous.
-pub(crate) fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
-    if errno == Errno::EPERM && !set_tid {
-        let clone3 = call == "clone3";
-        if let Some(call) = namespace_eperm(flags, clone3) {
-            return Error::Sys { call, errno };
-        }
-    }
-    Error::Sys { call, errno }
-}
-
-macro_rules! namespace_eperm_table {
-    ($call:literal) => {
-        [
-            (
-                CloneFlags::NEWUSER,
-                concat!(
-                    $call,
-                    " (CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe())"
-                ),
-            ),
-            (
-                CloneFlags::NEWNS,
-                concat!(
-                    $call,
-                    " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWUTS,
-                concat!(
-                    $call,
-                    " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWIPC,
-                concat!(
-                    $call,
-                    " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWPID,
-                concat!(
-                    $call,
-                    " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWNET,
-                concat!(
-                    $call,
-                    " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWCGROUP,
-                concat!(
-                    $call,
-                    " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWTIME,
-                concat!(
-                    $call,
-                    " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-        ]
-    };
-}
-
-/// The `call` text for an `EPERM` caused by a `NEW*` flag: with
-/// `CLONE_NEWUSER` the new user namespace grants the other flags their
-/// privilege, so only its own creation can have been refused.
-fn namespace_eperm(flags: CloneFlags, clone3: bool) -> Option<&'static str> {
-    let table = if clone3 {
-        namespace_eperm_table!("clone3")
-    } else {
-        namespace_eperm_table!("clone")
-    };
-    table
-        .iter()
-        .find(|(flag, _)| flags.contains(*flag))
-        .map(|&(_, call)| call)
-}
-
-/// Why clone3 refused `CLONE_INTO_CGROUP`, for the errnos that only the
-/// cgroup placement gives (clone(2), ERRORS; kernel/cgroup `cgroup_css_set_fork`).
-pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
-    let call = match errno {
-        Errno::EBUSY => {
-            "clone3 (CLONE_INTO_CGROUP: the cgroup has a domain controller enabled in cgroup.subtree_control, \
-             so it may not hold processes)"
-        }
-        Errno::EOPNOTSUPP => "clone3 (CLONE_INTO_CGROUP: the cgroup is in the \"domain invalid\" state)",
-        Errno::EACCES => {
-            "clone3 (CLONE_INTO_CGROUP: the caller may not move a process into this cgroup: \
-             cgroup.procs of the target and of the common ancestor must be writable)"
-        }
-        Errno::EBADF => "clone3 (CLONE_INTO_CGROUP: the descriptor is not a cgroup v2 directory)",
-        Errno::ENODEV => "clone3 (CLONE_INTO_CGROUP: the cgroup has been removed)",
-        Errno::E2BIG => {
-            return Some(Error::Unsupported {
-                feature: "CLONE_INTO_CGROUP (Linux 5.7)",
-                errno,
-            })
-        }
-        _ => return None,
-    };
-    Some(Error::Sys { call, errno })
-}
-
 /// After a successful clone: writes a `CLONE_NEWUSER` child's maps, or
 /// kills and reaps it when they cannot be written.
 fn release_maps<'a>(sync: Option<MapSync>, maps: &IdMaps<'_>, child: Child<'a>) -> Result<Child<'a>> {
@@ -1042,19 +823,6 @@ fn release_maps<'a>(sync: Option<MapSync>, maps: &IdMaps<'_>, child: Child<'a>) 
             Err(err)
         }
     }
-}
-
-/// The pidfd a clone stored, if `flags` asked for one and the kernel wrote
-/// it (a kernel before 5.2 ignores `CLONE_PIDFD` on legacy clone, leaving -1).
-///
-/// # Safety
-///
-/// Called once, right after a successful clone with `flags`, with the int the
-/// kernel was told to store the pidfd in (initialised to -1).
-pub(crate) unsafe fn take_pidfd(flags: CloneFlags, pidfd: libc::c_int) -> Option<OwnedFd> {
-    // SAFETY: with CLONE_PIDFD and a successful call, the kernel stored a new
-    // descriptor that nobody else owns (the caller's promise).
-    (flags.contains(CloneFlags::PIDFD) && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) })
 }
 
 /// Moves `f` into a [`Header`] at the top of `stack`, leaving at least

@@ -59,6 +59,7 @@
 
 mod builder;
 mod child;
+mod engine;
 mod error;
 mod exec;
 mod flags;
@@ -66,7 +67,6 @@ mod fork;
 mod probe;
 pub mod raw;
 mod rules;
-mod signals;
 mod stack;
 mod tid;
 mod userns;

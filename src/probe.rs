@@ -5,7 +5,6 @@ use std::ffi::CStr;
 use std::fmt;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -14,38 +13,6 @@ use crate::builder::{CloneBuilder, Syscall};
 use crate::child::{Child, Forked};
 use crate::flags::CloneFlags;
 use crate::raw;
-
-/// Whether clone3 works here: 0 not yet probed, 1 yes, else the errno that
-/// says it is absent (ENOSYS, or EPERM from a seccomp filter), plus 1.
-static CLONE3: AtomicU8 = AtomicU8::new(0);
-
-/// Whether clone3 works here, probed once and cached: `Err` with the errno
-/// that says it does not.
-pub(crate) fn clone3_works() -> Result<(), Errno> {
-    match CLONE3.load(Ordering::Relaxed) {
-        0 => clone3_recheck(),
-        1 => Ok(()),
-        absent => Err(Errno::from_raw(i32::from(absent) - 1)),
-    }
-}
-
-/// Probes clone3 again (after it failed in a way that may mean it is gone,
-/// e.g. a seccomp filter installed since the last probe) and caches the answer.
-pub(crate) fn clone3_recheck() -> Result<(), Errno> {
-    // SAFETY: the probe's arguments cannot create a process.
-    let answer = match unsafe { raw::clone3_probe() } {
-        Errno::ENOSYS => Err(Errno::ENOSYS),
-        Errno::EPERM => Err(Errno::EPERM),
-        // EINVAL (size 0 refused) or anything else: the call exists.
-        _ => Ok(()),
-    };
-    let code = match answer {
-        Ok(()) => 1,
-        Err(errno) => errno as u8 + 1,
-    };
-    CLONE3.store(code, Ordering::Relaxed);
-    answer
-}
 
 /// What this kernel and sandbox allow, as found by [`probe`]: one flag per
 /// feature, the kernel release, the cgroup v2 mount, the seccomp mode, and
@@ -207,7 +174,7 @@ pub fn probe() -> HostSupport {
     let kernel = kernel_release();
     let clone3 = push(
         "clone3",
-        match clone3_recheck() {
+        match crate::engine::clone3_recheck() {
             Ok(()) => Ok("clone3 with an empty argument block answers EINVAL: it exists".into()),
             Err(errno) => Err(format!("{errno:?}: {}", clone3_absent_reason(errno))),
         },

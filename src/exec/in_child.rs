@@ -27,9 +27,9 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::plan::{stage_code, Plan};
+use crate::engine::signals::reset_handlers;
 use crate::error::ExecStage;
 use crate::raw;
-use crate::signals::reset_handlers;
 
 /// What a failed step reports.
 type Failed = (ExecStage, Errno);
@@ -65,7 +65,7 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
 /// Every step before `execve`.
 fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     let at = |stage| move |errno| (stage, errno);
-    if plan.spawn.reset_handlers {
+    if plan.spawn.reset_handlers.load(Ordering::Relaxed) {
         reset_handlers().map_err(at(ExecStage::Signals))?;
     }
     if plan.reset_sigpipe {

@@ -1,22 +1,21 @@
 //! How one spawn creates its child: the three [`Strategy`]s, with the
 //! fallbacks each takes where the kernel or a seccomp filter refuses a call.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_void;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::in_child;
 use super::plan::{self, Plan};
 use super::stack_pool::{give_back, take_stack};
-use crate::builder::{clone3_error, clone_error, take_pidfd};
 use crate::child::Child;
+use crate::engine::{self, Call, Request, Start};
 use crate::error::{Error, ExecStage, Result};
 use crate::flags::CloneFlags;
-use crate::{probe, raw};
+use crate::raw;
 
 /// How [`Exec`](super::Exec) creates the child. All three run the same child program and
 /// pass the same tests; they differ in cost and in what the kernel must offer.
@@ -93,10 +92,6 @@ pub(super) struct Launch {
     pub(super) pidfd: bool,
 }
 
-/// Whether clone3 refused `CLONE_CLEAR_SIGHAND` (Linux 5.3 and 5.4): then
-/// the child resets handlers itself.
-pub(super) static NO_CLEAR_SIGHAND: AtomicBool = AtomicBool::new(false);
-
 /// Whether the vfork system call was refused (a seccomp filter answering
 /// ENOSYS or EPERM): then `Strategy::Vfork` uses `clone(CLONE_VM | CLONE_VFORK)`.
 pub(super) static NO_VFORK: AtomicBool = AtomicBool::new(false);
@@ -130,18 +125,28 @@ impl Launch {
                 errno: Errno::EINVAL,
             });
         }
-        if let (Some(feature), Err(errno)) = (self.clone3_feature(), probe::clone3_works()) {
+        if let (Some(feature), Err(errno)) = (self.clone3_feature(), engine::clone3_works()) {
             return Err(Error::Unsupported { feature, errno });
         }
         Ok(())
     }
 
+    /// The flags every strategy's clone carries besides its own: the
+    /// namespaces, the cgroup and the pidfd.
     fn flags(&self) -> CloneFlags {
         let mut flags = self.namespaces;
-        if self.cgroup.is_some() {
-            flags |= CloneFlags::INTO_CGROUP;
-        }
+        flags.set(CloneFlags::INTO_CGROUP, self.cgroup.is_some());
+        flags.set(CloneFlags::PIDFD, self.pidfd);
         flags
+    }
+
+    /// The engine's request for `flags` through `call`, exit signal SIGCHLD.
+    fn request(&self, flags: CloneFlags, call: Call) -> Request<'static> {
+        Request {
+            cgroup: self.cgroup,
+            clone3_feature: self.clone3_feature(),
+            ..Request::new(flags, call)
+        }
     }
 
     /// Blocks every signal, creates the child, restores the mask. The child
@@ -183,193 +188,95 @@ impl Launch {
         Ok((pid, pidfd))
     }
 
-    /// `clone3(CLONE_VM | CLONE_VFORK | ...)` on a cached stack, or legacy
-    /// `clone` where clone3 is absent.
-    fn clone_vfork(&self, plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
-        let mut stack = take_stack()?;
-        let (base, top) = (stack.base(), stack.top());
-        let mut flags = CloneFlags::VM | CloneFlags::VFORK | self.flags();
-        if self.pidfd {
-            flags |= CloneFlags::PIDFD;
-        }
-        let mut pidfd: c_int = -1;
-        let mut clone3 = probe::clone3_works().is_ok();
-        let mut clear = !NO_CLEAR_SIGHAND.load(Ordering::Relaxed);
-        let result = loop {
-            if !clone3 {
-                break legacy_clone_vfork(plan, flags, top, &mut pidfd);
-            }
-            plan.spawn.reset_handlers = !clear;
-            let mut asked = flags;
-            if clear {
-                asked |= CloneFlags::CLEAR_SIGHAND;
-            }
-            let args = raw::CloneArgs {
-                flags: asked.bits(),
-                pidfd: &mut pidfd as *mut c_int as u64,
-                exit_signal: libc::SIGCHLD as u64,
-                stack: base as u64,
-                stack_size: (top as usize - base as usize) as u64,
-                cgroup: self.cgroup.map_or(0, |fd| fd as u64),
-                ..raw::CloneArgs::default()
-            };
-            let arg = child_arg(plan);
-            // SAFETY: as above; every pointer in `args` is a live local.
-            match unsafe { raw::clone3_on_stack(&args, in_child::entry, arg) } {
-                Err(Errno::EINVAL) if clear => clear = false,
-                Err(errno @ (Errno::ENOSYS | Errno::EPERM)) => match probe::clone3_recheck() {
-                    Err(absent) => match self.clone3_feature() {
-                        Some(feature) => {
-                            break Err(Error::Unsupported {
-                                feature,
-                                errno: absent,
-                            })
-                        }
-                        None => clone3 = false,
-                    },
-                    // clone3 works: a real EPERM (a namespace needs privilege).
-                    Ok(()) => break Err(clone3_error(errno, asked, false, None)),
-                },
-                Err(errno) => break Err(clone3_error(errno, asked, false, None)),
-                Ok(pid) => {
-                    if !clear {
-                        NO_CLEAR_SIGHAND.store(true, Ordering::Relaxed);
-                    }
-                    break Ok(pid);
-                }
-            }
-        };
-        // The child has exec'd or exited: the stack is free again.
-        give_back(stack);
-        let pid = result?;
-        // SAFETY: right after the successful clone with `flags`.
-        Ok((pid, unsafe { take_pidfd(flags, pidfd) }))
+    /// `clone3(CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND | ...)` on a
+    /// pooled stack. The engine falls back to legacy clone where clone3 is
+    /// absent or refused, and drops `CLONE_CLEAR_SIGHAND` where the call
+    /// cannot do it: the child then resets its handlers itself.
+    fn clone_vfork(&self, plan: &Plan) -> Result<(Pid, Option<OwnedFd>)> {
+        let mut request = self.request(
+            CloneFlags::VM | CloneFlags::VFORK | self.flags(),
+            Call::PreferClone3,
+        );
+        request.best_effort = CloneFlags::CLEAR_SIGHAND;
+        on_pooled_stack(plan, &request)
     }
 
-    /// `vfork`, the child moved to a cached stack before it runs any code.
-    /// `clone(CLONE_VM | CLONE_VFORK)` does the same where a pidfd is asked
-    /// for (vfork cannot carry `CLONE_PIDFD`) or where vfork is refused (a
-    /// seccomp filter answering ENOSYS or EPERM; remembered).
-    fn vfork(&self, plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
-        let mut stack = take_stack()?;
-        let top = stack.top();
-        let mut pidfd: c_int = -1;
-        let flags = if self.pidfd {
-            CloneFlags::PIDFD
-        } else {
-            CloneFlags::empty()
-        };
-        let vforked = if self.pidfd || NO_VFORK.load(Ordering::Relaxed) {
-            None
-        } else {
-            plan.spawn.reset_handlers = true;
-            let arg = child_arg(plan);
-            // SAFETY: as in `clone_vfork`: the stack is ours until the child
-            // execs or exits, which vfork waits for.
-            match unsafe { raw::vfork_on_stack(top, in_child::entry, arg) } {
-                Err(Errno::ENOSYS | Errno::EPERM) => {
-                    NO_VFORK.store(true, Ordering::Relaxed);
-                    None
-                }
-                other => Some(other.map_err(Error::sys("vfork"))),
+    /// The `vfork` system call, the child moved to a pooled stack before it
+    /// runs any code. `clone(CLONE_VM | CLONE_VFORK)` does the same where a
+    /// pidfd is asked for (vfork cannot carry `CLONE_PIDFD`) or where vfork
+    /// is refused (a seccomp filter answering ENOSYS or EPERM; remembered).
+    fn vfork(&self, plan: &Plan) -> Result<(Pid, Option<OwnedFd>)> {
+        if !self.pidfd && !NO_VFORK.load(Ordering::Relaxed) {
+            let mut stack = take_stack()?;
+            plan.spawn.reset_handlers.store(true, Ordering::Relaxed);
+            // SAFETY: the stack is ours until the child execs or exits,
+            // which vfork waits for; the entry runs only the plan.
+            let vforked = unsafe { raw::vfork_on_stack(stack.top(), in_child::entry, child_arg(plan)) };
+            give_back(stack);
+            match vforked {
+                Err(Errno::ENOSYS | Errno::EPERM) => NO_VFORK.store(true, Ordering::Relaxed),
+                other => return Ok((other.map_err(Error::sys("vfork"))?, None)),
             }
-        };
-        let created = match vforked {
-            Some(created) => created,
-            None => legacy_clone_vfork(plan, flags, top, &mut pidfd),
-        };
-        give_back(stack);
-        // SAFETY: right after the successful clone with `flags` (or a vfork,
-        // with no pidfd asked for).
-        Ok((created?, unsafe { take_pidfd(flags, pidfd) }))
+        }
+        let request = self.request(CloneFlags::VM | CloneFlags::VFORK | self.flags(), Call::Clone);
+        on_pooled_stack(plan, &request)
     }
 
     /// `fork`, or `clone`/`clone3` without a stack when there are flags; the
     /// child runs the plan on its copy of memory.
-    fn fork(&self, plan: &mut Plan) -> Result<(Pid, Option<OwnedFd>)> {
-        plan.spawn.reset_handlers = true;
-        let mut flags = self.flags();
-        let mut pidfd: c_int = -1;
-        let created = if flags.is_empty() && !self.pidfd {
+    fn fork(&self, plan: &Plan) -> Result<(Pid, Option<OwnedFd>)> {
+        plan.spawn.reset_handlers.store(true, Ordering::Relaxed);
+        let flags = self.flags();
+        let created = if flags.is_empty() {
             // SAFETY: the child runs only the plan (raw system calls).
-            unsafe { raw::fork() }.map_err(Error::sys("fork"))
+            unsafe { raw::fork() }
+                .map(|pid| (pid, None))
+                .map_err(Error::sys("fork"))
         } else {
-            // The pidfd comes from the clone itself (CLONE_PIDFD).
-            if self.pidfd {
-                flags |= CloneFlags::PIDFD;
-            }
-            if self.clone3_feature().is_some() {
-                let args = raw::CloneArgs {
-                    flags: flags.bits(),
-                    pidfd: &mut pidfd as *mut c_int as u64,
-                    exit_signal: libc::SIGCHLD as u64,
-                    cgroup: self.cgroup.map_or(0, |fd| fd as u64),
-                    ..raw::CloneArgs::default()
-                };
-                // SAFETY: as above; no CLONE_VM, pointers are live locals.
-                unsafe { raw::clone3(&args) }.map_err(|errno| clone3_error(errno, flags, false, None))
-            } else {
-                // Legacy clone writes the pidfd where the parent TID would go.
-                let parent_tid = if self.pidfd {
-                    &mut pidfd as *mut c_int
-                } else {
-                    std::ptr::null_mut()
-                };
-                let (no_child_tid, no_tls) = (std::ptr::null_mut(), std::ptr::null_mut());
-                // SAFETY: as above; no CLONE_VM.
-                unsafe { raw::clone(flags, Some(Signal::SIGCHLD), parent_tid, no_child_tid, no_tls) }
-                    .map_err(|errno| clone_error("clone", errno, flags, false))
-            }
+            let call = match self.clone3_feature() {
+                Some(_) => Call::Clone3,
+                None => Call::Clone,
+            };
+            // SAFETY: no CLONE_VM; the request holds no pointer; the child
+            // runs only the plan.
+            unsafe { engine::clone_child(&self.request(flags, call), Start::Here, &mut |_| {}) }
+                .map(|created| (created.pid, created.pidfd))
         };
         match created? {
             // SAFETY: a fresh fork-like child of ours, every signal blocked.
-            None => unsafe { in_child::run(plan) },
-            Some(pid) => {
-                // SAFETY: right after the successful clone with `flags`.
-                Ok((pid, unsafe { take_pidfd(flags, pidfd) }))
-            }
+            (None, _) => unsafe { in_child::run(plan) },
+            (Some(pid), pidfd) => Ok((pid, pidfd)),
         }
     }
 }
 
-/// Legacy `clone(CLONE_VM | CLONE_VFORK | flags)` with the child on the
-/// stack whose top is `top`; with `CLONE_PIDFD` in `flags` the kernel
-/// writes the pidfd to `pidfd` (legacy clone's parent TID pointer). The
-/// child resets its handlers itself.
-pub(super) fn legacy_clone_vfork(
-    plan: &mut Plan,
-    flags: CloneFlags,
-    top: *mut u8,
-    pidfd: &mut c_int,
-) -> Result<Pid> {
-    plan.spawn.reset_handlers = true;
-    let flags = flags | CloneFlags::VM | CloneFlags::VFORK;
-    let parent_tid = if flags.contains(CloneFlags::PIDFD) {
-        pidfd as *mut c_int
-    } else {
-        std::ptr::null_mut()
+/// Creates a vfork-like child through the engine on a pooled stack; it
+/// runs the plan, told whether the kernel reset its handlers.
+fn on_pooled_stack(plan: &Plan, request: &Request<'_>) -> Result<(Pid, Option<OwnedFd>)> {
+    let mut stack = take_stack()?;
+    let start = Start::OnStack {
+        base: stack.base(),
+        top: stack.top(),
+        entry: in_child::entry,
+        arg: child_arg(plan),
     };
-    let arg = child_arg(plan);
+    let reset = &plan.spawn.reset_handlers;
+    let mut before =
+        |flags: CloneFlags| reset.store(!flags.contains(CloneFlags::CLEAR_SIGHAND), Ordering::Relaxed);
     // SAFETY: the stack is ours and unused until the child has exec'd or
     // exited (CLONE_VFORK suspends us until then); the entry runs only the
-    // plan, which we do not touch meanwhile.
-    let created = unsafe {
-        raw::clone_on_stack(
-            flags,
-            Some(Signal::SIGCHLD),
-            top,
-            parent_tid,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            in_child::entry,
-            arg,
-        )
-    };
-    created.map_err(|errno| clone_error("clone", errno, flags, false))
+    // plan, of which we write nothing meanwhile but this atomic, before
+    // each attempt; the request holds no pointer.
+    let created = unsafe { engine::clone_child(request, start, &mut before) };
+    // The child has exec'd or exited: the stack is free again.
+    give_back(stack);
+    let created = created?;
+    let pid = created.pid.expect("a child on its own stack never returns here");
+    Ok((pid, created.pidfd))
 }
 
-/// The argument of [`in_child::entry`]: taken from `plan` right before the
-/// clone, after the parent's last write, and not used once it returns.
-pub(super) fn child_arg(plan: &mut Plan) -> *mut c_void {
-    (plan as *mut Plan).cast::<c_void>()
+/// The argument of [`in_child::entry`]: the plan, shared with the child,
+/// which reads it and writes only its atomics.
+fn child_arg(plan: &Plan) -> *mut c_void {
+    (plan as *const Plan).cast_mut().cast::<c_void>()
 }

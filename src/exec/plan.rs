@@ -16,7 +16,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::ptr;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
@@ -81,7 +81,7 @@ pub(crate) struct PerSpawn {
     /// The mask the parent had before it blocked every signal.
     pub(crate) old_mask: libc::sigset_t,
     /// Whether the child must reset handlers itself (no `CLONE_CLEAR_SIGHAND`).
-    pub(crate) reset_handlers: bool,
+    pub(crate) reset_handlers: AtomicBool,
     /// The pid `getppid()` must return in the child (0 in a new PID namespace).
     pub(crate) parent: Pid,
     /// The write end of the error pipe (`Strategy::Fork`), or -1.
@@ -256,7 +256,7 @@ impl Plan {
             death_signal: settings.death_signal.map_or(0, |sig| sig as c_int),
             spawn: PerSpawn {
                 old_mask: crate::raw::full_sigset(),
-                reset_handlers: true,
+                reset_handlers: AtomicBool::new(true),
                 parent: Pid::from_raw(0),
                 report_fd: -1,
                 environ: ptr::null(),

@@ -34,7 +34,6 @@ use std::fmt;
 use crate::builder::{CloneBuilder, Syscall};
 use crate::child::Forked;
 use crate::flags::CloneFlags;
-use crate::probe;
 
 mod files;
 mod fs;
@@ -151,7 +150,7 @@ impl Spec {
     /// Runs the check on this host: forks a helper, creates the child in
     /// it, and compares what is observed with what is expected.
     pub fn run(&self) -> Check {
-        let verdict = match (self.via, probe::clone3_works()) {
+        let verdict = match (self.via, crate::engine::clone3_works()) {
             (Via::Clone3, Err(errno)) => Verdict {
                 expected: String::new(),
                 observed: Err(helper::Stopped::Skip(format!(

@@ -1,0 +1,41 @@
+//! Whether clone3 works here: probed once with arguments that cannot create
+//! a process, cached, and probed again when a call fails in a way that may
+//! mean it went away (a seccomp filter installed since).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use nix::errno::Errno;
+
+use crate::raw;
+
+/// Whether clone3 works here: 0 not yet probed, 1 yes, else the errno that
+/// says it is absent (ENOSYS, or EPERM from a seccomp filter), plus 1.
+static CLONE3: AtomicU8 = AtomicU8::new(0);
+
+/// Whether clone3 works here, probed once and cached: `Err` with the errno
+/// that says it does not.
+pub(crate) fn clone3_works() -> Result<(), Errno> {
+    match CLONE3.load(Ordering::Relaxed) {
+        0 => clone3_recheck(),
+        1 => Ok(()),
+        absent => Err(Errno::from_raw(i32::from(absent) - 1)),
+    }
+}
+
+/// Probes clone3 again (after it failed in a way that may mean it is gone,
+/// e.g. a seccomp filter installed since the last probe) and caches the answer.
+pub(crate) fn clone3_recheck() -> Result<(), Errno> {
+    // SAFETY: the probe's arguments cannot create a process.
+    let answer = match unsafe { raw::clone3_probe() } {
+        Errno::ENOSYS => Err(Errno::ENOSYS),
+        Errno::EPERM => Err(Errno::EPERM),
+        // EINVAL (size 0 refused) or anything else: the call exists.
+        _ => Ok(()),
+    };
+    let code = match answer {
+        Ok(()) => 1,
+        Err(errno) => errno as u8 + 1,
+    };
+    CLONE3.store(code, Ordering::Relaxed);
+    answer
+}

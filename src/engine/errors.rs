@@ -1,0 +1,151 @@
+//! Turning a refused clone into an error that says why: clone3 absent (a
+//! seccomp filter or an old kernel), a namespace flag without privilege, a
+//! cgroup placement refused.
+
+use nix::errno::Errno;
+
+use super::clone3::clone3_recheck;
+use crate::error::Error;
+use crate::flags::CloneFlags;
+
+/// Turns a clone3 failure into an error that says whether clone3 is absent,
+/// and why a cgroup placement was refused. EPERM is ambiguous (a seccomp
+/// filter, or a namespace without privilege), so the harmless probe decides.
+pub(crate) fn clone3_error(
+    errno: Errno,
+    flags: CloneFlags,
+    set_tid: bool,
+    feature: Option<&'static str>,
+) -> Error {
+    if matches!(errno, Errno::ENOSYS | Errno::EPERM) {
+        if let Err(absent) = clone3_recheck() {
+            return Error::Unsupported {
+                feature: feature.unwrap_or("clone3"),
+                errno: absent,
+            };
+        }
+    }
+    if flags.contains(CloneFlags::INTO_CGROUP) {
+        if let Some(error) = cgroup_error(errno) {
+            return error;
+        }
+    }
+    clone_error("clone3", errno, flags, set_tid)
+}
+
+/// A failed clone or clone3; `EPERM` with a `NEW*` flag names the flag
+/// that needs privilege (clone(2), ERRORS), unless `set_tid`, which needs
+/// privilege too, makes it ambiguous.
+pub(crate) fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
+    if errno == Errno::EPERM && !set_tid {
+        let clone3 = call == "clone3";
+        if let Some(call) = namespace_eperm(flags, clone3) {
+            return Error::Sys { call, errno };
+        }
+    }
+    Error::Sys { call, errno }
+}
+
+macro_rules! namespace_eperm_table {
+    ($call:literal) => {
+        [
+            (
+                CloneFlags::NEWUSER,
+                concat!(
+                    $call,
+                    " (CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe())"
+                ),
+            ),
+            (
+                CloneFlags::NEWNS,
+                concat!(
+                    $call,
+                    " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWUTS,
+                concat!(
+                    $call,
+                    " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWIPC,
+                concat!(
+                    $call,
+                    " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWPID,
+                concat!(
+                    $call,
+                    " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWNET,
+                concat!(
+                    $call,
+                    " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWCGROUP,
+                concat!(
+                    $call,
+                    " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+            (
+                CloneFlags::NEWTIME,
+                concat!(
+                    $call,
+                    " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"
+                ),
+            ),
+        ]
+    };
+}
+
+/// The `call` text for an `EPERM` caused by a `NEW*` flag: with
+/// `CLONE_NEWUSER` the new user namespace grants the other flags their
+/// privilege, so only its own creation can have been refused.
+fn namespace_eperm(flags: CloneFlags, clone3: bool) -> Option<&'static str> {
+    let table = if clone3 {
+        namespace_eperm_table!("clone3")
+    } else {
+        namespace_eperm_table!("clone")
+    };
+    table
+        .iter()
+        .find(|(flag, _)| flags.contains(*flag))
+        .map(|&(_, call)| call)
+}
+
+/// Why clone3 refused `CLONE_INTO_CGROUP`, for the errnos that only the
+/// cgroup placement gives (clone(2), ERRORS; kernel/cgroup `cgroup_css_set_fork`).
+pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
+    let call = match errno {
+        Errno::EBUSY => {
+            "clone3 (CLONE_INTO_CGROUP: the cgroup has a domain controller enabled in cgroup.subtree_control, \
+             so it may not hold processes)"
+        }
+        Errno::EOPNOTSUPP => "clone3 (CLONE_INTO_CGROUP: the cgroup is in the \"domain invalid\" state)",
+        Errno::EACCES => {
+            "clone3 (CLONE_INTO_CGROUP: the caller may not move a process into this cgroup: \
+             cgroup.procs of the target and of the common ancestor must be writable)"
+        }
+        Errno::EBADF => "clone3 (CLONE_INTO_CGROUP: the descriptor is not a cgroup v2 directory)",
+        Errno::ENODEV => "clone3 (CLONE_INTO_CGROUP: the cgroup has been removed)",
+        Errno::E2BIG => {
+            return Some(Error::Unsupported {
+                feature: "CLONE_INTO_CGROUP (Linux 5.7)",
+                errno,
+            })
+        }
+        _ => return None,
+    };
+    Some(Error::Sys { call, errno })
+}
