@@ -19,13 +19,9 @@ use crate::raw;
 ///
 /// # Safety
 ///
-/// In [`Forked::Child`], only async-signal-safe work may be done before
-/// `execve` or [`raw::exit_group`]: no allocation, no locks (in a
-/// multi-threaded parent any lock, malloc's included, may be held forever by
-/// a thread that does not exist in the child), no `println!`, no unwinding
-/// out of the caller's frames. glibc's cached TID in the child is the
-/// parent's, so libc calls that rely on it (`raise`, `pthread_kill`) target
-/// the parent.
+/// The child keeps [the child's contract](crate#the-childs-contract): in
+/// [`Forked::Child`], async-signal-safe work only, then `execve` or
+/// [`raw::exit_group`].
 ///
 /// # Examples
 ///

@@ -25,12 +25,10 @@
 //!
 //! # What is safe and what is not
 //!
-//! [`Stack`], [`TidSlot`], [`Child`] and [`CloneFlags::check`] are safe.
-//! Creating a child that runs Rust code is `unsafe`: after a raw fork or
-//! clone the child has no working libc bookkeeping (no atfork handlers ran;
-//! in a multi-threaded parent any lock may be held forever), so it may only
-//! do async-signal-safe work. With `CLONE_VM` the child also shares the
-//! caller's memory and, without `CLONE_SETTLS`, its thread-local storage.
+//! [`Stack`], [`TidSlot`], [`Child`], [`Exec`] and [`CloneFlags::check`] are
+//! safe. Creating a child that runs Rust code ([`fork()`],
+//! [`CloneBuilder::fork`], [`CloneBuilder::spawn`], and the [`raw`] calls)
+//! is `unsafe`: that code must keep [the child's contract](#the-childs-contract).
 //!
 //! What the types make impossible even in unsafe code: a child running on a
 //! stack the parent frees (the [`Child`] owns its [`Stack`] and waits for a
@@ -38,6 +36,41 @@
 //! twice or under a child that uses it, a [`TidSlot`] that dies before the
 //! kernel writes it (`'a`), and a child that returns into the parent's frames
 //! (the trampolines jump to an entry that never returns).
+//!
+//! # The child's contract
+//!
+//! Written here once; every `# Safety` section that creates a child links
+//! here and adds only what is its own. The code that runs in a child
+//! created by this crate:
+//!
+//! 1. **does async-signal-safe work only**, then calls `execve` or
+//!    [`raw::exit`]/[`raw::exit_group`]: no allocation, no locks, no
+//!    `println!`, no panic. After a raw fork or clone the child has no
+//!    working libc bookkeeping: no `pthread_atfork` handler ran, glibc's
+//!    cached TID is the parent's (so `raise` and `pthread_kill` target the
+//!    parent), and in a multi-threaded parent any lock, the allocator's
+//!    among them, may be held forever by a thread that does not exist in the
+//!    child. Returning from `main` in a forked child runs the parent's
+//!    atexit handlers and flushes its buffers a second time.
+//! 2. **shares what its flags share**: with `CLONE_FILES` a descriptor it
+//!    closes is closed for the caller, with `CLONE_FS` a `chdir` moves both,
+//!    with `CLONE_VM` every write lands in the caller's memory.
+//! 3. **with `CLONE_VM` and without `CLONE_SETTLS`, touches no thread-local
+//!    storage**: it runs on the caller's TLS and `errno`, so no
+//!    `thread_local!`, no libc call that may set `errno` (use [`raw`]'s
+//!    calls), no allocation.
+//! 4. **with `CLONE_SETTLS`, runs on a valid thread pointer** for its whole
+//!    life ([`CloneBuilder::tls`]).
+//! 5. **captures by value only what is trivially dropped** (a spawned
+//!    closure's captures are dropped in the child when it returns): a
+//!    `String` or `Box` would be freed through the parent's allocator.
+//!    Capture references, integers, atomics and raw descriptors.
+//! 6. **is not outlived by a leaked handle**: with `CLONE_VM`, the [`Child`]
+//!    must not be `mem::forget`-ten; its drop is what keeps `'a` alive until
+//!    the child is done with it.
+//!
+//! The signals a spawned child starts with are described under
+//! [`CloneBuilder::spawn`] ("Signals").
 //!
 //! # Quick start
 //!

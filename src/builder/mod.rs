@@ -501,15 +501,9 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// # Safety
     ///
-    /// - In [`Forked::Child`] only async-signal-safe work may be done (no
-    ///   allocation, no locks, no `println!`; glibc's atfork handlers did not
-    ///   run and its cached TID is the parent's), then `execve` or
-    ///   [`raw::exit`]; returning from `main` runs the parent's atexit
-    ///   handlers and flushes its buffers a second time.
-    /// - What the flags share (files, fs, signal handlers) is shared: e.g.
-    ///   with `CLONE_FILES` a descriptor the child closes is closed for the
-    ///   caller too; with `CLONE_SIGHAND`... (needs VM, refused here).
-    /// - The [`tls`](Self::tls) contract holds.
+    /// The child keeps [the child's contract](crate#the-childs-contract)
+    /// (clauses 1, 2 and 4): in [`Forked::Child`], async-signal-safe work
+    /// only, then `execve` or [`raw::exit_group`].
     ///
     /// # Examples
     ///
@@ -609,22 +603,12 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// # Safety
     ///
-    /// - `f` may only do async-signal-safe work (see [`fork`](Self::fork))
-    ///   and must not panic (a panic is caught and ends the child with 101,
-    ///   but the panic machinery itself is not async-signal-safe).
-    /// - With `CLONE_VM` and without `CLONE_SETTLS`, the child runs on the
-    ///   caller's thread-local storage: `f` must not touch any (no
-    ///   `thread_local!`, no `errno`-setting libc call, no allocation).
-    /// - With `CLONE_VM`, the returned `Child` must not be leaked with
-    ///   `mem::forget`: its drop is what keeps `'a` alive until the child is
-    ///   done with it.
-    /// - What `f` captures by value is dropped in the child when `f` returns,
-    ///   so it must be trivially droppable there: a `String` or `Box` would be
-    ///   freed through the parent's allocator (with `CLONE_VM`, on the
-    ///   parent thread's allocator cache; without it, under a malloc lock
-    ///   that another thread of a multi-threaded parent may hold). Capture
-    ///   references, integers, atomics and raw descriptors instead.
-    /// - The [`tls`](Self::tls) contract holds.
+    /// `f` keeps [the child's contract](crate#the-childs-contract), all of
+    /// it: async-signal-safe work and no panic (a panic is caught and ends
+    /// the child with 101, but the panic machinery itself is not
+    /// async-signal-safe); with `CLONE_VM` no thread-local storage unless
+    /// `CLONE_SETTLS`; captures that are trivially dropped; and with
+    /// `CLONE_VM` the returned `Child` is not leaked.
     ///
     /// # Examples
     ///

@@ -14,11 +14,8 @@
 //! # Safety
 //!
 //! The callers of this module promise what each function's `# Safety` says.
-//! The common part: after a raw fork or clone, the child has no working libc
-//! bookkeeping (no `pthread_atfork` handlers ran, glibc's cached TID is the
-//! parent's, and in a multi-threaded parent any lock may be held forever), so
-//! the child may only do async-signal-safe work until it calls `execve` or
-//! [`exit`].
+//! The common part: a child created here keeps
+//! [the child's contract](crate#the-childs-contract).
 
 use core::ffi::{c_int, c_long, c_void};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -84,7 +81,7 @@ fn exit_signal_bits(exit_signal: Option<Signal>) -> u64 {
 ///
 /// # Safety
 ///
-/// The child may only do async-signal-safe work (see the module docs).
+/// The child keeps [the child's contract](crate#the-childs-contract).
 ///
 /// # References
 /// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
@@ -137,7 +134,7 @@ unsafe fn clone_syscall(flags: u64, stack: usize, ptid: usize, ctid: usize, tls:
 ///   read as part of the exit signal;
 /// - each pointer must be valid for what its flag makes the kernel write;
 /// - `tls` must be a valid thread pointer if `CLONE_SETTLS` is set;
-/// - the child may only do async-signal-safe work (module docs).
+/// - the child keeps [the child's contract](crate#the-childs-contract).
 ///
 /// # References
 /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
