@@ -20,8 +20,6 @@
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one `unsafe` typed function per system call, for those who
 //!   need exactly the call and no policy.
-//! - [`verify`]: checks, run on this host, of what each clone flag really
-//!   shares (the `semantics` example prints them as a table).
 //!
 //! # What is safe and what is not
 //!
@@ -103,7 +101,6 @@ mod rules;
 mod stack;
 mod tid;
 mod userns;
-pub mod verify;
 
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};

@@ -1,12 +1,11 @@
 //! The descriptor table: `CLONE_FILES` (shared or copied) and the open file
 //! descriptions a forked child shares with its parent (file offsets).
 
+use clonekit::{raw, CloneFlags, Forked};
+use nix::errno::Errno;
+
 use super::helper::{in_helper, reap, spawn_and_reap, step, sys, Board, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::child::Forked;
-use crate::flags::CloneFlags;
-use crate::raw;
-use nix::errno::Errno;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[

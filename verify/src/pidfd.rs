@@ -5,13 +5,12 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 
+use clonekit::{raw, CloneFlags};
 use nix::sys::signal::Signal;
 
 use super::helper::{in_helper, reap, reap_pid, step, sys, yes_no, Board, Gate, Stop, DEADLINE};
 use super::tids::raw_fork;
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::flags::CloneFlags;
-use crate::raw;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[

@@ -1,5 +1,5 @@
-//! The crate's main example: proves on this host what each clone flag
-//! shares, and prints the table.
+//! `clonekit-verify`: proves on this host what each clone flag shares, and
+//! prints the table.
 //!
 //! Every row creates a child with and without one flag, through legacy
 //! `clone` and through `clone3`, lets the child change something, and shows
@@ -7,11 +7,11 @@
 //! runs in a forked helper with a deadline, so nothing here can hang or take
 //! this process down. Exits 1 if any check fails.
 //!
-//! Run with `cargo run --release --example semantics`.
+//! Run with `cargo run --release -p clonekit-verify`.
 
 use std::process::ExitCode;
 
-use clonekit::verify::{self, Check, Outcome};
+use clonekit_verify::{self as verify, Check, Outcome};
 
 /// The table's columns, in order.
 const HEADER: [&str; 6] = [

@@ -4,21 +4,21 @@
 //!
 //! Rows without a flag use [`raw`] directly: they hand the kernel a pointer
 //! without the flag that makes it write there, which the checked builder
-//! never does.
+//! never does. Those rows keep their TID in a [`RawSlot`], whose address
+//! they can give the kernel ([`TidSlot`] does not hand its address out).
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
+use clonekit::raw::{self, CloneArgs};
+use clonekit::{CloneFlags, Stack, TidSlot};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::helper::{in_helper, reap, reap_pid, spawn_and_reap, step, sys, Board, Gate, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::flags::CloneFlags;
-use crate::raw::{self, CloneArgs};
-use crate::stack::Stack;
-use crate::tid::TidSlot;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -47,6 +47,33 @@ const CHILD: usize = 0;
 const PARENT_VIEW: usize = 1;
 const CHILD_VIEW: usize = 2;
 const RAN: usize = 3;
+
+/// A TID word for the rows that call [`raw`] directly, read as
+/// [`TidSlot::get`] reads a slot.
+struct RawSlot(AtomicI32);
+
+impl RawSlot {
+    /// An empty slot (0).
+    fn new() -> RawSlot {
+        RawSlot(AtomicI32::new(0))
+    }
+
+    /// The TID stored, or `None` while the word is 0 (or not a TID).
+    fn get(&self) -> Option<Pid> {
+        let tid = self.0.load(Ordering::Acquire);
+        (tid > 0).then(|| Pid::from_raw(tid))
+    }
+
+    /// The address the kernel is given.
+    fn as_ptr(&self) -> *mut i32 {
+        self.0.as_ptr()
+    }
+
+    /// Whether the word is 0.
+    fn is_cleared(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 0
+    }
+}
 
 /// A fork-like child through `via`'s raw call, exit signal `SIGCHLD`, with
 /// the given pointers whatever the flags say (with `CLONE_PIDFD`, clone3
@@ -114,8 +141,8 @@ fn parent_settid_vm(via: Via, with: bool) -> Verdict {
 fn parent_settid_in(via: Via, with: bool, flags: CloneFlags) -> Verdict {
     observe(parent_slot(if with { 1 } else { 0 }, 1), || {
         let board = in_helper(|board| {
-            let slot = TidSlot::new();
             if with {
+                let slot = TidSlot::new();
                 let work = || 0;
                 // SAFETY: the child does nothing.
                 let spawned = unsafe { via.builder(flags).parent_tid(&slot).spawn(work) };
@@ -125,6 +152,7 @@ fn parent_settid_in(via: Via, with: bool, flags: CloneFlags) -> Verdict {
                 step("wait", reap(&mut child))?;
                 return Ok(());
             }
+            let slot = RawSlot::new();
             // SAFETY: no VM; the pointer is a live slot; the child exits at once.
             match sys("clone", unsafe {
                 raw_fork(via, flags, slot.as_ptr(), std::ptr::null_mut())
@@ -165,9 +193,10 @@ fn child_report(board: &Board) -> String {
     )
 }
 
-/// Records what the child sees in its slot, and its TID.
-fn report_child_view(board: &Board, slot: &TidSlot) {
-    board.set(CHILD_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
+/// Records what the child sees in its slot (`seen`, read in the child), and
+/// its TID.
+fn report_child_view(board: &Board, seen: Option<Pid>) {
+    board.set(CHILD_VIEW, seen.map_or(0, |p| i64::from(p.as_raw())));
     // SAFETY: plain system call.
     board.set(CHILD, i64::from(unsafe { raw::gettid() }.as_raw()));
     board.set(RAN, 1);
@@ -181,7 +210,7 @@ fn child_settid_vm(via: Via, _: bool) -> Verdict {
             // With VM the builder also clears this slot at exit, so the
             // parent looks while the child is held at the gate.
             let work = || {
-                report_child_view(board, &slot);
+                report_child_view(board, slot.get());
                 gate.pass();
                 0
             };
@@ -202,28 +231,31 @@ fn child_settid(via: Via, with: bool) -> Verdict {
     let child = if with { "the child's tid" } else { "empty" };
     observe(both_slots("empty", child), || {
         let board = in_helper(|board| {
-            let slot = TidSlot::new();
-            if with {
+            let parent_view = if with {
+                let slot = TidSlot::new();
                 let work = || {
-                    report_child_view(board, &slot);
+                    report_child_view(board, slot.get());
                     0
                 };
                 // SAFETY: as in `child_settid_vm`.
                 unsafe { spawn_and_reap(via.builder(CloneFlags::empty()).child_tid(&slot), work) }?;
+                slot.get()
             } else {
+                let slot = RawSlot::new();
                 // SAFETY: no VM; the pointer is a live slot; the child reports and exits.
                 match sys("clone", unsafe {
                     raw_fork(via, CloneFlags::empty(), std::ptr::null_mut(), slot.as_ptr())
                 })? {
                     None => {
-                        report_child_view(board, &slot);
+                        report_child_view(board, slot.get());
                         // SAFETY: the child's work is done.
                         unsafe { raw::exit_group(0) }
                     }
                     Some(pid) => drop(sys("wait4", reap_pid(pid))?),
                 }
-            }
-            board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
+                slot.get()
+            };
+            board.set(PARENT_VIEW, parent_view.map_or(0, |p| i64::from(p.as_raw())));
             Ok(())
         })?;
         Ok(child_report(&board))
@@ -254,8 +286,8 @@ fn cleartid_vm(via: Via, with: bool) -> Verdict {
     observe(cleared_words(if with { CLEARED } else { STILL_TID }), || {
         let stack = Stack::new(64 * 1024).map_err(|e| super::helper::Stopped::Fail(e.to_string()))?;
         let board = in_helper(|board| {
-            let slot = TidSlot::new();
             if with {
+                let slot = TidSlot::new();
                 let work = || 0;
                 // SAFETY: the child does nothing.
                 let spawned = unsafe {
@@ -266,10 +298,13 @@ fn cleartid_vm(via: Via, with: bool) -> Verdict {
                 };
                 let mut child = step("spawn", spawned)?;
                 let joined = slot.wait_cleared(Some(DEADLINE));
-                board.set(PARENT_VIEW, if joined && slot.is_cleared() { CLEARED } else { 0 });
+                // A wait that does not wait: whether the slot is still 0.
+                let cleared = slot.wait_cleared(Some(Duration::ZERO));
+                board.set(PARENT_VIEW, if joined && cleared { CLEARED } else { 0 });
                 step("wait", reap(&mut child))?;
                 return Ok(());
             }
+            let slot = RawSlot::new();
             let pid = sys("clone", raw_vm_child(via, stack, &slot))?;
             sys("wait4", reap_pid(pid))?;
             let state = match slot.get() {
@@ -285,7 +320,7 @@ fn cleartid_vm(via: Via, with: bool) -> Verdict {
 }
 
 /// A raw `CLONE_VM | CLONE_CHILD_SETTID` child on `stack` that exits at once.
-fn raw_vm_child(via: Via, mut stack: Stack, slot: &TidSlot) -> Result<Pid, Errno> {
+fn raw_vm_child(via: Via, mut stack: Stack, slot: &RawSlot) -> Result<Pid, Errno> {
     let flags = CloneFlags::VM | CloneFlags::CHILD_SETTID;
     let entry: raw::ChildEntry = exit_at_once;
     let result = match via {

@@ -16,14 +16,10 @@ use std::process::ExitStatus;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use clonekit::{raw, Child, CloneBuilder, Error, Forked};
 use memmap2::{MmapMut, MmapOptions};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
-
-use crate::builder::CloneBuilder;
-use crate::child::{Child, Forked};
-use crate::error::Error;
-use crate::raw;
 
 /// How long anything in a check may take before it is killed: far longer
 /// than any check needs, short enough that a hang is reported, not suffered.
@@ -161,7 +157,7 @@ pub(crate) enum Stop {
 }
 
 /// Attaches a step name to a crate error, for `?` in helper bodies.
-pub(crate) fn step<T>(what: &'static str, result: crate::Result<T>) -> Result<T, Stop> {
+pub(crate) fn step<T>(what: &'static str, result: clonekit::Result<T>) -> Result<T, Stop> {
     result.map_err(|err| Stop::Error(what, err))
 }
 
@@ -179,7 +175,7 @@ pub(crate) fn in_helper(body: impl FnOnce(&Board) -> Result<(), Stop>) -> Result
     let board = Board::new()?;
     // SAFETY: the child runs `body`, which is async-signal-safe by this
     // function's contract, then ends with exit_group without returning.
-    let forked = unsafe { crate::fork::fork() }.map_err(|e| Stopped::Fail(format!("fork: {e}")))?;
+    let forked = unsafe { clonekit::fork() }.map_err(|e| Stopped::Fail(format!("fork: {e}")))?;
     let mut helper = match forked {
         Forked::Child => {
             // A panic must not unwind into the caller's frames, which this
@@ -239,13 +235,13 @@ where
 }
 
 /// Reaps `child` within [`DEADLINE`] (see [`reap_within`]).
-pub(crate) fn reap(child: &mut Child<'_>) -> crate::Result<ExitStatus> {
+pub(crate) fn reap(child: &mut Child<'_>) -> clonekit::Result<ExitStatus> {
     reap_within(child, DEADLINE)
 }
 
 /// Reaps `child`, polling `try_wait` every millisecond; after `limit` it is
 /// killed with `SIGKILL` and reaped, and the result is `ETIMEDOUT`.
-fn reap_within(child: &mut Child<'_>, limit: Duration) -> crate::Result<ExitStatus> {
+fn reap_within(child: &mut Child<'_>, limit: Duration) -> clonekit::Result<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait()? {

@@ -15,18 +15,12 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clonekit::{raw, Child, CloneBuilder, CloneFlags, Error, IdMap};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::helper::{in_helper, reap, step, yes_no, Gate, Stop, Stopped, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::builder::CloneBuilder;
-use crate::child::Child;
-use crate::error::Error;
-use crate::flags::CloneFlags;
-use crate::probe;
-use crate::raw;
-use crate::userns::IdMap;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -338,7 +332,10 @@ struct TestCgroup {
 
 impl TestCgroup {
     fn new() -> Result<TestCgroup, Stopped> {
-        let mount = probe::cgroup2_mount().ok_or_else(|| Stopped::Skip("no cgroup2 mount".into()))?;
+        let mount = super::host()
+            .cgroup2
+            .clone()
+            .ok_or_else(|| Stopped::Skip("no cgroup2 mount".into()))?;
         let dir = mount.join(format!("clonekit-verify-{}-{}", std::process::id(), unique()));
         std::fs::create_dir(&dir).map_err(|e| Stopped::Skip(format!("cannot make a cgroup here: {e}")))?;
         let text = dir.to_string_lossy().into_owned();

@@ -2,13 +2,11 @@
 //! through CLEARTID), `CLONE_VFORK` (the parent resumes after the child) and
 //! `CLONE_PARENT` (the child is the caller's sibling).
 
+use clonekit::{raw, CloneFlags, TidSlot};
 use nix::unistd::Pid;
 
 use super::helper::{in_helper, reap, reap_pid, step, yes_no, Gate, Stop, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::flags::CloneFlags;
-use crate::raw;
-use crate::tid::TidSlot;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[

@@ -4,7 +4,7 @@
 //! `clone` and through `clone3` where both apply, lets the child change
 //! something, and compares what the caller then observes with what clone(2)
 //! promises. The result is a [`Check`] row; [`run_all`] runs them all, and
-//! the crate's `semantics` example prints the table.
+//! this crate's `clonekit-verify` binary prints the table.
 //!
 //! Each check runs inside a forked helper process, so a child that shares
 //! memory, crashes or hangs cannot take the caller down. The helper reports
@@ -19,7 +19,7 @@
 //! # Examples
 //!
 //! ```
-//! use clonekit::verify::{self, Outcome};
+//! use clonekit_verify::{self as verify, Outcome};
 //! let spec = verify::find("vm/clone3/with").expect("a known check");
 //! let check = spec.run();
 //! assert!(matches!(check.outcome, Outcome::Pass | Outcome::Skip(_)), "{check:?}");
@@ -29,11 +29,13 @@
 //! - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
 //! - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
 
-use std::fmt;
+#![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
+#![cfg(target_os = "linux")]
 
-use crate::builder::{CloneBuilder, Syscall};
-use crate::child::Forked;
-use crate::flags::CloneFlags;
+use std::fmt;
+use std::sync::OnceLock;
+
+use clonekit::{CloneBuilder, CloneFlags, Forked, HostSupport, Syscall};
 
 mod files;
 mod fs;
@@ -52,7 +54,7 @@ pub enum Via {
     Clone,
     /// `clone3` ([`Syscall::Clone3`]); skipped where the host has none.
     Clone3,
-    /// `fork` ([`crate::fork()`]).
+    /// `fork` ([`clonekit::fork()`]).
     Fork,
 }
 
@@ -85,11 +87,11 @@ impl Via {
     ///
     /// # Safety
     ///
-    /// As for [`crate::fork()`].
-    pub(crate) unsafe fn fork(self) -> crate::Result<Forked<'static>> {
+    /// As for [`clonekit::fork()`].
+    pub(crate) unsafe fn fork(self) -> clonekit::Result<Forked<'static>> {
         match self {
             // SAFETY: forwarded from the caller.
-            Via::Fork => unsafe { crate::fork::fork() },
+            Via::Fork => unsafe { clonekit::fork() },
             // SAFETY: forwarded from the caller.
             _ => unsafe { self.builder(CloneFlags::empty()).fork() },
         }
@@ -150,11 +152,12 @@ impl Spec {
     /// Runs the check on this host: forks a helper, creates the child in
     /// it, and compares what is observed with what is expected.
     pub fn run(&self) -> Check {
-        let verdict = match (self.via, crate::engine::clone3_works()) {
-            (Via::Clone3, Err(errno)) => Verdict {
+        let verdict = match self.via {
+            Via::Clone3 if !host().clone3 => Verdict {
                 expected: String::new(),
                 observed: Err(helper::Stopped::Skip(format!(
-                    "clone3 is not available here ({errno})"
+                    "clone3 is not available here ({})",
+                    host().reason("clone3").unwrap_or("not probed")
                 ))),
             },
             _ => (self.probe)(self.via, self.with),
@@ -189,6 +192,13 @@ impl fmt::Debug for Spec {
     }
 }
 
+/// What this host allows, found once by [`clonekit::probe()`] and kept: which
+/// checks can run (clone3) and where cgroup v2 is mounted.
+pub(crate) fn host() -> &'static HostSupport {
+    static HOST: OnceLock<HostSupport> = OnceLock::new();
+    HOST.get_or_init(clonekit::probe)
+}
+
 /// What a probe found: the promise, and the observation in the same words
 /// (the check passes when the two are equal) or why there is none.
 pub(crate) struct Verdict {
@@ -210,7 +220,7 @@ pub(crate) fn observe(
 /// Shorthand for a [`Spec`] row in the per-concern lists.
 macro_rules! spec {
     ($id:literal, $flag:literal, $resource:literal, $via:ident, $with:literal, $probe:path) => {
-        $crate::verify::Spec::new($id, $flag, $resource, $crate::verify::Via::$via, $with, $probe)
+        $crate::Spec::new($id, $flag, $resource, $crate::Via::$via, $with, $probe)
     };
 }
 pub(crate) use spec;
@@ -265,13 +275,12 @@ mod tests {
     //! The verdict machinery itself: a check that observes something else,
     //! or whose helper dies, stops or lacks a feature, must not pass.
 
+    use clonekit::{raw, Error};
     use nix::errno::Errno;
     use nix::sys::signal::Signal;
 
     use super::helper::{in_helper, Stop};
     use super::*;
-    use crate::error::Error;
-    use crate::raw;
 
     fn run(probe: fn(Via, bool) -> Verdict) -> Check {
         Spec::new("test/fork", "-", "-", Via::Fork, true, probe).run()

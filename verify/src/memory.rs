@@ -3,12 +3,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use clonekit::{raw, CloneFlags, Forked, Stack};
+
 use super::helper::{in_helper, reap, spawn_and_reap, step, Board, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::child::Forked;
-use crate::flags::CloneFlags;
-use crate::raw;
-use crate::stack::Stack;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[

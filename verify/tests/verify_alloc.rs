@@ -10,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use clonekit::raw;
-use clonekit::verify::{self, Outcome};
+use clonekit_verify::{self as verify, Outcome};
 
 /// The test process's pid; 0 until the first check runs.
 static TEST_PROCESS: AtomicI32 = AtomicI32::new(0);

@@ -4,15 +4,12 @@
 
 use std::mem::MaybeUninit;
 
+use clonekit::{CloneFlags, Error, Rule, Syscall};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
 use super::helper::{in_helper, spawn_and_reap, sys, Stop, DEADLINE, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::builder::Syscall;
-use crate::error::Error;
-use crate::flags::CloneFlags;
-use crate::rules::Rule;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[

@@ -1,11 +1,11 @@
 //! What each clone flag shares, proven on this host: one case per row of
-//! `clonekit::verify` (the same checks the `semantics` example prints).
+//! `clonekit_verify` (the same checks the `clonekit-verify` binary prints).
 //!
 //! Each check runs in a forked helper process with a deadline, so the cases
 //! may run concurrently in this harness's threads: the helper, not this
 //! process, changes cwd, umask, handlers and the signal mask.
 
-use clonekit::verify::{self, Outcome};
+use clonekit_verify::{self as verify, Outcome};
 use rstest::rstest;
 
 #[rstest]

@@ -3,11 +3,11 @@
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
 
+use clonekit::CloneFlags;
 use nix::errno::Errno;
 
 use super::helper::{in_helper, spawn_and_reap, sys, Stop, NOT_RUN};
 use super::{observe, spec, Spec, Verdict, Via};
-use crate::flags::CloneFlags;
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
