@@ -58,7 +58,7 @@ pub struct Child<'a> {
     stack: Option<Stack>,
     /// For a `CLONE_VM` child: the word the kernel clears once the child no
     /// longer uses our memory. It points into a `&'a TidSlot` or into `stack`.
-    release: Option<NonNull<TidSlot>>,
+    done_word: Option<NonNull<TidSlot>>,
     /// How the child ended, once reaped.
     status: Option<ExitStatus>,
     /// The child was reaped by someone else (the kernel, when `SIGCHLD` is
@@ -67,7 +67,7 @@ pub struct Child<'a> {
     _borrows: PhantomData<&'a TidSlot>,
 }
 
-// SAFETY: `release` points to a TidSlot (atomic, so Sync) that lives for 'a
+// SAFETY: `done_word` points to a TidSlot (atomic, so Sync) that lives for 'a
 // or inside the owned stack mapping; nothing else in Child is thread-bound.
 unsafe impl Send for Child<'_> {}
 // SAFETY: as above; &Child only reads the pid, the pidfd and the atomic.
@@ -78,14 +78,14 @@ impl<'a> Child<'a> {
     ///
     /// # Safety
     ///
-    /// `release`, if given, points to a TidSlot that lives for `'a` or inside
+    /// `done_word`, if given, points to a TidSlot that lives for `'a` or inside
     /// `stack`, and the kernel clears it when the child stops using our memory.
     pub(crate) unsafe fn new(
         pid: Pid,
         flags: CloneFlags,
         pidfd: Option<OwnedFd>,
         stack: Option<Stack>,
-        release: Option<NonNull<TidSlot>>,
+        done_word: Option<NonNull<TidSlot>>,
     ) -> Child<'a> {
         Child {
             pid,
@@ -93,7 +93,7 @@ impl<'a> Child<'a> {
             pidfd,
             pidfd_private: false,
             stack,
-            release,
+            done_word,
             status: None,
             gone: false,
             _borrows: PhantomData,
@@ -253,7 +253,7 @@ impl<'a> Child<'a> {
         }
         self.status = Some(status);
         // A reaped child uses nothing of ours any more.
-        self.release = None;
+        self.done_word = None;
         Some(status)
     }
 
@@ -341,24 +341,24 @@ impl<'a> Child<'a> {
     /// has exited or exec'd), then gives its stack back for another child.
     /// For a child without `CLONE_VM` the stack is free at once.
     pub fn into_stack(mut self) -> Option<Stack> {
-        self.wait_released();
+        self.wait_done_with_memory();
         self.stack.take()
     }
 
-    /// Blocks until the release word is cleared, if there is one.
-    fn wait_released(&mut self) {
-        if let Some(release) = self.release.take() {
-            // SAFETY: `release` lives for 'a or inside `self.stack` (see `new`).
-            let slot = unsafe { release.as_ref() };
+    /// Blocks until the done word is cleared, if there is one.
+    fn wait_done_with_memory(&mut self) {
+        if let Some(word) = self.done_word.take() {
+            // SAFETY: the word lives for 'a or inside `self.stack` (see `new`).
+            let slot = unsafe { word.as_ref() };
             slot.wait_cleared(None);
         }
     }
 
     /// Whether a `CLONE_VM` child may still be using the caller's memory.
     pub(crate) fn may_use_memory(&self) -> bool {
-        // SAFETY: as in `wait_released`.
-        self.release
-            .is_some_and(|release| !unsafe { release.as_ref() }.is_cleared())
+        // SAFETY: as in `wait_done_with_memory`.
+        self.done_word
+            .is_some_and(|word| !unsafe { word.as_ref() }.is_cleared())
     }
 }
 
@@ -366,7 +366,7 @@ impl Drop for Child<'_> {
     fn drop(&mut self) {
         // The stack, the closure and the slots the child borrows must outlive
         // its use of them; see "Dropping" above.
-        self.wait_released();
+        self.wait_done_with_memory();
     }
 }
 

@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use self::spawn_stack::{place_header, run_closure, take_closure, ChildSignals};
+use self::spawn_stack::{place_frame, run_closure, take_closure, ChildSignals};
 use crate::child::{Child, Forked};
 use crate::engine::{self, signals, Call, Request, Start};
 use crate::error::{Error, Result};
@@ -549,12 +549,12 @@ impl<'a> CloneBuilder<'a> {
                 Ok(Forked::Child)
             }
             Some(pid) => {
-                // SAFETY: no release word: the child does not share our memory.
+                // SAFETY: no done word: the child does not share our memory.
                 let mut child = unsafe { Child::new(pid, flags, created.pidfd, None, None) };
                 if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
                     child = child.keep_pidfd_private();
                 }
-                release_maps(sync, &self.id_maps, child).map(Forked::Parent)
+                write_maps_or_discard(sync, &self.id_maps, child).map(Forked::Parent)
             }
         }
     }
@@ -650,11 +650,11 @@ impl<'a> CloneBuilder<'a> {
         };
         let sync = self.id_maps.any().then(MapSync::new).transpose()?;
         let maps_sync = sync.as_ref().map_or((-1, -1), MapSync::raw);
-        let header = place_header(&mut stack, f, maps_sync, ChildSignals::for_flags(resolved.flags))?;
-        // SAFETY: place_header returned a pointer to an initialised Header
+        let frame = place_frame(&mut stack, f, maps_sync, ChildSignals::for_flags(resolved.flags))?;
+        // SAFETY: place_frame returned a pointer to an initialised SpawnFrame
         // inside `stack`, which is alive and not otherwise referenced.
-        let own_slot: &TidSlot = unsafe { &(*header.as_ptr()).release };
-        let child_top = (header.as_ptr() as usize & !15) as *mut u8;
+        let own_slot: &TidSlot = unsafe { &(*frame.as_ptr()).done_word };
+        let child_top = (frame.as_ptr() as usize & !15) as *mut u8;
 
         // The slot the kernel clears when a CLONE_VM child is done with us.
         let child_tid: Option<&TidSlot> = match self.child_tid_slot() {
@@ -662,11 +662,11 @@ impl<'a> CloneBuilder<'a> {
             None if shares_memory => Some(own_slot),
             None => None,
         };
-        let release = child_tid.filter(|_| shares_memory);
-        if let Some(slot) = release {
+        let done_word = child_tid.filter(|_| shares_memory);
+        if let Some(slot) = done_word {
             if !slot.claim_pending() {
                 // SAFETY: no child was created, so the closure is still ours.
-                drop(unsafe { take_closure(header) });
+                drop(unsafe { take_closure(frame) });
                 return Err(Conflict::new(Rule::TidSlotInUse, resolved.flags).into());
             }
             resolved.flags |= CloneFlags::CHILD_CLEARTID;
@@ -681,7 +681,7 @@ impl<'a> CloneBuilder<'a> {
             base: stack.base(),
             top: child_top,
             entry: run_closure::<F>,
-            arg: header.as_ptr().cast::<c_void>(),
+            arg: frame.as_ptr().cast::<c_void>(),
         };
         // Every signal is blocked across the clone, so the child starts with
         // all of them blocked and settles them itself (see ChildSignals).
@@ -691,11 +691,11 @@ impl<'a> CloneBuilder<'a> {
                 errno,
             }),
             Ok(old_mask) => {
-                // SAFETY: the header is ours until the clone; the child only
+                // SAFETY: the frame is ours until the clone; the child only
                 // reads it after.
-                unsafe { (*header.as_ptr()).mask = old_mask };
+                unsafe { (*frame.as_ptr()).mask = old_mask };
                 // SAFETY: the stack is ours, mapped and 16-byte aligned at
-                // child_top, below the header, which the entry consumes;
+                // child_top, below the frame, which the entry consumes;
                 // the request's pointers are live slots (for 'a) or lie in
                 // the stack; the caller keeps the closure's contract.
                 let created = unsafe { engine::clone_child(&request, start, &mut |_| {}) };
@@ -709,29 +709,29 @@ impl<'a> CloneBuilder<'a> {
             Err(err) => {
                 // No child will clear the slot: take the pending mark back,
                 // or a later wait on it would never return.
-                if let Some(slot) = release {
+                if let Some(slot) = done_word {
                     slot.clear();
                 }
                 // SAFETY: no child was created, so the closure is still ours.
-                drop(unsafe { take_closure(header) });
+                drop(unsafe { take_closure(frame) });
                 return Err(err);
             }
         };
         if !shares_memory && !flags.contains(CloneFlags::FILES) {
             // SAFETY: the child has its own copy of memory and descriptors;
             // this copy of the closure is the parent's alone.
-            drop(unsafe { take_closure(header) });
+            drop(unsafe { take_closure(frame) });
         }
         let pid = created.pid.expect("a child on its own stack never returns here");
         let pidfd = created.pidfd;
-        let release = release.map(NonNull::from);
-        // SAFETY: `release` is a slot borrowed for 'a or lies in `stack`,
+        let done_word = done_word.map(NonNull::from);
+        // SAFETY: `done_word` is a slot borrowed for 'a or lies in `stack`,
         // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
-        let mut child = unsafe { Child::new(pid, flags, pidfd, Some(stack), release) };
+        let mut child = unsafe { Child::new(pid, flags, pidfd, Some(stack), done_word) };
         if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
             child = child.keep_pidfd_private();
         }
-        release_maps(sync, &self.id_maps, child)
+        write_maps_or_discard(sync, &self.id_maps, child)
     }
 }
 
@@ -745,7 +745,11 @@ fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
 
 /// After a successful clone: writes a `CLONE_NEWUSER` child's maps, or
 /// kills and reaps it when they cannot be written.
-fn release_maps<'a>(sync: Option<MapSync>, maps: &IdMaps<'_>, child: Child<'a>) -> Result<Child<'a>> {
+fn write_maps_or_discard<'a>(
+    sync: Option<MapSync>,
+    maps: &IdMaps<'_>,
+    child: Child<'a>,
+) -> Result<Child<'a>> {
     let Some(sync) = sync else {
         return Ok(child);
     };

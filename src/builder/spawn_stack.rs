@@ -21,8 +21,8 @@ use crate::userns;
 /// What `spawn` places at the top of the child's stack: the closure, and the
 /// word the kernel clears when a `CLONE_VM` child is done with our memory.
 #[repr(C)]
-pub(super) struct Header<F> {
-    pub(super) release: TidSlot,
+pub(super) struct SpawnFrame<F> {
+    pub(super) done_word: TidSlot,
     /// The child's copies of the [`MapSync`] sockets (read, write), or -1.
     maps_sync: (libc::c_int, libc::c_int),
     /// What the child does with its signals before the closure runs.
@@ -65,21 +65,21 @@ impl ChildSignals {
     }
 }
 
-/// The least stack a spawned closure gets below its header: small enough that
+/// The least stack a spawned closure gets below its frame: small enough that
 /// the smallest [`Stack`] (one page) still runs a small closure; a child that
 /// needs more hits the guard page and dies by SIGSEGV, it corrupts nothing.
 pub(super) const MIN_CHILD_STACK: usize = 2048;
 
-/// Moves `f` into a [`Header`] at the top of `stack`, leaving at least
+/// Moves `f` into a [`SpawnFrame`] at the top of `stack`, leaving at least
 /// [`MIN_CHILD_STACK`] bytes below it.
-pub(super) fn place_header<F>(
+pub(super) fn place_frame<F>(
     stack: &mut Stack,
     f: F,
     maps_sync: (libc::c_int, libc::c_int),
     signals: ChildSignals,
-) -> Result<NonNull<Header<F>>> {
-    let size = mem::size_of::<Header<F>>();
-    let align = mem::align_of::<Header<F>>().max(16);
+) -> Result<NonNull<SpawnFrame<F>>> {
+    let size = mem::size_of::<SpawnFrame<F>>();
+    let align = mem::align_of::<SpawnFrame<F>>().max(16);
     let base = stack.base() as usize;
     let top = stack.top() as usize;
     let at = top.checked_sub(size).map(|a| a & !(align - 1));
@@ -92,12 +92,12 @@ pub(super) fn place_header<F>(
             })
         }
     };
-    let header = at as *mut Header<F>;
-    // SAFETY: `at` is aligned for Header<F> and the whole header lies inside
+    let frame = at as *mut SpawnFrame<F>;
+    // SAFETY: `at` is aligned for SpawnFrame<F> and the whole frame lies inside
     // the usable part of the stack mapping, which nothing else references.
     unsafe {
-        header.write(Header {
-            release: TidSlot::new(),
+        frame.write(SpawnFrame {
+            done_word: TidSlot::new(),
             maps_sync,
             signals,
             mask: raw::full_sigset(),
@@ -105,37 +105,37 @@ pub(super) fn place_header<F>(
         })
     };
     // SAFETY: `at` is above `base`, so not null.
-    Ok(unsafe { NonNull::new_unchecked(header) })
+    Ok(unsafe { NonNull::new_unchecked(frame) })
 }
 
-/// Moves the closure out of its header.
+/// Moves the closure out of its frame.
 ///
 /// # Safety
 ///
-/// The header was written by `place_header`, and nobody else takes the
+/// The frame was written by `place_frame`, and nobody else takes the
 /// closure out (in this address space).
-pub(super) unsafe fn take_closure<F>(header: NonNull<Header<F>>) -> F {
+pub(super) unsafe fn take_closure<F>(frame: NonNull<SpawnFrame<F>>) -> F {
     // SAFETY: the caller guarantees the closure is there and taken once.
-    unsafe { ManuallyDrop::take(&mut (*header.as_ptr()).f) }
+    unsafe { ManuallyDrop::take(&mut (*frame.as_ptr()).f) }
 }
 
 /// The entry a spawned child jumps to on its new stack: runs the closure
-/// from the header and exits with its value.
+/// from the frame and exits with its value.
 ///
 /// # Safety
 ///
-/// `arg` is the header `spawn` placed, and the parent does not take the
+/// `arg` is the frame `spawn` placed, and the parent does not take the
 /// closure out of it in the child's address space.
 pub(super) unsafe extern "C" fn run_closure<F: FnOnce() -> i32>(arg: *mut c_void) -> ! {
-    let header = arg.cast::<Header<F>>();
-    // SAFETY: `arg` is the header spawn placed (guaranteed by the caller);
+    let frame = arg.cast::<SpawnFrame<F>>();
+    // SAFETY: `arg` is the frame spawn placed (guaranteed by the caller);
     // the parent wrote it before the clone and only reads it afterwards.
     let (read, write, signals, mask) = unsafe {
         (
-            (*header).maps_sync.0,
-            (*header).maps_sync.1,
-            (*header).signals,
-            &(*header).mask,
+            (*frame).maps_sync.0,
+            (*frame).maps_sync.1,
+            (*frame).signals,
+            &(*frame).mask,
         )
     };
     let settled = match signals {
@@ -155,7 +155,7 @@ pub(super) unsafe extern "C" fn run_closure<F: FnOnce() -> i32>(arg: *mut c_void
         unsafe { raw::exit(userns::MAPS_FAILED) }
     }
     // SAFETY: guaranteed by the caller (spawn).
-    let f = unsafe { take_closure(NonNull::new_unchecked(header)) };
+    let f = unsafe { take_closure(NonNull::new_unchecked(frame)) };
     // Unwinding past this frame would run off the top of the stack.
     let code = panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(101);
     // SAFETY: this task's stack holds nothing anyone else borrows.

@@ -85,7 +85,7 @@ pub(super) fn read_report(read: &OwnedFd) -> Option<(ExecStage, Errno)> {
 
 /// How one spawn creates its child.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Launch {
+pub(super) struct SpawnMethod {
     pub(super) strategy: Strategy,
     pub(super) namespaces: CloneFlags,
     pub(super) cgroup: Option<RawFd>,
@@ -96,7 +96,7 @@ pub(super) struct Launch {
 /// ENOSYS or EPERM): then `Strategy::Vfork` uses `clone(CLONE_VM | CLONE_VFORK)`.
 pub(super) static NO_VFORK: AtomicBool = AtomicBool::new(false);
 
-impl Launch {
+impl SpawnMethod {
     /// What only clone3 can carry.
     fn clone3_feature(&self) -> Option<&'static str> {
         if self.cgroup.is_some() {
@@ -181,7 +181,7 @@ impl Launch {
         if let Err(err) = finished {
             // The child runs, but spawn fails: it must not outlive the error
             // unseen, nor stay a zombie.
-            // SAFETY: our own child, not yet reaped; no release word.
+            // SAFETY: our own child, not yet reaped; no done word.
             unsafe { Child::new(pid, CloneFlags::empty(), pidfd, None, None) }.discard();
             return Err(err);
         }

@@ -5,7 +5,7 @@
 //!   environment, fds, options) and `spawn`/`status`/`output`;
 //! - `plan.rs` builds, in the parent, everything the child needs, and caches it;
 //! - `stdio.rs`: [`Stdio`] and the fds one spawn opens for it;
-//! - `launch.rs`: the three ways of creating the child ([`Strategy`]) and
+//! - `method.rs`: the three ways of creating the child ([`Strategy`]) and
 //!   their fallbacks; `stack_pool.rs`: the stacks they run the child on;
 //! - `in_child.rs`: the program that runs in the child, raw system calls only;
 //! - `handle.rs`: [`ExecChild`], the parent's handle; `output.rs` reads a
@@ -32,7 +32,7 @@ use std::process::{Command, ExitStatus, Output};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
-use self::launch::{read_report, Launch};
+use self::launch::{read_report, SpawnMethod};
 use self::plan::{Plan, Settings, STDIO_SLOTS};
 use self::stdio::{StdioDefault, StdioEnds};
 use crate::child::Child;
@@ -631,19 +631,19 @@ impl Exec {
     }
 
     fn spawn_with(&mut self, defaults: [StdioDefault; STDIO_SLOTS]) -> Result<ExecChild> {
-        let launch = Launch {
+        let method = SpawnMethod {
             strategy: self.strategy,
             namespaces: self.namespaces,
             cgroup: self.cgroup.as_ref().map(AsRawFd::as_raw_fd),
             pidfd: self.pidfd,
         };
-        launch.check()?;
+        method.check()?;
         let plan = match &mut self.plan {
             Some(plan) => plan,
             empty => empty.insert(Plan::new(&self.settings)?),
         };
         let mut ends = StdioEnds::open(&self.stdio, defaults)?;
-        let report = match launch.strategy {
+        let report = match method.strategy {
             Strategy::Fork => {
                 // SAFETY: plain system call.
                 Some(unsafe { raw::pipe2(libc::O_CLOEXEC) }.map_err(Error::sys("pipe2"))?)
@@ -651,7 +651,7 @@ impl Exec {
             _ => None,
         };
         // What getppid() must say in the child; only a death signal asks.
-        let parent = if plan.death_signal == 0 || launch.namespaces.contains(CloneFlags::NEWPID) {
+        let parent = if plan.death_signal == 0 || method.namespaces.contains(CloneFlags::NEWPID) {
             Pid::from_raw(0)
         } else {
             // SAFETY: no arguments.
@@ -660,12 +660,12 @@ impl Exec {
         let report_fd = report.as_ref().map_or(-1, |(_, write)| write.as_raw_fd());
         plan.prepare(ends.child_sources(), parent, report_fd);
 
-        let launched = launch.run(plan);
+        let launched = method.run(plan);
         // The child has its copies (or the launch failed): close ours.
         ends.child = [None, None, None];
         let (pid, pidfd) = launched?;
         let mut child = {
-            // SAFETY: no release word: the child has exec'd or exited
+            // SAFETY: no done word: the child has exec'd or exited
             // (vfork-like) or has its own memory (fork), and holds no stack.
             unsafe { Child::new(pid, CloneFlags::empty(), pidfd, None, None) }
         };
