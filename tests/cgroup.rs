@@ -2,8 +2,6 @@
 //! v2 directory made for the test (removed afterwards by a guard, even when
 //! the test fails), and every refusal says why.
 
-mod ns_support;
-
 use std::fs::{self, File};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -11,7 +9,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, Exec, Strategy};
-use ns_support::{become_nobody, c_len, fork_with, is_root, read_raw, skip};
+
+#[macro_use]
+mod support;
+
+use support::pipe_child::{become_nobody, c_len, fork_with, read_raw};
+use support::wait_until;
 
 /// A cgroup made for one test, removed on drop (after its children have
 /// been reaped; retried briefly while the kernel finishes their exit).
@@ -44,40 +47,29 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
-        for _ in 0..200 {
-            if fs::remove_dir(&self.0).is_ok() || !self.0.exists() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let gone = || fs::remove_dir(&self.0).is_ok() || !self.0.exists();
+        wait_until(Duration::from_secs(2), gone);
     }
 }
 
-/// The cgroup v2 mount, when this host can run these tests.
-fn cgroup2(test: &str) -> Option<PathBuf> {
-    if !is_root() {
-        skip(test, "needs root to make cgroups");
-        return None;
+/// The cgroup v2 mount, or why this host cannot run these tests.
+fn cgroup2() -> Result<PathBuf, String> {
+    if !support::is_root() {
+        return Err("needs root to make cgroups".into());
     }
     let host = clonekit::probe();
     if !host.into_cgroup {
-        skip(
-            test,
-            format!(
-                "no CLONE_INTO_CGROUP: {}",
-                host.reason("CLONE_INTO_CGROUP").unwrap_or("")
-            ),
-        );
-        return None;
+        return Err(format!(
+            "no CLONE_INTO_CGROUP: {}",
+            host.reason("CLONE_INTO_CGROUP").unwrap_or("")
+        ));
     }
-    host.cgroup2
+    host.cgroup2.ok_or_else(|| "no cgroup v2 mount".into())
 }
 
 #[test]
 fn child_starts_in_the_cgroup_and_the_cgroup_is_removed() {
-    let Some(mount) = cgroup2("into_cgroup") else {
-        return;
-    };
+    let mount = skip_on_err!(cgroup2());
     let path;
     {
         let cg = Cgroup::new(&mount);
@@ -105,7 +97,7 @@ fn child_starts_in_the_cgroup_and_the_cgroup_is_removed() {
 /// namespace: `/` inside, the test cgroup's path outside.
 #[test]
 fn newcgroup_child_sees_its_cgroup_as_root() {
-    let Some(mount) = cgroup2("newcgroup") else { return };
+    let mount = skip_on_err!(cgroup2());
     let cg = Cgroup::new(&mount);
     let dir = cg.open();
     let mut builder = CloneBuilder::new();
@@ -170,14 +162,14 @@ impl Drop for Controller {
 
 #[test]
 fn ebusy_when_the_cgroup_has_domain_controllers_enabled() {
-    let Some(mount) = cgroup2("ebusy") else { return };
+    let mount = skip_on_err!(cgroup2());
     let Some(_hugetlb) = Controller::enable(&mount, "hugetlb") else {
-        return skip("ebusy", "no domain controller can be enabled on the cgroup2 root");
+        skip!("no domain controller can be enabled on the cgroup2 root");
     };
     let cg = Cgroup::new(&mount);
     let _leaf = cg.child("leaf");
     if write(&cg.0.join("cgroup.subtree_control"), "+hugetlb").is_err() {
-        return skip("ebusy", "cannot enable hugetlb below the root");
+        skip!("cannot enable hugetlb below the root");
     }
     let dir = cg.open();
     let mut builder = CloneBuilder::new();
@@ -194,9 +186,7 @@ fn ebusy_when_the_cgroup_has_domain_controllers_enabled() {
 
 #[test]
 fn eopnotsupp_for_a_domain_invalid_cgroup() {
-    let Some(mount) = cgroup2("eopnotsupp") else {
-        return;
-    };
+    let mount = skip_on_err!(cgroup2());
     let cg = Cgroup::new(&mount);
     let threaded = cg.child("threaded");
     let invalid = cg.child("invalid");
@@ -219,7 +209,7 @@ fn eopnotsupp_for_a_domain_invalid_cgroup() {
 
 #[test]
 fn a_directory_that_is_not_a_cgroup_is_refused_with_a_reason() {
-    let Some(_) = cgroup2("not a cgroup") else { return };
+    skip_on_err!(cgroup2());
     let dir = File::open(std::env::temp_dir()).unwrap();
     let mut builder = CloneBuilder::new();
     builder.cgroup(dir.as_fd());
@@ -235,9 +225,7 @@ fn a_directory_that_is_not_a_cgroup_is_refused_with_a_reason() {
 /// strategy that can carry it.
 #[test]
 fn exec_refuses_a_directory_that_is_not_a_cgroup_with_a_reason() {
-    let Some(_) = cgroup2("exec: not a cgroup") else {
-        return;
-    };
+    skip_on_err!(cgroup2());
     for strategy in [Strategy::CloneVfork, Strategy::Fork] {
         let dir = File::open(std::env::temp_dir()).unwrap();
         let err = Exec::new("/bin/true")
@@ -256,7 +244,7 @@ fn exec_refuses_a_directory_that_is_not_a_cgroup_with_a_reason() {
 /// An unprivileged helper may not move a process into root's cgroup.
 #[test]
 fn eacces_for_a_caller_who_may_not_write_the_cgroup() {
-    let Some(mount) = cgroup2("eacces") else { return };
+    let mount = skip_on_err!(cgroup2());
     let cg = Cgroup::new(&mount);
     let dir = cg.open();
     // SAFETY: raw setres*id, then one fork whose child exits; the error is

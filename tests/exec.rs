@@ -1,6 +1,6 @@
 //! Every `Exec` option and failure, under every `Strategy`.
 //!
-//! Every test takes `LOCK`: they all create fds (pipes, pidfds) and children,
+//! Every test takes `serial()`: they all create fds (pipes, pidfds) and children,
 //! and the leak checks count the process's fds and children before and
 //! after. Children report only through their exit status and pipes.
 
@@ -9,35 +9,19 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use clonekit::{CloneFlags, Errno, Error, Exec, ExecStage, Pid, Signal, Stdio, Strategy};
 use nix::sys::signal::SigSet;
 use rstest::rstest;
 
-mod common;
-use common::status_mask;
+#[macro_use]
+mod support;
 
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn fd_count() -> usize {
-    fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Every child of every thread of this process, zombies included.
-fn children() -> Vec<String> {
-    let mut all = Vec::new();
-    for task in fs::read_dir("/proc/self/task").unwrap() {
-        let text = fs::read_to_string(task.unwrap().path().join("children")).unwrap_or_default();
-        all.extend(text.split_whitespace().map(str::to_owned));
-    }
-    all
-}
+use support::procfs::{children, fd_count, status_mask};
+use support::rerun::run_test;
+use support::{serial, wait_until, DEADLINE};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -60,11 +44,6 @@ fn sh(script: &str, strategy: Strategy) -> Exec {
     exec
 }
 
-fn is_root() -> bool {
-    // SAFETY: no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// A close-on-exec copy of `fd` at the lowest free number from `min`.
 fn dup_at_least(fd: &OwnedFd, min: RawFd) -> OwnedFd {
     // SAFETY: fcntl on a live fd; the result is a new fd we own.
@@ -75,8 +54,7 @@ fn dup_at_least(fd: &OwnedFd, min: RawFd) -> OwnedFd {
 }
 
 fn pipe() -> (File, OwnedFd) {
-    // SAFETY: plain system call.
-    let (read, write) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC) }.unwrap();
+    let (read, write) = support::pipe_child::pipe();
     (File::from(read), write)
 }
 
@@ -88,7 +66,7 @@ fn link(path: impl AsRef<Path>) -> String {
 
 #[rstest]
 fn args_reach_the_child(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
-    let _guard = lock();
+    let _serial = serial();
     let mut exec = sh("printf '%s|' \"$0\" \"$@\"", strategy);
     exec.args(["zero", "a", "b c", ""]);
     assert_eq!(out(&mut exec), "zero|a|b c||");
@@ -98,7 +76,7 @@ fn args_reach_the_child(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy
 fn env_is_set_removed_and_cleared(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let mut exec = sh("echo \"$CLONEKIT_A ${HOME-unset}\"", strategy);
     exec.env("CLONEKIT_A", "one").env_remove("HOME");
     assert_eq!(out(&mut exec), "one unset\n");
@@ -117,7 +95,7 @@ fn env_is_set_removed_and_cleared(
 fn current_dir_is_entered(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let mut exec = Exec::new("pwd");
     exec.current_dir("/proc/self/..").strategy(strategy);
     assert_eq!(out(&mut exec), "/proc\n");
@@ -125,7 +103,7 @@ fn current_dir_is_entered(
 
 #[rstest]
 fn stdio_kinds(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
-    let _guard = lock();
+    let _serial = serial();
     let before = fd_count();
     {
         let (_read, write) = pipe();
@@ -170,7 +148,7 @@ fn piped_stdin_and_stdout_round_trip(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
     use std::io::Write;
-    let _guard = lock();
+    let _serial = serial();
     let before = fd_count();
     {
         let mut exec = Exec::new("tr");
@@ -191,7 +169,7 @@ fn piped_stdin_and_stdout_round_trip(
 fn fds_are_placed_even_when_crossed(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let before = fd_count();
     {
         let (_a, a) = pipe();
@@ -231,7 +209,7 @@ fn listed_fds(exec: &mut Exec) -> Vec<i32> {
 fn close_other_fds_keeps_only_stdio_and_placed(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let before = fd_count();
     {
         // An fd without FD_CLOEXEC, which a child inherits unless told not to.
@@ -274,7 +252,7 @@ fn group_and_session(stat: &str) -> (i32, i32) {
 fn setsid_and_process_group(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let ours = group_and_session(&fs::read_to_string("/proc/self/stat").unwrap());
     let stat_of = |exec: &mut Exec| {
         let child = exec.stdout(Stdio::Piped).spawn().unwrap();
@@ -303,7 +281,7 @@ fn setsid_and_process_group(
 fn sigmask_is_set_or_inherited(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGUSR2);
     mask.add(Signal::SIGWINCH);
@@ -332,8 +310,7 @@ const DEATH_HELPER_ENV: &str = "CLONEKIT_DEATH_HELPER";
 #[ignore = "helper process for death_signal_reaches_orphan"]
 fn death_signal_helper() {
     let Ok(how) = std::env::var(DEATH_HELPER_ENV) else {
-        println!("only meaningful as a helper process");
-        return;
+        skip!("only meaningful as a helper process");
     };
     let (strategy, with_signal) = how.split_once(',').unwrap();
     let strategy = match strategy {
@@ -358,40 +335,20 @@ fn death_signal_helper() {
 
 /// Whether `pid` is gone or a zombie within `limit`.
 fn dies_within(pid: i32, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(stat) if stat[stat.rfind(')').unwrap() + 2..].starts_with('Z') => return true,
-            Ok(_) if Instant::now() >= deadline => return false,
-            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    wait_until(limit, || match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat[stat.rfind(')').unwrap() + 2..].starts_with('Z'),
+    })
 }
 
 fn orphan(strategy: Strategy, with_signal: bool) -> i32 {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "death_signal_helper",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(
-            DEATH_HELPER_ENV,
-            format!("{strategy:?},{}", u8::from(with_signal)),
-        )
-        .output()
-        .unwrap();
-    let stdout = text(&output.stdout);
-    let line = stdout
+    let how = format!("{strategy:?},{}", u8::from(with_signal));
+    let (said, _) = run_test("death_signal_helper", &[(DEATH_HELPER_ENV, &how)]);
+    let line = said
         .split("GRANDCHILD=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| {
-            panic!("helper said: {stdout} {}", text(&output.stderr));
-        });
+        .unwrap_or_else(|| panic!("helper said: {said}"));
     line.parse().unwrap()
 }
 
@@ -399,9 +356,9 @@ fn orphan(strategy: Strategy, with_signal: bool) -> i32 {
 fn death_signal_reaches_orphan(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let with = orphan(strategy, true);
-    let died = dies_within(with, Duration::from_secs(10));
+    let died = dies_within(with, DEADLINE);
     // Control: without the death signal the orphan lives on.
     let without = orphan(strategy, false);
     let survived = !dies_within(without, Duration::from_millis(300));
@@ -423,8 +380,7 @@ const EMFILE_HELPER_ENV: &str = "CLONEKIT_EMFILE_HELPER";
 #[ignore = "helper process for a_failure_after_the_clone_leaves_no_child"]
 fn emfile_helper() {
     let Ok(strategy) = std::env::var(EMFILE_HELPER_ENV) else {
-        println!("only meaningful as a helper process");
-        return;
+        skip!("only meaningful as a helper process");
     };
     let strategy = if strategy == "Vfork" {
         Strategy::Vfork
@@ -463,22 +419,11 @@ fn emfile_helper() {
 /// the pidfd) kills and reaps that child, so nothing runs on unseen.
 #[rstest]
 fn a_failure_after_the_clone_leaves_no_child(#[values(Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "emfile_helper",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(EMFILE_HELPER_ENV, format!("{strategy:?}"))
-        .output()
-        .unwrap();
-    let stdout = text(&output.stdout);
-    let report = stdout
+    let (said, _) = run_test("emfile_helper", &[(EMFILE_HELPER_ENV, &format!("{strategy:?}"))]);
+    let report = said
         .lines()
         .find_map(|line| line.find("ERRNO=").map(|at| &line[at..]))
-        .unwrap_or_else(|| panic!("helper said: {stdout} {}", text(&output.stderr)));
+        .unwrap_or_else(|| panic!("helper said: {said}"));
     let left: Vec<i32> = report
         .split("CHILDREN=[")
         .nth(1)
@@ -563,7 +508,7 @@ fn failures_are_reported_and_leave_nothing(
     #[case] expected: Error,
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let fixtures = fixtures();
     let fds_before = fd_count();
     {
@@ -574,7 +519,7 @@ fn failures_are_reported_and_leave_nothing(
         // Twice: the cached plan gives the same answer.
         assert_eq!(exec.spawn().unwrap_err(), expected);
     }
-    assert_eq!(children(), Vec::<String>::new(), "a child was left behind");
+    assert_eq!(children(), Vec::<libc::pid_t>::new(), "a child was left behind");
     assert_eq!(fd_count(), fds_before, "an fd leaked");
 }
 
@@ -582,7 +527,7 @@ fn failures_are_reported_and_leave_nothing(
 fn pidfd_kills_and_waits(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let before = fd_count();
     {
         let mut child = Exec::new("sleep")
@@ -617,14 +562,14 @@ fn pidfd_kills_and_waits(
         // SAFETY: waitid filled in a SIGCHLD siginfo.
         let (code, status) = unsafe { (info.si_code, info.si_status()) };
         assert_eq!((code, status), (libc::CLD_KILLED, libc::SIGKILL));
-        assert_eq!(children(), Vec::<String>::new());
+        assert_eq!(children(), Vec::<libc::pid_t>::new());
     }
     assert_eq!(fd_count(), before);
 }
 
 #[rstest]
 fn concurrent_spawns(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
-    let _guard = lock();
+    let _serial = serial();
     let before = fd_count();
     let failures: usize = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..8)
@@ -641,13 +586,13 @@ fn concurrent_spawns(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::F
         workers.into_iter().map(|w| w.join().unwrap()).sum()
     });
     assert_eq!(failures, 0);
-    assert_eq!(children(), Vec::<String>::new());
+    assert_eq!(children(), Vec::<libc::pid_t>::new());
     assert_eq!(fd_count(), before);
 }
 
 #[rstest]
 fn new_uts_namespace(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
-    let _guard = lock();
+    let _serial = serial();
     let mut exec = Exec::new("readlink");
     exec.arg("/proc/self/ns/uts")
         .namespaces(CloneFlags::NEWUTS)
@@ -656,10 +601,7 @@ fn new_uts_namespace(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::F
         assert!(matches!(exec.output(), Err(Error::Unsupported { .. })));
         return;
     }
-    if !is_root() {
-        println!("skipped: a new UTS namespace needs CAP_SYS_ADMIN (not root)");
-        return;
-    }
+    require_root!("a new UTS namespace needs CAP_SYS_ADMIN (not root)");
     let ours = link("/proc/self/ns/uts");
     // With flags, the pidfd comes from the clone itself (CLONE_PIDFD).
     let child = exec.pidfd(true).stdout(Stdio::Piped).spawn().unwrap();
@@ -673,14 +615,13 @@ fn new_uts_namespace(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::F
 
 #[rstest]
 fn into_cgroup(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
-    let _guard = lock();
+    let _serial = serial();
     let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
         .into_iter()
         .map(Path::new)
         .find(|p| p.join("cgroup.procs").exists());
-    let (Some(root), true) = (root, is_root()) else {
-        println!("skipped: needs root and a cgroup2 mount");
-        return;
+    let (Some(root), true) = (root, support::is_root()) else {
+        skip!("needs root and a cgroup2 mount");
     };
     let name = format!("clonekit-exec-{}-{strategy:?}", std::process::id());
     let group = root.join(&name);
@@ -710,7 +651,7 @@ fn into_cgroup(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] 
 
 #[test]
 fn from_std_command() {
-    let _guard = lock();
+    let _serial = serial();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "echo $CLONEKIT_X $CLONEKIT_Y; pwd"])
         .env("CLONEKIT_X", "x")
@@ -721,7 +662,7 @@ fn from_std_command() {
 
 #[test]
 fn unchanged_exec_reuses_its_plan_and_setters_rebuild_it() {
-    let _guard = lock();
+    let _serial = serial();
     let mut exec = Exec::new("echo");
     exec.arg("one");
     assert_eq!(out(&mut exec), "one\n");

@@ -7,11 +7,13 @@ use clonekit::{Exec, Pid, Signal, Stdio, Strategy};
 use nix::sys::signal::SigSet;
 use rstest::rstest;
 
-mod alloc_count;
-use alloc_count::allocations_in;
+#[macro_use]
+mod support;
+
+use support::alloc_count::{allocations_in, Counting};
 
 #[global_allocator]
-static GLOBAL: alloc_count::Counting = alloc_count::Counting;
+static GLOBAL: Counting = Counting;
 
 #[rstest]
 #[case::plain(false)]

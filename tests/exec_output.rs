@@ -2,10 +2,12 @@
 //! calling thread, complete, and no child left behind on any path.
 
 use std::fs::{self, File};
-use std::process::Command;
 
 use clonekit::{raw, Errno, Error, Exec, ExecChild, Pid, Signal, Stdio, Strategy};
 use rstest::rstest;
+
+#[macro_use]
+mod support;
 
 /// Whether `pid` is a child of ours that has not been reaped (running, or a
 /// zombie): `waitid` with `WNOWAIT` looks without reaping.
@@ -124,31 +126,14 @@ const NPROC_HELPER_ENV: &str = "CLONEKIT_NPROC_HELPER";
 /// `output()` must still work (no thread may be needed besides the child).
 #[test]
 fn output_needs_no_thread_under_rlimit_nproc() {
-    // SAFETY: no arguments.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: changing uid needs root");
-        return;
-    }
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "nproc_helper",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(NPROC_HELPER_ENV, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if let Some(skip) = stdout.lines().find(|l| l.starts_with("SKIP:")) {
-        println!("{skip}");
-        return;
+    require_root!("changing uid needs root");
+    let (said, status) = support::rerun::run_test("nproc_helper", &[(NPROC_HELPER_ENV, "1")]);
+    if let Some(why) = support::rerun::skipped(&said) {
+        skip!("{why}");
     }
     assert!(
-        output.status.success() && stdout.contains("NPROC OK"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        status.is_some_and(|s| s.success()) && said.contains("NPROC OK"),
+        "{status:?}\n{said}"
     );
 }
 
@@ -199,12 +184,10 @@ fn any_child_left() -> bool {
 #[ignore = "helper process for output_needs_no_thread_under_rlimit_nproc"]
 fn nproc_helper() {
     if std::env::var_os(NPROC_HELPER_ENV).is_none() {
-        println!("only meaningful as a helper process");
-        return;
+        skip!("only meaningful as a helper process");
     }
     if task_real_uids().contains(&HELPER_UID) {
-        println!("SKIP: uid {HELPER_UID} is in use here");
-        return;
+        skip!("uid {HELPER_UID} is in use here");
     }
     // Root is exempt from RLIMIT_NPROC, and so is any task with
     // CAP_SYS_RESOURCE or CAP_SYS_ADMIN: leaving uid 0 drops every
@@ -233,10 +216,7 @@ fn nproc_helper() {
     // The limit holds: one child, and then not even a thread.
     let mut sleeper = match Exec::new("sleep").arg("10").spawn() {
         Ok(child) => child,
-        Err(err) => {
-            println!("SKIP: not even one child under RLIMIT_NPROC {limit}: {err}");
-            return;
-        }
+        Err(err) => skip!("not even one child under RLIMIT_NPROC {limit}: {err}"),
     };
     let thread = std::thread::Builder::new().spawn(|| ());
     sleeper.child.kill(Signal::SIGKILL).unwrap();

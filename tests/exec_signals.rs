@@ -1,26 +1,20 @@
 //! `Exec` and signal dispositions. Installing handlers and ignoring signals
 //! changes process-wide state, so these tests live in their own binary and
-//! take one lock.
+//! take `serial()`.
 
 use std::ffi::c_int;
 use std::fs;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use clonekit::{raw, Exec, Pid, Signal, Stdio, Strategy};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
 use rstest::rstest;
 
-mod common;
-#[cfg(target_arch = "x86_64")]
-mod seccomp;
-use common::status_mask;
+#[macro_use]
+mod support;
 
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use support::procfs::status_mask;
+use support::serial;
 
 /// This process's pid, for the handler to tell whether it runs in a child.
 static PARENT: AtomicI32 = AtomicI32::new(0);
@@ -49,7 +43,7 @@ fn set_handler(sig: Signal, handler: SigHandler) {
 fn parent_handler_never_runs_in_child(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     handler_never_runs_in_child(strategy);
 }
 
@@ -112,23 +106,11 @@ const FALLBACK_HELPER_ENV: &str = "CLONEKIT_FALLBACK_HELPER";
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn clone_vfork_falls_back_without_clone3() {
-    let _guard = lock();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "fallback_helper",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(FALLBACK_HELPER_ENV, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let _serial = serial();
+    let (said, status) = support::rerun::run_test("fallback_helper", &[(FALLBACK_HELPER_ENV, "1")]);
     assert!(
-        output.status.success() && stdout.contains("FALLBACK OK"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        status.is_some_and(|s| s.success()) && said.contains("FALLBACK OK"),
+        "{status:?}\n{said}"
     );
 }
 
@@ -137,10 +119,9 @@ fn clone_vfork_falls_back_without_clone3() {
 #[ignore = "helper process for clone_vfork_falls_back_without_clone3"]
 fn fallback_helper() {
     if std::env::var_os(FALLBACK_HELPER_ENV).is_none() {
-        println!("only meaningful as a helper process");
-        return;
+        skip!("only meaningful as a helper process");
     }
-    seccomp::refuse(libc::SYS_clone3, clonekit::Errno::ENOSYS).expect("install a seccomp filter");
+    support::seccomp::refuse(libc::SYS_clone3, clonekit::Errno::ENOSYS).expect("install a seccomp filter");
     // SAFETY: the probe cannot create a process.
     assert_eq!(unsafe { raw::clone3_probe() }, clonekit::Errno::ENOSYS);
     handler_never_runs_in_child(Strategy::CloneVfork);
@@ -170,7 +151,7 @@ fn fallback_helper() {
 fn ignored_signals_stay_ignored(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     PARENT.store(std::process::id() as i32, Ordering::Relaxed);
     let ours = status_mask(&fs::read_to_string("/proc/self/status").unwrap(), "SigIgn:");
     set_handler(Signal::SIGUSR2, SigHandler::SigIgn);
@@ -212,7 +193,7 @@ fn child_ignored(exec: &mut Exec) -> u64 {
 fn sigpipe_is_reset_in_the_child(
     #[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy,
 ) {
-    let _guard = lock();
+    let _serial = serial();
     let ours = status_mask(&fs::read_to_string("/proc/self/status").unwrap(), "SigIgn:");
     assert_ne!(ours & SIGPIPE_BIT, 0, "the test runs with SIGPIPE ignored");
 

@@ -11,18 +11,22 @@
 //! clone3. Each child records each check in a shared page; this program
 //! prints one line per check and `N passed, N failed`, and fails if any did.
 
-mod sandbox;
-mod seccomp;
-
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, Forked, Pid, Syscall, TidSlot};
 
-use sandbox::{wait_bounded, SharedPage};
+#[macro_use]
+mod support;
+
+use support::fork::wait_bounded;
+use support::pipe_child::NOBODY;
+use support::rerun::only_listing;
+use support::seccomp::refuse;
+use support::shared_page::SharedPage;
+use support::{DEADLINE, THREAD};
 
 /// A check's result in the shared page.
 const NOT_RUN: i32 = 0;
@@ -58,13 +62,7 @@ const EPERM_CHECKS: &[&str] = &[
 ];
 
 fn main() {
-    // Test runners that list tests first (cargo nextest) see this program as
-    // one test; any other argument (a filter, --exact) runs it.
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|arg| arg == "--list") {
-        if !args.iter().any(|arg| arg == "--ignored") {
-            println!("fallback: test");
-        }
+    if only_listing("fallback") {
         return;
     }
     // Warm the cached probe: this spawn needs clone3, so Auto probes it.
@@ -75,10 +73,7 @@ fn main() {
             let status = wait_bounded(&mut child);
             assert_eq!(status.code(), Some(0), "the warm-up child");
         }
-        Err(err) => {
-            println!("SKIP fallback: clone3 is not available even without a filter: {err}");
-            return;
-        }
+        Err(err) => skip!("clone3 is not available even without a filter: {err}"),
     }
 
     let mut passed = 0;
@@ -182,7 +177,7 @@ fn record_spawn(page: &SharedPage, i: usize, result: Result<bool, Error>) {
 
 /// The checks under a filter that makes clone3 fail with `errno`.
 fn without_clone3(errno: Errno, page: &SharedPage) {
-    if let Err(err) = seccomp::refuse(libc::SYS_clone3, errno) {
+    if let Err(err) = refuse(libc::SYS_clone3, errno) {
         record(page, 0, false, err as i32);
         return;
     }
@@ -257,17 +252,11 @@ fn without_clone3(errno: Errno, page: &SharedPage) {
 fn thread_like_spawn() -> Result<bool, Error> {
     let slot = TidSlot::new();
     let seen = std::sync::atomic::AtomicI32::new(0);
-    let thread = CloneFlags::VM
-        | CloneFlags::FS
-        | CloneFlags::FILES
-        | CloneFlags::SIGHAND
-        | CloneFlags::THREAD
-        | CloneFlags::SYSVSEM;
     // SAFETY: the child only stores to an atomic it borrows; the handle is
     // dropped (and so joined) before `seen` and `slot` go.
     let child = unsafe {
         CloneBuilder::new()
-            .flags(thread)
+            .flags(THREAD)
             .exit_signal(None)
             .clear_child_tid(&slot)
             .spawn(|| {
@@ -275,7 +264,7 @@ fn thread_like_spawn() -> Result<bool, Error> {
                 0
             })
     }?;
-    let joined = slot.wait_cleared(Some(Duration::from_secs(10)));
+    let joined = slot.wait_cleared(Some(DEADLINE));
     drop(child);
     Ok(joined && seen.load(Ordering::SeqCst) == 42)
 }
@@ -284,9 +273,8 @@ fn thread_like_spawn() -> Result<bool, Error> {
 /// clone3 exists: that must stay a `Sys` error, and the probe must not
 /// conclude clone3 is absent.
 fn unprivileged_eperm(page: &SharedPage) {
-    const NOBODY: libc::uid_t = 65534;
     // SAFETY: plain system calls on this process.
-    let dropped = unsafe { libc::geteuid() != 0 || (libc::setgid(NOBODY) == 0 && libc::setuid(NOBODY) == 0) };
+    let dropped = !support::is_root() || unsafe { libc::setgid(NOBODY) == 0 && libc::setuid(NOBODY) == 0 };
     record(page, 0, dropped, if dropped { 0 } else { Errno::last() as i32 });
     if !dropped {
         return;

@@ -9,22 +9,26 @@
 //!
 //! The iterations run in helper processes (this program started again with
 //! `CLONEKIT_FD_PLACEMENT_HELPER=<strategy>,<stdio>`, killed after
-//! [`HELPER_DEADLINE`]), one per strategy with the parent's fds 0, 1 and 2
-//! open, and one with them closed, so that sources may be 0, 1 or 2 and an
-//! unplaced stdio slot is closed in the child. A helper reports through a
+//! `support::rerun::HELPER_DEADLINE`), one per strategy with the parent's
+//! fds 0, 1 and 2 open, and one with them closed, so that sources may be 0,
+//! 1 or 2 and an unplaced stdio slot is closed in the child. A helper reports through a
 //! copy of its stdout far above the range.
 //!
 //! On failure the seed, the iteration and the case are printed; set
 //! `CLONEKIT_FD_PLACEMENT_SEED` to run with another seed.
 
-mod rerun;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::ExitStatus;
-use std::time::Duration;
 
 use clonekit::{raw, Exec, Strategy};
+
+#[macro_use]
+mod support;
+
+use support::procfs::fd_count;
+use support::rerun::{only_listing, run_self};
 
 const HELPER_ENV: &str = "CLONEKIT_FD_PLACEMENT_HELPER";
 const SEED_ENV: &str = "CLONEKIT_FD_PLACEMENT_SEED";
@@ -35,7 +39,6 @@ const MAX_PIPES: u64 = 6;
 /// The highest child fd placed. dash only takes one digit after `>&`, so
 /// without bash the targets stop at 9.
 const HIGHEST_TARGET: RawFd = 12;
-const HELPER_DEADLINE: Duration = Duration::from_secs(60);
 /// Where a helper keeps its report fd, far above every pipe.
 const REPORT_FD_MIN: RawFd = 100;
 const STRATEGIES: [Strategy; 3] = [Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork];
@@ -48,12 +51,7 @@ fn main() {
     if let Ok(which) = std::env::var(HELPER_ENV) {
         std::process::exit(helper(&which, seed));
     }
-    // Test runners that list tests first (cargo nextest) see one test.
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|arg| arg == "--list") {
-        if !args.iter().any(|arg| arg == "--ignored") {
-            println!("fd_placement: test");
-        }
+    if only_listing("fd_placement") {
         return;
     }
     let (shell, highest) = shell();
@@ -79,7 +77,7 @@ fn main() {
 /// how it ended (`None`: killed past its deadline).
 fn run_helper(which: &str, seed: u64) -> (String, Option<ExitStatus>) {
     let seed = format!("{seed:#x}");
-    rerun::run_self(&[(HELPER_ENV, which), (SEED_ENV, &seed)], HELPER_DEADLINE)
+    run_self(&[], &[(HELPER_ENV, which), (SEED_ENV, &seed)])
 }
 
 /// The shell that writes to the placed fds, and the highest fd it can name.
@@ -140,10 +138,6 @@ fn report_file() -> File {
     assert!(fd >= 0, "dup stdout");
     // SAFETY: just created, owned by nothing else.
     File::from(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
 }
 
 /// xorshift64: enough randomness for choosing fds, and no dependency.

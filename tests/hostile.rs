@@ -6,8 +6,8 @@
 //! Every condition changes process-wide state, so each (condition,
 //! strategy) pair runs in a helper process of its own: this program started
 //! again with `CLONEKIT_HOSTILE_CASE=<case>:<strategy>`, killed after
-//! [`HELPER_DEADLINE`]. The helper is single-threaded (this test has no
-//! harness), which the RLIMIT_NPROC and seccomp cases rely on. It prints one
+//! `support::rerun::HELPER_DEADLINE`. The helper is single-threaded (this
+//! test has no harness), which the RLIMIT_NPROC and seccomp cases rely on. It prints one
 //! line per check (`PASS name`, `FAIL name: why`, `SKIP name: reason`) and
 //! exits with 1 if any check failed; this program prints what each helper
 //! said and fails if a helper failed, crashed or said nothing.
@@ -30,10 +30,6 @@
 //! An argument that is not an option runs only the cases whose
 //! `case/strategy` name contains it.
 
-#[cfg(target_arch = "x86_64")]
-mod seccomp;
-
-mod rerun;
 use std::fmt::Debug;
 use std::fs::{self, File};
 use std::os::fd::{AsRawFd, RawFd};
@@ -45,10 +41,15 @@ use std::time::{Duration, Instant};
 
 use clonekit::{raw, Errno, Error, Exec, ExecChild, ExecStage, Signal, Stdio, Strategy};
 
+#[macro_use]
+mod support;
+
+use support::procfs::children;
+use support::report_skip;
+use support::rerun::{only_listing, run_self};
+
 /// Set in a helper process: which case and strategy it runs.
 const CASE_ENV: &str = "CLONEKIT_HOSTILE_CASE";
-/// How long a helper may take before it is killed.
-const HELPER_DEADLINE: Duration = Duration::from_secs(60);
 /// How long a check's last child may take to disappear once the check is
 /// done (a dying child, or a handler about to reap it).
 const GRACE: Duration = Duration::from_secs(2);
@@ -106,14 +107,10 @@ fn main() {
     if let Ok(which) = std::env::var(CASE_ENV) {
         std::process::exit(helper(&which));
     }
-    // Test runners that list tests first (cargo nextest) see one test.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|arg| arg == "--list") {
-        if !args.iter().any(|arg| arg == "--ignored") {
-            println!("hostile: test");
-        }
+    if only_listing("hostile") {
         return;
     }
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let filter = args.iter().find(|arg| !arg.starts_with('-'));
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut bad = Vec::new();
@@ -144,7 +141,7 @@ fn main() {
 /// Runs this program as the helper for `which`; returns what it printed
 /// and how it ended (`None`: killed past its deadline).
 fn run_helper(which: &str) -> (String, Option<ExitStatus>) {
-    rerun::run_self(&[(CASE_ENV, which)], HELPER_DEADLINE)
+    run_self(&[], &[(CASE_ENV, which)])
 }
 
 /// The helper: sets up `case` and runs its checks with `strategy`.
@@ -200,7 +197,7 @@ impl Checks {
     }
 
     fn skip(&self, reason: &str) {
-        println!("SKIP {}: {reason}", self.prefix);
+        report_skip(&self.prefix, reason);
     }
 }
 
@@ -236,20 +233,6 @@ fn fds_changed(before: &[(RawFd, String)], after: &[(RawFd, String)]) -> Option<
     let leaked: Vec<_> = after.iter().filter(|fd| !before.contains(fd)).collect();
     let lost: Vec<_> = before.iter().filter(|fd| !after.contains(fd)).collect();
     (!leaked.is_empty() || !lost.is_empty()).then(|| format!("fds leaked {leaked:?}, closed {lost:?}"))
-}
-
-/// Every child of this process (running or zombie).
-fn children() -> Vec<libc::pid_t> {
-    let mut all = Vec::new();
-    for task in fs::read_dir("/proc/self/task").expect("read /proc/self/task") {
-        let Ok(task) = task else { continue };
-        let text = fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        all.extend(
-            text.split_whitespace()
-                .filter_map(|pid| pid.parse::<libc::pid_t>().ok()),
-        );
-    }
-    all
 }
 
 /// What `waitid(P_ALL, WNOHANG | WNOWAIT | __WALL)` says is left: `None`
@@ -564,8 +547,7 @@ fn tasks_of(uid: u32) -> usize {
 /// no other thread): a limit of 1 + `children` leaves room for exactly
 /// `children` tasks, which the NPROC cases check first with raw `fork`.
 fn lonely_user_with_room_for(children: usize) -> Result<(), String> {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !support::is_root() {
         return Err("needs root, to switch to a uid no other process uses".into());
     }
     let others = tasks_of(LONELY_ID);
@@ -741,7 +723,7 @@ fn refused_syscall(checks: &mut Checks, syscall: &str, errno: Errno) {
         "clone3" => libc::SYS_clone3,
         _ => libc::SYS_vfork,
     };
-    if let Err(err) = seccomp::refuse(nr, errno) {
+    if let Err(err) = support::seccomp::refuse(nr, errno) {
         return checks.skip(&format!("cannot install a seccomp filter: {err:?}"));
     }
     everything_works(checks);

@@ -6,16 +6,19 @@
 //! may block signals and fork helpers that allocate. It prints one line per
 //! scenario (`ok`, `FAILED`, or `SKIP` with the reason) and fails if any did.
 
-mod sandbox;
-
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, Forked, Pid, Signal, Stack, TidSlot};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
 
-use sandbox::{reap_bounded, wait_bounded, SharedPage, DEADLINE};
+#[macro_use]
+mod support;
+
+use support::fork::{reap_bounded, wait_bounded};
+use support::rerun::only_listing;
+use support::shared_page::SharedPage;
+use support::{report_skip, wait_until, DEADLINE, THREAD};
 
 /// A scenario's name and body.
 type Scenario = (&'static str, fn() -> Outcome);
@@ -28,11 +31,7 @@ enum Outcome {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|arg| arg == "--list") {
-        if !args.iter().any(|arg| arg == "--ignored") {
-            println!("kill: test");
-        }
+    if only_listing("kill") {
         return;
     }
     let scenarios: [Scenario; 2] = [
@@ -43,7 +42,7 @@ fn main() {
     for (name, scenario) in scenarios {
         match scenario() {
             Outcome::Ok => println!("kill: {name} ... ok"),
-            Outcome::Skip(why) => println!("kill: {name} ... SKIP: {why}"),
+            Outcome::Skip(why) => report_skip(&format!("kill: {name}"), why),
             Outcome::Failed(why) => {
                 println!("kill: {name} ... FAILED: {why}");
                 failed += 1;
@@ -54,25 +53,6 @@ fn main() {
         std::process::exit(1);
     }
 }
-
-/// Waits until `done` holds, at most [`DEADLINE`].
-fn until(done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + DEADLINE;
-    while !done() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    true
-}
-
-const THREAD: CloneFlags = CloneFlags::VM
-    .union(CloneFlags::FS)
-    .union(CloneFlags::FILES)
-    .union(CloneFlags::SIGHAND)
-    .union(CloneFlags::THREAD)
-    .union(CloneFlags::SYSVSEM);
 
 static GO: AtomicBool = AtomicBool::new(false);
 
@@ -122,7 +102,9 @@ fn thread_tid_reused_blocked() -> Outcome {
     .expect("spawn thread A");
     let tid = a.pid();
     let freed = slot_a.wait_cleared(Some(DEADLINE))
-        && until(|| !Path::new(&format!("/proc/self/task/{tid}")).exists());
+        && wait_until(DEADLINE, || {
+            !Path::new(&format!("/proc/self/task/{tid}")).exists()
+        });
     if !freed {
         return Outcome::Failed("thread A did not exit".into());
     }
@@ -180,7 +162,7 @@ fn parent_pid_reused() -> Outcome {
         }
         Forked::Parent(helper) => helper,
     };
-    if !until(|| page.word(PID).load(Ordering::SeqCst) != 0) {
+    if !wait_until(DEADLINE, || page.word(PID).load(Ordering::SeqCst) != 0) {
         wait_bounded(&mut helper);
         return Outcome::Failed("the helper made no CLONE_PARENT child".into());
     }
@@ -232,7 +214,7 @@ fn kill_reaped_sibling(page: &SharedPage, pid_word: usize, ready_word: usize) ->
     };
     page.word(pid_word)
         .store(sibling.pid().as_raw(), Ordering::SeqCst);
-    if !until(|| page.word(ready_word).load(Ordering::SeqCst) != 0) {
+    if !wait_until(DEADLINE, || page.word(ready_word).load(Ordering::SeqCst) != 0) {
         return 11;
     }
     match sibling.kill(Signal::SIGTERM) {

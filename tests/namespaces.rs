@@ -6,13 +6,16 @@
 //! Children run only async-signal-safe code and report through pipes and
 //! exit codes; every wait is bounded.
 
-mod ns_support;
-
 use std::ffi::CStr;
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, IdMap, Rule, Syscall};
-use ns_support::{become_nobody, c_len, fork_with, is_root, ns_inode, read_raw, skip, wait_bounded, NOBODY};
 use rstest::rstest;
+
+#[macro_use]
+mod support;
+
+use support::fork::wait_bounded;
+use support::pipe_child::{become_nobody, c_len, fork_with, ns_inode, read_raw, NOBODY};
 
 fn hostname() -> Vec<u8> {
     let mut buf = [0u8; 256];
@@ -36,9 +39,7 @@ fn hostname() -> Vec<u8> {
 #[case::time(CloneFlags::NEWTIME, "time")]
 #[case::user(CloneFlags::NEWUSER, "user")]
 fn child_gets_its_own_namespace(#[case] flag: CloneFlags, #[case] kind: &str) {
-    if !is_root() {
-        return skip("child_gets_its_own_namespace", "needs root");
-    }
+    require_root!();
     let path = format!("/proc/self/ns/{kind}\0");
     let outside = ns_inode(path.as_bytes());
     assert_ne!(outside, 0, "{path} is missing");
@@ -69,9 +70,7 @@ fn child_gets_its_own_namespace(#[case] flag: CloneFlags, #[case] kind: &str) {
 
 #[test]
 fn uts_hostname_set_inside_is_not_seen_outside() {
-    if !is_root() {
-        return skip("uts", "needs root");
-    }
+    require_root!();
     let before = hostname();
     let name = b"clonekit-uts-test";
     // SAFETY: sethostname/gethostname and a pipe write: async-signal-safe.
@@ -102,9 +101,7 @@ fn uts_hostname_set_inside_is_not_seen_outside() {
 
 #[test]
 fn pid_child_is_one_inside_and_real_outside() {
-    if !is_root() {
-        return skip("pid", "needs root");
-    }
+    require_root!();
     // SAFETY: raw getpid/getppid and a pipe write.
     let mut run = unsafe {
         fork_with(CloneBuilder::new().flags(CloneFlags::NEWPID), |io| {
@@ -154,9 +151,7 @@ impl Drop for TempDir {
 
 #[test]
 fn mount_tmpfs_inside_is_invisible_outside() {
-    if !is_root() {
-        return skip("mount", "needs root");
-    }
+    require_root!();
     let dir = TempDir::new("mnt");
     let target = format!("{}\0", dir.0.display());
     let file = format!("{}/inside\0", dir.0.display());
@@ -214,9 +209,7 @@ fn mount_tmpfs_inside_is_invisible_outside() {
 
 #[test]
 fn net_only_loopback_inside() {
-    if !is_root() {
-        return skip("net", "needs root");
-    }
+    require_root!();
     // SAFETY: raw open/read of a /proc file and a pipe write.
     let mut run = unsafe {
         fork_with(CloneBuilder::new().flags(CloneFlags::NEWNET), |io| {
@@ -239,9 +232,7 @@ fn net_only_loopback_inside() {
 
 #[test]
 fn ipc_queue_made_inside_is_not_visible_outside() {
-    if !is_root() {
-        return skip("ipc", "needs root");
-    }
+    require_root!();
     let key: libc::key_t = 0x434b_0000 | (std::process::id() as libc::key_t & 0xffff);
     // SAFETY: msgget and pipe I/O.
     let mut run = unsafe {
@@ -282,9 +273,7 @@ fn ipc_queue_made_inside_is_not_visible_outside() {
 /// is the same new namespace.
 #[test]
 fn time_child_is_in_the_new_namespace_itself() {
-    if !is_root() {
-        return skip("time", "needs root");
-    }
+    require_root!();
     let outside = ns_inode(b"/proc/self/ns/time\0");
     let mut builder = CloneBuilder::new();
     builder.flags(CloneFlags::NEWTIME).syscall(Syscall::Clone3);
@@ -298,7 +287,7 @@ fn time_child_is_in_the_new_namespace_itself() {
         })
     };
     let mut run = match run {
-        Err(Error::Unsupported { .. }) => return skip("time", "no clone3"),
+        Err(Error::Unsupported { .. }) => skip!("no clone3"),
         other => other.unwrap(),
     };
     let bytes = run.recv().expect("inodes");
@@ -335,9 +324,7 @@ fn proc_ids(pid: i32) -> (u32, u32) {
 /// which is uid 12345 / gid 23456 outside — a container's id shift.
 #[test]
 fn user_maps_make_root_inside_and_mapped_ids_outside() {
-    if !is_root() {
-        return skip("user", "needs root to map other ids");
-    }
+    require_root!("needs root to map other ids");
     let uid = [IdMap::single(0, 12345)];
     let gid = [IdMap::single(0, 23456)];
     let mut builder = CloneBuilder::new();
@@ -383,14 +370,9 @@ fn user_maps_make_root_inside_and_mapped_ids_outside() {
 /// gid map needs `setgroups` denied, which `Setgroups::Auto` does.
 #[test]
 fn user_maps_work_unprivileged() {
-    if !is_root() {
-        return skip("user unprivileged", "needs root to become nobody first");
-    }
+    require_root!("needs root to become nobody first");
     if !clonekit::probe().unprivileged_user_namespaces {
-        return skip(
-            "user unprivileged",
-            "this host forbids unprivileged user namespaces",
-        );
+        skip!("this host forbids unprivileged user namespaces");
     }
     let uid = [IdMap::single(0, NOBODY)];
     let gid = [IdMap::single(0, NOBODY)];
@@ -443,9 +425,7 @@ fn user_maps_work_unprivileged() {
 #[case::cgroup(CloneFlags::NEWCGROUP, "CLONE_NEWCGROUP")]
 #[case::time(CloneFlags::NEWTIME, "CLONE_NEWTIME")]
 fn without_cap_sys_admin_each_namespace_is_eperm_named(#[case] flag: CloneFlags, #[case] name: &'static str) {
-    if !is_root() {
-        return skip("eperm", "needs root to drop privileges in a helper");
-    }
+    require_root!("needs root to drop privileges in a helper");
     // SAFETY: the helper makes raw setres*id calls and one fork whose child
     // exits at once; the error is inspected without allocating.
     let run = unsafe {
@@ -512,9 +492,7 @@ fn id_maps_need_newuser_and_own_memory() {
 
 #[test]
 fn map_write_failure_kills_the_child_and_says_which_file() {
-    if !is_root() {
-        return skip("map failure", "needs root");
-    }
+    require_root!();
     // Two lines mapping the same inside ids overlap: the kernel says EINVAL.
     let uid = [IdMap::single(0, 1000), IdMap::single(0, 2000)];
     let mut builder = CloneBuilder::new();
@@ -534,9 +512,7 @@ fn map_write_failure_kills_the_child_and_says_which_file() {
 
 #[test]
 fn spawn_waits_for_maps_before_the_closure() {
-    if !is_root() {
-        return skip("spawn maps", "needs root");
-    }
+    require_root!();
     // SAFETY: no arguments.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
     let uid = [IdMap::single(0, euid)];
@@ -579,7 +555,7 @@ fn probe_agrees_with_what_children_see() {
         };
         assert_eq!(created, said, "{flag:?}: probe said {said}");
     }
-    assert_eq!(host.clone3, raw_clone3_exists());
+    assert_eq!(host.clone3, support::has_clone3());
     let kernel = {
         // SAFETY: utsname is plain old data.
         let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
@@ -602,9 +578,4 @@ fn probe_agrees_with_what_children_see() {
     ] {
         assert!(table.contains(name), "the table lacks {name}:\n{table}");
     }
-}
-
-fn raw_clone3_exists() -> bool {
-    // SAFETY: arguments that cannot create a process.
-    !matches!(unsafe { raw::clone3_probe() }, Errno::ENOSYS | Errno::EPERM)
 }

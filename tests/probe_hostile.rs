@@ -4,19 +4,17 @@
 //! set in a helper process of its own (this test binary, run again), so the
 //! other tests never see it.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use clonekit::{Feature, Signal};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
 use rstest::rstest;
 
+#[macro_use]
+mod support;
+
+use support::rerun::{run_test, skipped};
+
 /// Names the disposition the helper sets; unset outside the helper.
 const HELPER_ENV: &str = "CLONEKIT_PROBE_HOSTILE";
-
-/// How long the helper may take before it is killed.
-const HELPER_DEADLINE: Duration = Duration::from_secs(120);
 
 /// How many probes run under the disposition: the reaping handler races
 /// with the probe's own wait, so one lucky probe proves little.
@@ -27,42 +25,16 @@ const PROBES: usize = 5;
 #[case::nocldwait("nocldwait")]
 #[case::reaping_handler("reaping_handler")]
 fn probe_answers_the_same_under(#[case] disposition: &str) {
-    let mut helper = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "hostile_helper",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_ENV, disposition)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + HELPER_DEADLINE;
-    let status = loop {
-        if let Some(status) = helper.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            helper.kill().unwrap();
-            helper.wait().unwrap();
-            panic!("the helper did not finish in {HELPER_DEADLINE:?} and was killed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let (said, status) = run_test("hostile_helper", &[(HELPER_ENV, disposition)]);
+    let Some(status) = status else {
+        panic!("the helper did not finish in time and was killed:\n{said}");
     };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    helper.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    helper.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    if let Some(skip) = stdout.lines().find(|line| line.starts_with("SKIP:")) {
-        println!("{skip}");
-        return;
+    if let Some(why) = skipped(&said) {
+        skip!("{why}");
     }
     assert!(
-        status.success() && stdout.contains("HOSTILE OK"),
-        "{disposition}: {status}\n{stdout}\n{stderr}"
+        status.success() && said.contains("HOSTILE OK"),
+        "{disposition}: {status}\n{said}"
     );
 }
 
@@ -97,15 +69,13 @@ fn answers(features: &[Feature]) -> Vec<(&'static str, bool)> {
 #[ignore = "helper process for probe_answers_the_same_under"]
 fn hostile_helper() {
     let Some(disposition) = std::env::var_os(HELPER_ENV) else {
-        println!("only meaningful as a helper process");
-        return;
+        skip!("only meaningful as a helper process");
     };
     let baseline = clonekit::probe();
     println!("without a SIGCHLD disposition:\n{baseline}");
     if !baseline.clone_pidfd {
         // Nothing a child could show: the comparison would prove nothing.
-        println!("SKIP: no probe child can be created here");
-        return;
+        skip!("no probe child can be created here");
     }
     match disposition.to_str().unwrap() {
         "ignored" => set_sigchld(SigHandler::SigIgn, SaFlags::empty()),

@@ -4,44 +4,39 @@
 //! end — not cache it as the status, not let go of a `CLONE_VM` child's
 //! stack, not turn `kill` into a silent `Ok`.
 
-mod sandbox;
-
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use clonekit::{CloneBuilder, CloneFlags, Forked, Pid, Signal, Stack};
 
-use sandbox::{serial, DEADLINE};
+#[macro_use]
+mod support;
+
+use support::{serial, wait_until, DEADLINE};
 
 /// Seizes `pid` and stops it (`PTRACE_SEIZE` + `PTRACE_INTERRUPT`), then
-/// waits until /proc shows it in a tracing stop. `false` when this host
+/// waits until /proc shows it in a tracing stop. `Err` says why this host
 /// forbids ptrace (Yama, a seccomp filter): the caller skips.
-fn seize_and_stop(pid: Pid) -> bool {
+fn seize_and_stop(pid: Pid) -> Result<(), String> {
     let pid = pid.as_raw();
     // SAFETY: plain ptrace requests on our own child; no memory is passed.
     let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) };
     if seized != 0 {
-        println!(
-            "SKIP: ptrace is refused here: {}",
+        return Err(format!(
+            "ptrace is refused here: {}",
             std::io::Error::last_os_error()
-        );
-        return false;
+        ));
     }
     // SAFETY: as above.
     assert_eq!(
         unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) },
         0
     );
-    let deadline = Instant::now() + DEADLINE;
-    while state_of(pid) != Some('t') {
-        assert!(
-            Instant::now() < deadline,
-            "the child never entered a tracing stop"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    true
+    assert!(
+        wait_until(DEADLINE, || state_of(pid) == Some('t')),
+        "the child never entered a tracing stop"
+    );
+    Ok(())
 }
 
 /// The state letter of `/proc/<pid>/stat` (`t`: tracing stop).
@@ -71,10 +66,10 @@ fn a_ptrace_stop_is_not_the_end_of_a_forked_child() {
         },
         Forked::Parent(child) => child,
     };
-    if !seize_and_stop(child.pid()) {
+    if let Err(why) = seize_and_stop(child.pid()) {
         child.kill(Signal::SIGKILL).unwrap();
         child.wait().unwrap();
-        return;
+        skip!("{why}");
     }
     assert_eq!(
         child.try_wait().unwrap(),
@@ -109,10 +104,10 @@ fn a_ptrace_stop_keeps_a_clone_vm_child_on_its_stack() {
             })
     }
     .expect("spawn");
-    if !seize_and_stop(child.pid()) {
+    if let Err(why) = seize_and_stop(child.pid()) {
         GO.store(true, Ordering::SeqCst);
         child.wait().unwrap();
-        return;
+        skip!("{why}");
     }
     let seen = child.try_wait().unwrap();
     // Let it go before anything can fail (a failing test must not leave a

@@ -5,10 +5,8 @@
 //! Where this kernel accepts what clone(2) says it refuses, the library
 //! accepts it too, and `accepted_by_kernel` keeps that honest.
 //!
-//! Every raw call runs inside a forked helper (see `sandbox`), whose new
+//! Every raw call runs inside a forked helper (see `support::fork`), whose new
 //! child, if the kernel unexpectedly accepts, ends at once on its own `Stack`.
-
-mod sandbox;
 
 use std::ffi::{c_void, CString};
 use std::fmt::{self, Write as _};
@@ -26,7 +24,12 @@ use clonekit::raw::{self, CloneArgs};
 use clonekit::{CloneBuilder, CloneFlags, Errno, Error, Forked, Pid, Rule, Signal, Stack, Syscall, TidSlot};
 use rstest::rstest;
 
-use sandbox::{code_of, exit_at_once, in_helper, reap_bounded, serial, SharedPage};
+#[macro_use]
+mod support;
+
+use support::fork::{code_of, exit_at_once, in_helper, reap_bounded};
+use support::serial;
+use support::shared_page::SharedPage;
 
 /// What (a) asks of the library.
 enum Check {
@@ -288,7 +291,10 @@ fn checked_and_sent(#[case] rule: Rule, #[case] check: Check, #[case] kernel: Ke
                     // Without CAP_SYS_ADMIN, some namespace rules meet the
                     // privilege check first.
                     Err(Errno::EPERM) if namespaces && errno != Errno::EPERM => {
-                        println!("SKIP {rule:?} via {via:?}: EPERM (no privilege for namespaces here)")
+                        skip_part!(
+                            format!("{rule:?} via {via:?}"),
+                            "EPERM (no privilege for namespaces here)"
+                        )
                     }
                     sent => assert_eq!(sent, Err(errno), "{via:?} with flags {:#x}", args.flags),
                 }
@@ -694,8 +700,7 @@ fn into_cgroup_on_legacy_clone() {
     let name = format!("/clonekit-rules-{}", std::process::id());
     let path = format!("{CGROUP2}{name}");
     if let Err(err) = std::fs::create_dir(&path) {
-        println!("SKIP into_cgroup: cannot create a cgroup v2 directory at {path}: {err}");
-        return;
+        skip!("cannot create a cgroup v2 directory at {path}: {err}");
     }
     let dir = File::open(&path).expect("open the cgroup");
     let cname = CString::new(name).expect("no NUL");
@@ -738,10 +743,7 @@ extern "C" fn report_time_ns(arg: *mut c_void) -> ! {
 fn newtime_on_legacy_clone() {
     let ours = match std::fs::metadata("/proc/self/ns/time") {
         Ok(meta) => meta.ino(),
-        Err(err) => {
-            println!("SKIP newtime: no time namespaces here (/proc/self/ns/time: {err})");
-            return;
-        }
+        Err(err) => skip!("no time namespaces here (/proc/self/ns/time: {err})"),
     };
     let arg = &ours as *const u64 as *mut c_void;
     // Exit signal "none": the low byte is 0x80, NEWTIME itself.
@@ -752,7 +754,7 @@ fn newtime_on_legacy_clone() {
         "legacy clone: same time namespace"
     );
     match observe(|| {}, args(F::NEWTIME, SIGCHLD), Via::Clone3, report_time_ns, arg) {
-        Err(Errno::EPERM) => println!("SKIP newtime via clone3: EPERM (no CAP_SYS_ADMIN)"),
+        Err(Errno::EPERM) => skip!("newtime via clone3: EPERM (no CAP_SYS_ADMIN)"),
         clone3 => assert_eq!(child_code(clone3, "clone3"), 1, "clone3: a new time namespace"),
     }
 }
@@ -789,8 +791,7 @@ fn accepted_by_kernel(#[case] flags: CloneFlags, #[case] exit_signal: u64, #[cas
     match builder.check() {
         Ok(()) => {}
         Err(Error::Unsupported { feature, errno }) => {
-            println!("SKIP {flags:?}: {feature} unsupported here ({errno})");
-            return;
+            skip!("{flags:?}: {feature} unsupported here ({errno})")
         }
         Err(err) => panic!("check() refuses what the kernel accepts: {err}"),
     }
@@ -809,7 +810,7 @@ fn accepted_by_kernel(#[case] flags: CloneFlags, #[case] exit_signal: u64, #[cas
                 assert_eq!(status.code(), Some(0));
             }
             Ok(None) => {}
-            Err(Errno::EPERM) => println!("SKIP {flags:?} via {via:?}: EPERM (no privilege here)"),
+            Err(Errno::EPERM) => skip_part!(format!("{flags:?} via {via:?}"), "EPERM (no privilege here)"),
             Err(errno) => panic!("{flags:?} via {via:?}: the kernel refused with {errno}"),
         }
     }

@@ -2,17 +2,17 @@
 //! and the depth rule checked before the call (agreeing with the kernel's
 //! `alloc_pid`, which is also sent the broken argument raw).
 
-mod ns_support;
-
 use clonekit::{raw, CloneBuilder, CloneFlags, Errno, Error, Pid, Rule};
-use ns_support::{fork_with, is_root, skip};
 use rstest::rstest;
+
+#[macro_use]
+mod support;
+
+use support::pipe_child::fork_with;
 
 /// How many PID namespaces this process is in (`NSpid` entries).
 fn depth() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:")).unwrap();
-    nspid.split_whitespace().count()
+    support::procfs::pid_ns_depth().expect("NSpid in /proc/self/status")
 }
 
 /// A pid that is free right now: high, below pid_max, not in /proc.
@@ -38,15 +38,13 @@ fn rule(builder: &CloneBuilder<'_>) -> Option<Rule> {
 
 #[test]
 fn one_with_newpid_is_pid_one() {
-    if !is_root() {
-        return skip("set_tid [1]", "needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE");
-    }
+    require_root!("needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE");
     let tids = [Pid::from_raw(1)];
     let mut builder = CloneBuilder::new();
     builder.flags(CloneFlags::NEWPID).set_tid(&tids);
     // SAFETY: raw getpid only.
     let run = match unsafe { fork_with(&mut builder, |_| i32::from(raw::getpid().as_raw() != 1)) } {
-        Err(Error::Unsupported { .. }) => return skip("set_tid [1]", "no clone3"),
+        Err(Error::Unsupported { .. }) => skip!("no clone3"),
         other => other.unwrap(),
     };
     assert!(run.finish().success(), "getpid() inside was not 1");
@@ -54,8 +52,8 @@ fn one_with_newpid_is_pid_one() {
 
 #[test]
 fn second_entry_is_the_pid_outside() {
-    if !is_root() || depth() != 1 {
-        return skip("set_tid [1, X]", "needs root in the initial PID namespace");
+    if !support::is_root() || depth() != 1 {
+        skip!("needs root in the initial PID namespace");
     }
     let x = free_pid();
     let tids = [Pid::from_raw(1), Pid::from_raw(x)];
@@ -63,10 +61,10 @@ fn second_entry_is_the_pid_outside() {
     builder.flags(CloneFlags::NEWPID).set_tid(&tids);
     // SAFETY: raw getpid only.
     let run = match unsafe { fork_with(&mut builder, |_| i32::from(raw::getpid().as_raw() != 1)) } {
-        Err(Error::Unsupported { .. }) => return skip("set_tid [1, X]", "no clone3"),
+        Err(Error::Unsupported { .. }) => skip!("no clone3"),
         Err(Error::Sys {
             errno: Errno::EEXIST, ..
-        }) => return skip("set_tid [1, X]", "the free pid was taken meanwhile"),
+        }) => skip!("the free pid was taken meanwhile"),
         other => other.unwrap(),
     };
     let outside = run.child.pid().as_raw();
@@ -76,9 +74,7 @@ fn second_entry_is_the_pid_outside() {
 
 #[test]
 fn pid_one_in_the_current_namespace_is_eexist() {
-    if !is_root() {
-        return skip("set_tid EEXIST", "needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE");
-    }
+    require_root!("needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE");
     let tids = [Pid::from_raw(1)];
     let mut builder = CloneBuilder::new();
     builder.set_tid(&tids);
@@ -86,7 +82,7 @@ fn pid_one_in_the_current_namespace_is_eexist() {
     let result = unsafe { fork_with(&mut builder, |_| 0) };
     match result {
         Err(Error::Sys { errno, .. }) => assert_eq!(errno, Errno::EEXIST),
-        Err(Error::Unsupported { .. }) => skip("set_tid EEXIST", "no clone3"),
+        Err(Error::Unsupported { .. }) => skip!("no clone3"),
         Err(other) => panic!("expected EEXIST, got {other}"),
         Ok(run) => {
             run.finish();
@@ -134,13 +130,8 @@ fn deeper_than_the_nesting_is_refused_before_the_call() {
 #[case::not_positive(0, 0, Rule::SetTidNotPositive)]
 #[case::newpid_not_one(libc::CLONE_NEWPID as u64, -1, Rule::SetTidNewpidNotOne)]
 fn the_kernel_says_einval_for_the_same_rules(#[case] flags: u64, #[case] shape: i32, #[case] expected: Rule) {
-    if !is_root() {
-        return skip("set_tid raw", "needs root (EPERM would come first)");
-    }
-    // SAFETY: a harmless probe.
-    if matches!(unsafe { raw::clone3_probe() }, Errno::ENOSYS | Errno::EPERM) {
-        return skip("set_tid raw", "no clone3");
-    }
+    require_root!("needs root (EPERM would come first)");
+    require_clone3!();
     // shape > 0: that many PIDs beyond the depth; 0: one PID of 0; -1: [2].
     let tids: Vec<libc::pid_t> = match shape {
         0 => vec![0],

@@ -6,26 +6,20 @@
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Error, Forked, Pid, Rule};
 
-mod alloc_count;
-use alloc_count::allocations_in;
-mod ns_support;
-use ns_support::{is_root, skip, wait_bounded};
+#[macro_use]
+mod support;
+
+use support::alloc_count::{allocations_in, Counting};
+use support::fork::wait_bounded;
+use support::procfs::pid_ns_depth;
 
 #[global_allocator]
-static GLOBAL: alloc_count::Counting = alloc_count::Counting;
-
-/// How many PID namespaces this process is in (`NSpid` entries), if /proc
-/// says.
-fn depth() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
-    Some(nspid.split_whitespace().count())
-}
+static GLOBAL: Counting = Counting;
 
 #[test]
 fn check_after_set_tid_allocates_nothing() {
-    let Some(depth) = depth() else {
-        return skip("check after set_tid", "no NSpid in /proc/self/status");
+    let Some(depth) = pid_ns_depth() else {
+        skip!("no NSpid in /proc/self/status");
     };
     // Control: the counter sees what this thread allocates.
     assert_eq!(allocations_in(|| drop(std::hint::black_box(vec![1u8]))).1, 1);
@@ -54,9 +48,7 @@ fn check_after_set_tid_allocates_nothing() {
 
 #[test]
 fn fork_and_spawn_with_set_tid_allocate_nothing() {
-    if !is_root() {
-        return skip("fork and spawn with set_tid", "needs CAP_SYS_ADMIN");
-    }
+    require_root!("needs CAP_SYS_ADMIN");
     let one = [Pid::from_raw(1)];
     let mut builder = CloneBuilder::new();
     builder.flags(CloneFlags::NEWPID).set_tid(&one);
@@ -67,7 +59,7 @@ fn fork_and_spawn_with_set_tid_allocate_nothing() {
         // SAFETY: nothing of this copy of the process is needed.
         Ok(Forked::Child) => unsafe { raw::exit_group(0) },
         Ok(Forked::Parent(child)) => child,
-        Err(Error::Unsupported { .. }) => return skip("fork and spawn with set_tid", "no clone3"),
+        Err(Error::Unsupported { .. }) => skip!("no clone3"),
         Err(err) => panic!("fork with set_tid [1] and NEWPID: {err}"),
     };
     assert!(wait_bounded(&mut child).success());

@@ -4,8 +4,6 @@
 //!
 //! The tests install process-wide handlers, so they hold one lock.
 
-mod sandbox;
-
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -13,7 +11,11 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use clonekit::{raw, CloneBuilder, CloneFlags, Signal, Stack};
 use nix::sys::signal::{pthread_sigmask, sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow};
 
-use sandbox::{serial, wait_bounded};
+#[macro_use]
+mod support;
+
+use support::fork::wait_bounded;
+use support::serial;
 
 /// The TID the handler last ran on (0: never).
 static HANDLED_ON: AtomicI32 = AtomicI32::new(0);

@@ -2,15 +2,17 @@
 //! `PROT_NONE`, and a child that overflows its stack dies by SIGSEGV while
 //! the parent goes on.
 
-mod sandbox;
-
 use std::hint::black_box;
 use std::os::unix::process::ExitStatusExt;
 
 use clonekit::{CloneBuilder, CloneFlags, Errno, Error, Stack, Syscall};
 use rstest::rstest;
 
-use sandbox::{code_of, in_helper, serial, wait_bounded};
+#[macro_use]
+mod support;
+
+use support::fork::{code_of, in_helper, wait_bounded};
+use support::serial;
 
 fn page() -> usize {
     // SAFETY: sysconf has no preconditions.

@@ -7,15 +7,16 @@
 //! it does its calls between two marker writes to fd -1, which strace shows
 //! with EBADF, and the driver reads the process-creating calls between them.
 
-mod sandbox;
-
-use std::fs::File;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use clonekit::{raw, CloneBuilder, CloneFlags, Forked, Syscall};
 
-use sandbox::wait_bounded;
+#[macro_use]
+mod support;
+
+use support::fork::wait_bounded;
+use support::rerun::run_bounded;
+use support::DEADLINE;
 
 /// Set to a test's name in the traced run of that test.
 const MODE: &str = "CLONEKIT_STRACE_CHILD";
@@ -42,14 +43,12 @@ fn traced(name: &str, calls: fn(), expected: &[&str]) {
         return;
     }
     if Command::new("strace").arg("-V").output().is_err() {
-        println!("SKIP {name}: strace is not installed");
-        return;
+        skip!("strace is not installed");
     }
     let log = std::env::temp_dir().join(format!("clonekit-strace-{}-{name}.log", std::process::id()));
     let exe = std::env::current_exe().expect("current_exe");
-    let out = std::env::temp_dir().join(format!("clonekit-strace-{}-{name}.out", std::process::id()));
-    let out_file = File::create(&out).expect("create the output file");
-    let mut strace = Command::new("strace")
+    let mut strace = Command::new("strace");
+    strace
         .args([
             "-f",
             "-qq",
@@ -62,33 +61,15 @@ fn traced(name: &str, calls: fn(), expected: &[&str]) {
         .arg(&log)
         .arg(&exe)
         .args(["--exact", name, "--test-threads=1", "--nocapture"])
-        .env(MODE, name)
-        .stdout(out_file.try_clone().expect("dup the output file"))
-        .stderr(out_file)
-        .spawn()
-        .expect("run strace");
-    let deadline = Instant::now() + sandbox::DEADLINE;
-    let status = loop {
-        if let Some(status) = strace.try_wait().expect("try_wait strace") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = strace.kill();
-            let _ = strace.wait();
-            panic!(
-                "the traced run of {name} did not finish in {:?}",
-                sandbox::DEADLINE
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let output = std::fs::read_to_string(&out).unwrap_or_default();
-    let _ = std::fs::remove_file(&out);
+        .env(MODE, name);
+    let (output, status) = run_bounded(&mut strace, DEADLINE);
     let trace = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
+    let Some(status) = status else {
+        panic!("the traced run of {name} did not finish in {DEADLINE:?}");
+    };
     if !trace.contains(BEGIN) && output.contains("ptrace") {
-        println!("SKIP {name}: strace cannot trace here: {}", output.trim());
-        return;
+        skip!("strace cannot trace here: {}", output.trim());
     }
     assert!(status.success(), "the traced run failed: {status}\n{output}");
     assert_eq!(

@@ -6,19 +6,14 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use clonekit::{CloneBuilder, CloneFlags, Error, Rule, Stack, TidSlot};
+use clonekit::{CloneBuilder, Error, Rule, Stack, TidSlot};
 
-const THREAD: CloneFlags = CloneFlags::VM
-    .union(CloneFlags::FS)
-    .union(CloneFlags::FILES)
-    .union(CloneFlags::SIGHAND)
-    .union(CloneFlags::THREAD)
-    .union(CloneFlags::SYSVSEM);
+#[macro_use]
+mod support;
 
-/// Long enough for any child here; a failure shows as `false`, not a hang.
-const LIMIT: Duration = Duration::from_secs(10);
+use support::{DEADLINE, THREAD};
 
-/// Spins until `go` is set (at most about `LIMIT`), then returns 0. Touches
+/// Spins until `go` is set (at most about [`DEADLINE`]), then returns 0. Touches
 /// no thread-locals and allocates nothing, as a CLONE_VM child must.
 fn wait_for(go: &AtomicBool) -> i32 {
     let mut spins: u64 = 0;
@@ -52,7 +47,7 @@ fn a_slot_serves_one_running_child_at_a_time() {
             .spawn(|| 0)
     };
     go.store(true, Ordering::Release);
-    assert!(slot.wait_cleared(Some(LIMIT)), "the first child did not exit");
+    assert!(slot.wait_cleared(Some(DEADLINE)), "the first child did not exit");
     drop(first);
     match second {
         Err(Error::Conflict(conflict)) => assert_eq!(conflict.rule(), Rule::TidSlotInUse),
@@ -68,7 +63,7 @@ fn a_slot_serves_one_running_child_at_a_time() {
             .spawn(|| 0)
     }
     .expect("a free slot is accepted again");
-    assert!(slot.wait_cleared(Some(LIMIT)));
+    assert!(slot.wait_cleared(Some(DEADLINE)));
     drop(third);
 }
 
@@ -97,7 +92,7 @@ fn every_waiter_is_woken_when_the_child_exits() {
     thread::sleep(Duration::from_millis(50));
     GO.store(true, Ordering::Release);
     for waiter in 0..3 {
-        let cleared = woken.recv_timeout(LIMIT);
+        let cleared = woken.recv_timeout(DEADLINE);
         assert_eq!(cleared, Ok(true), "waiter {waiter} was not woken");
     }
     drop(child);

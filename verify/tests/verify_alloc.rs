@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use clonekit::raw;
 use clonekit_verify::{self as verify, Outcome};
 
+#[macro_use]
+mod support;
+
 /// The test process's pid; 0 until the first check runs.
 static TEST_PROCESS: AtomicI32 = AtomicI32::new(0);
 
@@ -66,7 +69,7 @@ fn helpers_allocate_nothing() {
         let check = spec.run();
         match check.outcome {
             Outcome::Pass => {}
-            Outcome::Skip(reason) => println!("SKIP {}: {reason}", check.id),
+            Outcome::Skip(reason) => skip_part!(check.id, "{reason}"),
             Outcome::Fail => failed.push(format!(
                 "{}: expected {}, observed {}",
                 check.id, check.expected, check.observed

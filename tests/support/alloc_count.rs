@@ -3,7 +3,7 @@
 //!
 //! ```ignore
 //! #[global_allocator]
-//! static GLOBAL: alloc_count::Counting = alloc_count::Counting;
+//! static GLOBAL: support::alloc_count::Counting = support::alloc_count::Counting;
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,22 +1,20 @@
-//! What the namespace, cgroup and set_tid tests share: a child made by
-//! `CloneBuilder::fork` that talks to its parent over two pipes, with every
-//! wait bounded.
+//! A child made by `CloneBuilder::fork` that talks to the test over two
+//! pipes, with every wait bounded by [`DEADLINE`]; and the async-signal-safe
+//! reads and id changes such a child makes.
 //!
 //! The child side ([`ChildIo`]) is async-signal-safe: raw `read`/`write` on
 //! descriptors prepared before the fork, no allocation. Messages are length
 //! prefixed and read by count, never to end-of-file: other tests' children,
 //! forked concurrently, may hold copies of these pipes.
 
-#![allow(dead_code)] // each test binary uses a different part
-
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use clonekit::{raw, Child, CloneBuilder, Forked, Signal};
+use clonekit::{raw, Child, CloneBuilder, Forked};
 
-/// How long any child may take before the test kills it.
-pub const TIMEOUT: Duration = Duration::from_secs(20);
+use super::fork::wait_bounded;
+use super::DEADLINE;
 
 /// An `O_CLOEXEC` pipe: (read, write).
 pub fn pipe() -> (OwnedFd, OwnedFd) {
@@ -104,9 +102,9 @@ pub unsafe fn fork_with<'a>(
 }
 
 impl Running<'_> {
-    /// Receives one message, or `None` if the child sent none within [`TIMEOUT`].
+    /// Receives one message, or `None` if the child sent none within [`DEADLINE`].
     pub fn recv(&mut self) -> Option<Vec<u8>> {
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + DEADLINE;
         let len = read_exact(self.from_child.as_raw_fd(), 4, deadline)?;
         let len = u32::from_ne_bytes(len.try_into().unwrap()) as usize;
         read_exact(self.from_child.as_raw_fd(), len, deadline)
@@ -117,25 +115,9 @@ impl Running<'_> {
         assert!(write_all(self.to_child.as_raw_fd(), &[1]), "write go");
     }
 
-    /// Waits for the child, killing it after [`TIMEOUT`].
+    /// Waits for the child: [`wait_bounded`].
     pub fn finish(mut self) -> ExitStatus {
         wait_bounded(&mut self.child)
-    }
-}
-
-/// Waits for `child`, killing it after [`TIMEOUT`] (then the test fails on
-/// the signal status).
-pub fn wait_bounded(child: &mut Child<'_>) -> ExitStatus {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill(Signal::SIGKILL);
-            return child.wait().expect("wait after kill");
-        }
-        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -162,11 +144,6 @@ fn read_exact(fd: RawFd, len: usize, deadline: Instant) -> Option<Vec<u8>> {
         got += n as usize;
     }
     Some(buf)
-}
-
-/// Prints why a test does not run here; the caller returns right after.
-pub fn skip(test: &str, why: impl std::fmt::Display) {
-    println!("SKIP {test}: {why}");
 }
 
 /// The first `len` bytes of a NUL-terminated buffer.
@@ -213,12 +190,6 @@ pub fn ns_inode(path: &[u8]) -> u64 {
     } else {
         0
     }
-}
-
-/// Whether this process is root (the namespace tests need it, or skip).
-pub fn is_root() -> bool {
-    // SAFETY: no arguments.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// The uid and gid of `nobody`.
