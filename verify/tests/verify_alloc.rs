@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use clonekit::raw;
 use clonekit_verify::{self as verify, Outcome};
 
+// The main crate's test support, shared rather than copied.
 #[macro_use]
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 /// The test process's pid; 0 until the first check runs.
