@@ -1,0 +1,628 @@
+//! Creating, ending, waiting for and naming processes: fork, clone, clone3,
+//! vfork, exit, wait4, waitid, execve, ids, sessions, credentials, unshare.
+
+use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::arch::{self, syscall0, syscall1, syscall2, syscall3};
+use super::{fd_result, kernel_result, libc_result, unit, ChildEntry, CloneArgs};
+use crate::CloneFlags;
+
+fn fork_like(ret: c_long) -> Result<Option<Pid>, Errno> {
+    libc_result(ret).map(|tid| (tid != 0).then(|| Pid::from_raw(tid as libc::pid_t)))
+}
+
+fn exit_signal_bits(exit_signal: Option<Signal>) -> u64 {
+    exit_signal.map_or(0, |sig| sig as i32 as u64)
+}
+
+/// `fork()`—creates a child process with a copy of the caller's memory, by
+/// the raw `fork` system call (not glibc's wrapper: no atfork handlers run,
+/// no libc state is reset).
+///
+/// Returns `Ok(None)` in the child and `Ok(Some(pid))` in the parent.
+///
+/// # Safety
+///
+/// The child keeps [the child's contract](crate#the-childs-contract).
+///
+/// # References
+/// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+#[doc(alias = "SYS_fork")]
+pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
+    #[cfg(clonekit_sys_fork)]
+    // SAFETY: fork takes no arguments; the caller keeps the child's promise.
+    let ret = unsafe { libc::syscall(libc::SYS_fork) };
+    #[cfg(not(clonekit_sys_fork))]
+    // SAFETY: clone(SIGCHLD) with no stack is fork on ports without SYS_fork.
+    let ret = unsafe { clone_syscall(libc::SIGCHLD as u64, 0, 0, 0, 0) };
+    fork_like(ret)
+}
+
+/// Legacy `clone` in the argument order of this architecture.
+///
+/// # Safety
+///
+/// As for [`clone`].
+unsafe fn clone_syscall(flags: u64, stack: usize, ptid: usize, ctid: usize, tls: usize) -> c_long {
+    #[cfg(clonekit_clone_order = "tls_last")]
+    // SAFETY: forwarded from the caller.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, stack, ptid, ctid, tls) };
+    #[cfg(clonekit_clone_order = "tls_before_child_tid")]
+    // SAFETY: forwarded from the caller.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags, stack, ptid, tls, ctid) };
+    #[cfg(clonekit_clone_order = "stack_first")]
+    // SAFETY: forwarded from the caller.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, stack, flags, ptid, ctid, tls) };
+    ret
+}
+
+/// `clone()` with no new stack: the child continues from this call on a copy
+/// of the caller's stack, like fork. The exit signal is OR'ed into the low
+/// byte of the flags, as the legacy call wants, so any other bit there
+/// changes the signal the parent gets; flags above bit 31 are passed as they
+/// are and ignored by the kernel. The checked layer refuses both before it
+/// gets here: every bit outside the named flags
+/// ([`Rule::UnknownBits`](crate::Rule::UnknownBits)), and the named flags
+/// legacy clone cannot carry ([`Rule::Clone3Only`](crate::Rule::Clone3Only)).
+///
+/// Returns `Ok(None)` in the child and `Ok(Some(tid))` in the parent. With
+/// `CLONE_PIDFD`, the pidfd is written to `parent_tid`.
+///
+/// # Safety
+///
+/// - `flags` must not contain `CLONE_VM` (the child would run on the caller's
+///   own stack, beside it) — use [`clone_on_stack`];
+/// - `flags` should hold no bit in the low byte (`CSIGNAL`): it would be
+///   read as part of the exit signal;
+/// - each pointer must be valid for what its flag makes the kernel write;
+/// - `tls` must be a valid thread pointer if `CLONE_SETTLS` is set;
+/// - the child keeps [the child's contract](crate#the-childs-contract).
+///
+/// # References
+/// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+#[doc(alias = "SYS_clone")]
+pub unsafe fn clone(
+    flags: CloneFlags,
+    exit_signal: Option<Signal>,
+    parent_tid: *mut c_int,
+    child_tid: *mut c_int,
+    tls: *mut c_void,
+) -> Result<Option<Pid>, Errno> {
+    let bits = flags.bits() | exit_signal_bits(exit_signal);
+    // SAFETY: the caller guarantees the flags and pointers.
+    let ret = unsafe { clone_syscall(bits, 0, parent_tid as usize, child_tid as usize, tls as usize) };
+    fork_like(ret)
+}
+
+/// `clone()` with the child on a new stack: the child starts by calling
+/// `entry(arg)`, which never returns; the parent gets the child's TID.
+///
+/// On architectures without a trampoline this returns `ENOSYS`.
+///
+/// # Safety
+///
+/// - `stack_top` is the 16-byte aligned top of a mapped, writable region that
+///   stays mapped, and is used by nobody else, until the child has exited or
+///   called execve;
+/// - `entry` is sound to run on that stack with `arg`, in a task that shares
+///   with the caller what `flags` says it shares (with `CLONE_VM` and no
+///   `CLONE_SETTLS`, that includes the caller's thread-local storage, which
+///   the child must not touch);
+/// - pointers, `tls` and the child's restrictions as for [`clone`].
+///
+/// # References
+/// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+#[allow(clippy::too_many_arguments)] // one per kernel argument, plus the entry and its argument
+pub unsafe fn clone_on_stack(
+    flags: CloneFlags,
+    exit_signal: Option<Signal>,
+    stack_top: *mut u8,
+    parent_tid: *mut c_int,
+    child_tid: *mut c_int,
+    tls: *mut c_void,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Pid, Errno> {
+    let bits = flags.bits() | exit_signal_bits(exit_signal);
+    // SAFETY: the caller guarantees the stack, entry and pointers.
+    let ret = unsafe { arch::clone_on_stack(bits, stack_top, parent_tid, child_tid, tls as u64, entry, arg) };
+    kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
+}
+
+/// `clone3()` with `args.stack == 0`: the child continues from this call on a
+/// copy of the caller's stack. Returns `Ok(None)` in the child.
+///
+/// # Safety
+///
+/// As for [`clone`]; `args` must not contain `CLONE_VM`, and every pointer in
+/// it must be valid for what the kernel reads or writes there.
+///
+/// # References
+/// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
+#[doc(alias = "SYS_clone3")]
+pub unsafe fn clone3(args: &CloneArgs) -> Result<Option<Pid>, Errno> {
+    // SAFETY: the caller guarantees the arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, args as *const CloneArgs, args.size()) };
+    fork_like(ret)
+}
+
+/// `clone3()` with the child on the stack in `args` (`stack` is the lowest
+/// byte, `stack_size` its size): the child starts by calling `entry(arg)`.
+///
+/// # Safety
+///
+/// As for [`clone_on_stack`], with the stack given by `args.stack` and
+/// `args.stack_size` (base + size must be 16-byte aligned).
+///
+/// # References
+/// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
+pub unsafe fn clone3_on_stack(args: &CloneArgs, entry: ChildEntry, arg: *mut c_void) -> Result<Pid, Errno> {
+    let ptr = args as *const CloneArgs as *const c_void;
+    // SAFETY: the caller guarantees the arguments, stack and entry.
+    let ret = unsafe { arch::clone3_on_stack(ptr, args.size(), entry, arg) };
+    kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
+}
+
+/// Asks whether `clone3` exists here, with arguments that cannot create a
+/// process (a NULL argument block of size 0): `EINVAL` means it exists;
+/// `ENOSYS`, or `EPERM` from a seccomp filter, means it does not.
+///
+/// # Safety
+///
+/// Safe in itself (no process can be created); `unsafe` like the whole module.
+/// A seccomp filter that kills on unknown system calls would still kill.
+pub unsafe fn clone3_probe() -> Errno {
+    // SAFETY: size 0 is refused before the kernel reads the pointer.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, core::ptr::null::<CloneArgs>(), 0usize) };
+    match libc_result(ret) {
+        Ok(_) => Errno::UnknownErrno,
+        Err(errno) => errno,
+    }
+}
+
+/// `vfork()` with the child moved to `stack_top` before it runs any code, so
+/// that it never writes the parent's stack. The parent is suspended until
+/// the child calls execve or exits.
+///
+/// # Safety
+///
+/// As for [`clone_on_stack`] with `CLONE_VM | CLONE_VFORK`: the child shares
+/// all memory, including the caller's TLS, and must not touch it.
+///
+/// # References
+/// - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
+#[doc(alias = "SYS_vfork")]
+pub unsafe fn vfork_on_stack(stack_top: *mut u8, entry: ChildEntry, arg: *mut c_void) -> Result<Pid, Errno> {
+    #[cfg(clonekit_sys_vfork)]
+    // SAFETY: the caller guarantees the stack and entry.
+    let ret = unsafe { arch::vfork_on_stack(stack_top, entry, arg) };
+    #[cfg(not(clonekit_sys_vfork))]
+    let ret = {
+        let _ = (stack_top, entry, arg);
+        -(libc::ENOSYS as isize)
+    };
+    kernel_result(ret).map(|tid| Pid::from_raw(tid as libc::pid_t))
+}
+
+/// `_exit()` of this thread only (the `exit` system call, not `exit_group`):
+/// ends the calling task with `code`, running no destructors and no atexit
+/// handlers. In a thread-like child (`CLONE_THREAD`) the rest of the thread
+/// group goes on.
+///
+/// # Safety
+///
+/// Nothing on this thread's stack is dropped: data on it that others borrow
+/// must not be needed by them afterwards.
+///
+/// # References
+/// - [exit(2)](https://man7.org/linux/man-pages/man2/exit.2.html)
+pub unsafe fn exit(code: c_int) -> ! {
+    loop {
+        // SAFETY: exit does not return; the caller accepts that nothing is dropped.
+        unsafe { libc::syscall(libc::SYS_exit, code) };
+    }
+}
+
+/// `exit_group()`—ends every thread of the calling process with `code`.
+///
+/// # Safety
+///
+/// As for [`exit`], for every thread of the process.
+///
+/// # References
+/// - [exit_group(2)](https://man7.org/linux/man-pages/man2/exit_group.2.html)
+pub unsafe fn exit_group(code: c_int) -> ! {
+    loop {
+        // SAFETY: exit_group does not return.
+        unsafe { libc::syscall(libc::SYS_exit_group, code) };
+    }
+}
+
+/// `wait4(pid, &status, options, NULL)`—waits for a child to change state.
+/// Returns `Ok(None)` when `WNOHANG` is given and nothing changed, else the
+/// raw wait status.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. Reaping a pid that another
+/// part of the program owns makes that part fail or, if the pid is reused,
+/// wait for a stranger.
+///
+/// # References
+/// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
+pub unsafe fn wait4(pid: Pid, options: c_int) -> Result<Option<c_int>, Errno> {
+    let mut status: c_int = 0;
+    // SAFETY: status is a live int; rusage is NULL.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_wait4,
+            pid.as_raw(),
+            &mut status as *mut c_int,
+            options,
+            0usize,
+        )
+    };
+    libc_result(ret).map(|got| (got != 0).then_some(status))
+}
+
+/// What [`waitid`] found: the child and the `si_code`/`si_status` pair of
+/// its `siginfo_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitInfo {
+    /// The child that changed state.
+    pub pid: Pid,
+    /// `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED` (final), or `CLD_STOPPED`,
+    /// `CLD_TRAPPED` (a ptrace stop), `CLD_CONTINUED`.
+    pub code: c_int,
+    /// The exit code (`CLD_EXITED`) or the signal (every other code).
+    pub status: c_int,
+}
+
+impl WaitInfo {
+    /// Whether the child has ended (exited, or was killed): the only states
+    /// after which it can be reaped (wait(2)).
+    pub fn is_final(&self) -> bool {
+        matches!(self.code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED)
+    }
+}
+
+/// `waitid(P_PID, pid, &info, options, NULL)`—waits for a child to change
+/// state. With `WNOWAIT` the child is left as it is (a zombie stays
+/// unreaped, a stop stays reported to a tracer). Returns `Ok(None)` when
+/// `WNOHANG` is given and nothing changed.
+///
+/// Unlike [`wait4`], its options say which changes are wanted (`WEXITED`,
+/// `WSTOPPED`, `WCONTINUED`), but a ptrace stop is reported to the tracer
+/// whatever they say (kernel/exit.c `wait_task_stopped`).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module (see [`wait4`]).
+///
+/// # References
+/// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html)
+pub unsafe fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
+    // SAFETY: siginfo_t is plain old data; all-zero is valid and makes
+    // si_pid 0 when WNOHANG finds nothing.
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    // SAFETY: info is a live siginfo_t; rusage is NULL.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            libc::P_PID,
+            pid.as_raw(),
+            &mut info as *mut libc::siginfo_t,
+            options,
+            0usize,
+        )
+    };
+    libc_result(ret)?;
+    // SAFETY: the kernel filled a SIGCHLD siginfo (or left it zeroed).
+    let (child, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok((child != 0).then(|| WaitInfo {
+        pid: Pid::from_raw(child),
+        code: info.si_code,
+        status,
+    }))
+}
+
+/// `gettid()`—the caller's thread ID, straight from the kernel (glibc's
+/// cached value is stale after a raw clone).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
+pub unsafe fn gettid() -> Pid {
+    // SAFETY: no arguments.
+    Pid::from_raw(unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t)
+}
+
+/// `getpid()`—the caller's thread group ID, straight from the kernel.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
+pub unsafe fn getpid() -> Pid {
+    // SAFETY: no arguments.
+    Pid::from_raw(unsafe { libc::syscall(libc::SYS_getpid) } as libc::pid_t)
+}
+
+/// `getppid()`—the caller's parent process ID.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # References
+/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
+pub unsafe fn getppid() -> Pid {
+    // SAFETY: no arguments.
+    Pid::from_raw(unsafe { libc::syscall(libc::SYS_getppid) } as libc::pid_t)
+}
+
+/// `setresuid(ruid, euid, suid)`—the raw system call, for this thread only
+/// (glibc's wrapper signals every thread it knows of, which after a raw
+/// fork are threads of the parent). Leaving uid 0 for a non-zero uid clears
+/// the permitted and effective capability sets.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. In a multi-threaded
+/// process only the calling thread changes identity.
+///
+/// # References
+/// - [setresuid(2)](https://man7.org/linux/man-pages/man2/setresuid.2.html)
+pub unsafe fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, ruid, euid, suid) };
+    libc_result(ret).map(drop)
+}
+
+/// `setresgid(rgid, egid, sgid)`—the raw system call, for this thread only
+/// (see [`setresuid`]).
+///
+/// # Safety
+///
+/// As for [`setresuid`].
+///
+/// # References
+/// - [setresgid(2)](https://man7.org/linux/man-pages/man2/setresgid.2.html)
+pub unsafe fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, rgid, egid, sgid) };
+    libc_result(ret).map(drop)
+}
+
+/// `unshare(flags)`—moves the calling thread into new namespaces (or
+/// unshares its fs/files); `CLONE_NEWPID` and `CLONE_NEWTIME` apply to the
+/// children it creates afterwards.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module. Unsharing namespaces in
+/// a multi-threaded process fails for `CLONE_NEWUSER` (EINVAL).
+///
+/// # References
+/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
+pub unsafe fn unshare(flags: CloneFlags) -> Result<(), Errno> {
+    // SAFETY: one integer argument.
+    let ret = unsafe { libc::syscall(libc::SYS_unshare, flags.bits() as c_long) };
+    libc_result(ret).map(drop)
+}
+
+/// `execve(path, argv, envp)`—replaces the program of the calling process.
+/// Returns only on failure, with the errno.
+///
+/// # Safety
+///
+/// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
+/// arrays of NUL-terminated strings, all alive for the call.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// let argv = [c"/nonexistent".as_ptr(), std::ptr::null()];
+/// let envp = [std::ptr::null()];
+/// // Returns only on failure.
+/// // SAFETY: argv and envp are NULL-terminated arrays of C-string literals, alive for the call.
+/// assert_eq!(unsafe { raw::execve(argv[0], argv.as_ptr(), envp.as_ptr()) }, Errno::ENOENT);
+/// ```
+///
+/// # References
+/// - [execve(2)](https://man7.org/linux/man-pages/man2/execve.2.html)
+pub unsafe fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> Errno {
+    // SAFETY: the caller guarantees the three pointers.
+    let ret = unsafe { syscall3(libc::SYS_execve, path as usize, argv as usize, envp as usize) };
+    match kernel_result(ret) {
+        Err(errno) => errno,
+        Ok(_) => Errno::UnknownErrno,
+    }
+}
+
+/// `chdir(path)`.
+///
+/// # Safety
+///
+/// `path` is a NUL-terminated string alive for the call. Changes the working
+/// directory of every thread that shares it (`CLONE_FS`).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// // SAFETY: a C-string literal: NUL-terminated and static.
+/// assert_eq!(unsafe { raw::chdir(c"/nonexistent/dir".as_ptr()) }, Err(Errno::ENOENT));
+/// ```
+///
+/// # References
+/// - [chdir(2)](https://man7.org/linux/man-pages/man2/chdir.2.html)
+pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the string.
+    unit(unsafe { syscall1(libc::SYS_chdir, path as usize) })
+}
+
+/// `setsid()`—makes the caller the leader of a new session and process group.
+/// Returns the new session ID.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // A fresh child leads no process group, so it may start a session.
+/// // SAFETY: the child only calls setsid and exit_group, raw syscalls that are async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: setsid has no preconditions; the forked child has its own
+///     // memory: nothing left undropped is needed by anyone.
+///     Forked::Child => unsafe { raw::exit_group(raw::setsid().is_ok() as i32) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [setsid(2)](https://man7.org/linux/man-pages/man2/setsid.2.html)
+pub unsafe fn setsid() -> Result<Pid, Errno> {
+    // SAFETY: no arguments.
+    kernel_result(unsafe { syscall0(libc::SYS_setsid) }).map(|sid| Pid::from_raw(sid as libc::pid_t))
+}
+
+/// `setpgid(pid, pgid)`—moves process `pid` (0: the caller) into process
+/// group `pgid` (0: a new group led by it).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked, Pid};
+/// // SAFETY: the child only calls setpgid and exit_group, raw syscalls that are async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: setpgid has no preconditions; the forked child has its own
+///     // memory: nothing left undropped is needed by anyone.
+///     Forked::Child => unsafe {
+///         let zero = Pid::from_raw(0);
+///         raw::exit_group(raw::setpgid(zero, zero).is_ok() as i32)
+///     },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
+pub unsafe fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
+    // SAFETY: plain integers.
+    unit(unsafe { syscall2(libc::SYS_setpgid, pid.as_raw() as usize, pgid.as_raw() as usize) })
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`—the signal the caller gets when the
+/// *thread* that created it exits (0: none).
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls set_pdeathsig and exit_group, raw syscalls that are async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: set_pdeathsig has no preconditions; the forked child has its own
+///     // memory: nothing left undropped is needed by anyone.
+///     Forked::Child => unsafe { raw::exit_group(raw::set_pdeathsig(libc::SIGTERM).is_ok() as i32) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [PR_SET_PDEATHSIG(2const)](https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html)
+pub unsafe fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
+    // SAFETY: plain integers; the unused arguments are 0 as prctl wants.
+    unit(unsafe { syscall2(libc::SYS_prctl, libc::PR_SET_PDEATHSIG as usize, sig as usize) })
+}
+
+/// `pidfd_open(pid, flags)`—a pidfd (`O_CLOEXEC`) for process `pid`. Race-free
+/// only for a child of ours that is known not to be reaped yet (its pid cannot
+/// be reused). A caller that ignores `SIGCHLD` cannot know that: the kernel
+/// reaps a child the moment it exits. `CLONE_PIDFD`, which makes the pidfd
+/// with the child, is race-free always.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// if let Forked::Parent(mut child) = unsafe { fork()? } {
+///     // SAFETY: pidfd_open has no preconditions; the new fd comes back owned.
+///     let pidfd = unsafe { raw::pidfd_open(child.pid(), 0) }.map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
+///     # let _ = pidfd;
+///     child.wait()?;
+/// } else {
+///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
+///     unsafe { raw::exit_group(0) }
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain integers.
+    let fd = fd_result(unsafe { syscall2(libc::SYS_pidfd_open, pid.as_raw() as usize, flags as usize) })?;
+    // SAFETY: the kernel just opened it; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `getppid()` and `gettid()` without libc: neither can fail, but this pair
+/// is what the child of a vfork-like clone uses, so it goes through the same
+/// errno-free path as the rest. Returns `(parent pid, own tid)`.
+///
+/// # Safety
+///
+/// Safe in itself; `unsafe` like the whole module.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // SAFETY: getppid and gettid have no preconditions.
+/// let (parent, me) = unsafe { raw::parent_and_self() };
+/// assert_eq!(parent.as_raw() as u32, std::os::unix::process::parent_id());
+/// assert!(me.as_raw() > 0);
+/// ```
+///
+/// # References
+/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html),
+///   [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
+pub unsafe fn parent_and_self() -> (Pid, Pid) {
+    // SAFETY: no arguments.
+    let (ppid, tid) = unsafe { (syscall0(libc::SYS_getppid), syscall0(libc::SYS_gettid)) };
+    (
+        Pid::from_raw(ppid as libc::pid_t),
+        Pid::from_raw(tid as libc::pid_t),
+    )
+}
