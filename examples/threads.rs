@@ -37,13 +37,9 @@ fn run_thread(stack: Stack, limit: u64) -> Result<(Report, Stack), String> {
     let slot = TidSlot::new();
     let work = || {
         // SAFETY: plain system calls.
-        report
-            .tgid
-            .store(unsafe { raw::getpid() }.as_raw(), Ordering::SeqCst);
+        report.tgid.store(raw::getpid().as_raw(), Ordering::SeqCst);
         // SAFETY: plain system call.
-        report
-            .tid
-            .store(unsafe { raw::gettid() }.as_raw(), Ordering::SeqCst);
+        report.tid.store(raw::gettid().as_raw(), Ordering::SeqCst);
         report.primes.store(count_primes(limit), Ordering::SeqCst);
         0
     };
@@ -74,8 +70,7 @@ fn run_thread(stack: Stack, limit: u64) -> Result<(Report, Stack), String> {
 }
 
 fn show(name: &str, report: &Report, limit: u64) {
-    // SAFETY: plain system calls.
-    let (pid, tid) = unsafe { (raw::getpid().as_raw(), raw::gettid().as_raw()) };
+    let (pid, tid) = (raw::getpid().as_raw(), raw::gettid().as_raw());
     let (tgid, ttid) = (
         report.tgid.load(Ordering::SeqCst),
         report.tid.load(Ordering::SeqCst),
@@ -101,8 +96,7 @@ fn main() -> ExitCode {
         let (second, stack) = run_thread(stack, 20_000)?;
         show("thread 2 (same stack)", &second, 20_000);
         println!("stack: {} usable bytes, ready for a third", stack.size());
-        // SAFETY: plain system call.
-        let pid = unsafe { raw::getpid() }.as_raw();
+        let pid = raw::getpid().as_raw();
         Ok([&first, &second]
             .iter()
             .all(|r| r.tgid.load(Ordering::SeqCst) == pid)

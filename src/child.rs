@@ -1,6 +1,9 @@
 //! [`Child`], the parent's handle on a child it created, and [`Forked`],
 //! what a fork-like call returns on each side.
 
+// Unsafe is denied crate-wide; this file holds some: the done word borrowed across threads, and Send/Sync.
+#![allow(unsafe_code)]
+
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -100,6 +103,13 @@ impl<'a> Child<'a> {
         }
     }
 
+    /// A handle on `pid`, a child with its own memory (no stack of ours,
+    /// no done word to wait for).
+    pub(crate) fn of_process(pid: Pid, flags: CloneFlags, pidfd: Option<OwnedFd>) -> Child<'static> {
+        // SAFETY: no done word, so nothing is borrowed for any lifetime.
+        unsafe { Child::new(pid, flags, pidfd, None, None) }
+    }
+
     /// Marks the pidfd as taken for this handle's own use: [`pidfd`](Self::pidfd)
     /// and [`take_pidfd`](Self::take_pidfd) do not show it.
     pub(crate) fn keep_pidfd_private(mut self) -> Child<'a> {
@@ -175,8 +185,7 @@ impl<'a> Child<'a> {
             return Ok(status);
         }
         loop {
-            // SAFETY: the pid is our own unreaped child (`reaped` checked).
-            match unsafe { raw::wait4(self.pid, libc::__WALL) } {
+            match raw::wait4(self.pid, libc::__WALL) {
                 Err(Errno::EINTR) => continue,
                 Err(errno) => return Err(self.lost("wait4", errno)),
                 Ok(None) => continue,
@@ -203,14 +212,11 @@ impl<'a> Child<'a> {
         }
         match self.peek() {
             Err(errno) => Err(self.lost("waitid", errno)),
-            Ok(Some(info)) if info.is_final() => {
-                // SAFETY: our own child, a zombie (final state): wait4 reaps it at once.
-                match unsafe { raw::wait4(self.pid, libc::__WALL | libc::WNOHANG) } {
-                    Ok(Some(raw_status)) => Ok(self.record(raw_status)),
-                    Ok(None) => Ok(None),
-                    Err(errno) => Err(self.lost("wait4", errno)),
-                }
-            }
+            Ok(Some(info)) if info.is_final() => match raw::wait4(self.pid, libc::__WALL | libc::WNOHANG) {
+                Ok(Some(raw_status)) => Ok(self.record(raw_status)),
+                Ok(None) => Ok(None),
+                Err(errno) => Err(self.lost("wait4", errno)),
+            },
             Ok(_) => Ok(None),
         }
     }
@@ -236,8 +242,7 @@ impl<'a> Child<'a> {
     fn peek(&self) -> std::result::Result<Option<raw::WaitInfo>, Errno> {
         let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
         loop {
-            // SAFETY: the pid is our own child; WNOWAIT reaps nothing.
-            match unsafe { raw::waitid(self.pid, options) } {
+            match raw::waitid(self.pid, options) {
                 Err(Errno::EINTR) => continue,
                 other => return other,
             }
@@ -306,17 +311,13 @@ impl<'a> Child<'a> {
             return gone("kill");
         }
         if let Some(pidfd) = &self.pidfd {
-            // SAFETY: the pidfd is ours and open.
-            return unsafe { raw::pidfd_send_signal(pidfd.as_fd(), sig) }
-                .map_err(Error::sys("pidfd_send_signal"));
+            return raw::pidfd_send_signal(pidfd.as_fd(), sig).map_err(Error::sys("pidfd_send_signal"));
         }
         if self.flags.contains(CloneFlags::THREAD) {
             if !self.may_use_memory() {
                 return gone("tgkill");
             }
-            // SAFETY: plain system call on a thread of our own group that
-            // has not exited (its CLEARTID word is set).
-            return unsafe { raw::tgkill(raw::getpid(), self.pid, sig) }.map_err(Error::sys("tgkill"));
+            return raw::tgkill(raw::getpid(), self.pid, sig).map_err(Error::sys("tgkill"));
         }
         if self.flags.contains(CloneFlags::PARENT) {
             if !self.may_use_memory() {
@@ -326,8 +327,7 @@ impl<'a> Child<'a> {
             self.gone = true;
             return gone("kill");
         }
-        // SAFETY: plain system call on a child whose pid is still held.
-        unsafe { raw::kill(self.pid, sig) }.map_err(Error::sys("kill"))
+        raw::kill(self.pid, sig).map_err(Error::sys("kill"))
     }
 
     /// Kills the child with `SIGKILL` and reaps it: for a caller that

@@ -1,5 +1,8 @@
 //! [`fork()`]: the raw `fork` system call.
 
+// Unsafe is denied crate-wide; this file holds some: `fork` is unsafe to call.
+#![allow(unsafe_code)]
+
 use crate::child::{Child, Forked};
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
@@ -42,10 +45,7 @@ pub unsafe fn fork() -> Result<Forked<'static>> {
     // SAFETY: the caller keeps the child's contract.
     match unsafe { raw::fork() } {
         Ok(None) => Ok(Forked::Child),
-        // SAFETY: no release word: the child has its own memory.
-        Ok(Some(pid)) => Ok(Forked::Parent(unsafe {
-            Child::new(pid, CloneFlags::empty(), None, None, None)
-        })),
+        Ok(Some(pid)) => Ok(Forked::Parent(Child::of_process(pid, CloneFlags::empty(), None))),
         Err(errno) => Err(Error::Sys { call: "fork", errno }),
     }
 }

@@ -18,7 +18,8 @@
 //!   only raw system calls prepared in the parent, then `execve`; failures
 //!   come back from `spawn` as [`Error::Exec`].
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
-//! - [`raw`]: one `unsafe` typed function per system call, for those who
+//! - [`raw`]: one typed function per system call (`unsafe` where the call
+//!   can break memory or I/O safety), for those who
 //!   need exactly the call and no policy.
 //!
 //! # What is safe and what is not
@@ -85,7 +86,12 @@
 //! # Ok::<(), clonekit::Error>(())
 //! ```
 
-#![deny(unsafe_op_in_unsafe_fn, missing_docs, missing_debug_implementations)]
+#![deny(
+    unsafe_code,
+    unsafe_op_in_unsafe_fn,
+    missing_docs,
+    missing_debug_implementations
+)]
 #![cfg(target_os = "linux")]
 
 mod builder;

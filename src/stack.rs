@@ -1,5 +1,8 @@
 //! [`Stack`]: an mmap'd stack for a child, with a guard page below it.
 
+// Unsafe is denied crate-wide; this file holds some: mapping the stack and its guard page.
+#![allow(unsafe_code)]
+
 use memmap2::{MmapMut, MmapOptions};
 use nix::errno::Errno;
 

@@ -73,8 +73,7 @@ impl TidSlot {
                 if slept {
                     // The kernel's CLEARTID wake-up wakes one waiter only:
                     // pass it on to any other thread waiting on this slot.
-                    // SAFETY: the word is a live, aligned AtomicI32.
-                    let _ = unsafe { raw::futex_wake(&self.word, i32::MAX) };
+                    let _ = raw::futex_wake(&self.word, i32::MAX);
                 }
                 return true;
             }
@@ -85,8 +84,7 @@ impl TidSlot {
                 },
                 None => None,
             };
-            // SAFETY: the word is a live, aligned AtomicI32.
-            match unsafe { raw::futex_wait(&self.word, seen, left) } {
+            match raw::futex_wait(&self.word, seen, left) {
                 Ok(()) => slept = true,
                 Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
                 Err(Errno::ETIMEDOUT) => return self.word.load(Ordering::Acquire) == 0,

@@ -9,6 +9,9 @@
 //! [`Rule::IdMapsWithFiles`](crate::Rule::IdMapsWithFiles)), so `errno` is
 //! its own.
 
+// Unsafe is denied crate-wide; this file holds some: the child-side wait for its maps, with raw system calls.
+#![allow(unsafe_code)]
+
 use std::fmt::{self, Write as _};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 

@@ -193,12 +193,8 @@ fn nproc_helper() {
     // CAP_SYS_RESOURCE or CAP_SYS_ADMIN: leaving uid 0 drops every
     // capability. The raw calls change this thread only, which is all
     // that creates tasks here.
-    // SAFETY: plain system calls; this thread does nothing afterwards that
-    // needs root.
-    unsafe {
-        raw::setresgid(HELPER_UID, HELPER_UID, HELPER_UID).unwrap();
-        raw::setresuid(HELPER_UID, HELPER_UID, HELPER_UID).unwrap();
-    }
+    raw::setresgid(HELPER_UID, HELPER_UID, HELPER_UID).unwrap();
+    raw::setresuid(HELPER_UID, HELPER_UID, HELPER_UID).unwrap();
     let caps = fs::read_to_string("/proc/thread-self/status").unwrap();
     assert!(caps.contains("CapEff:\t0000000000000000"), "{caps}");
     // The limit is checked against the tasks of the real uid in the

@@ -182,8 +182,7 @@ fn without_clone3(errno: Errno, page: &SharedPage) {
         return;
     }
     // The filter works: clone3 itself now fails with `errno`.
-    // SAFETY: the probe cannot create a process.
-    record(page, 0, unsafe { raw::clone3_probe() } == errno, 0);
+    record(page, 0, raw::clone3_probe() == errno, 0);
 
     record_spawn(page, 1, spawn_gives_7(&mut CloneBuilder::new()));
 

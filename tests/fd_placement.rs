@@ -188,8 +188,7 @@ impl Placement {
         let mut pipes = Vec::with_capacity(count);
         let mut targets: Vec<RawFd> = Vec::with_capacity(count);
         for _ in 0..count {
-            // SAFETY: plain system call; both ends come back owned.
-            let (read, write) = unsafe { raw::pipe2(libc::O_CLOEXEC) }.expect("pipe2");
+            let (read, write) = raw::pipe2(libc::O_CLOEXEC).expect("pipe2");
             let own = write.as_raw_fd();
             let target = if own <= highest && !targets.contains(&own) && rng.below(4) == 0 {
                 own

@@ -466,8 +466,7 @@ fn send_prepared(prepare: fn(), args: CloneArgs, via: Via) -> Result<Option<Pid>
                 0
             }
             Ok(pid) => {
-                // SAFETY: our own child; __WALL finds it whatever its exit signal.
-                let _ = unsafe { raw::wait4(pid, libc::__WALL) };
+                let _ = raw::wait4(pid, libc::__WALL);
                 0
             }
         }
@@ -499,16 +498,13 @@ fn observe(
         // SAFETY: as in `send_prepared`; the entries used here only read and exit.
         match unsafe { spawn_raw(args, via, stack, entry, arg) } {
             Err(errno) => errno as i32,
-            Ok(pid) => {
-                // SAFETY: our own child.
-                match unsafe { raw::wait4(pid, libc::__WALL) } {
-                    Ok(Some(status)) => {
-                        page.word(0).store(status, Ordering::SeqCst);
-                        0
-                    }
-                    _ => 255,
+            Ok(pid) => match raw::wait4(pid, libc::__WALL) {
+                Ok(Some(status)) => {
+                    page.word(0).store(status, Ordering::SeqCst);
+                    0
                 }
-            }
+                _ => 255,
+            },
         }
     });
     match code_of(status) {
@@ -885,8 +881,7 @@ fn unknown_bits_reach_the_kernel_as_an_exit_signal() {
             // SAFETY: the forked child has its own memory and only exits.
             Ok(None) => unsafe { raw::exit_group(0) },
             Ok(Some(pid)) => {
-                // SAFETY: our own child.
-                let _ = unsafe { raw::wait4(pid, libc::__WALL) };
+                let _ = raw::wait4(pid, libc::__WALL);
             }
             Err(_) => return 11,
         }

@@ -164,8 +164,7 @@ fn the_kernel_says_einval_for_the_same_rules(#[case] flags: u64, #[case] shape: 
         // SAFETY: the unexpected child ends at once.
         Ok(None) => unsafe { raw::exit_group(0) },
         Ok(Some(pid)) => {
-            // SAFETY: our own child.
-            let _ = unsafe { raw::wait4(pid, libc::__WALL) };
+            let _ = raw::wait4(pid, libc::__WALL);
             panic!("the kernel took set_tid {tids:?}");
         }
     }

@@ -21,8 +21,7 @@ use support::serial;
 static HANDLED_ON: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn record_tid(_: libc::c_int) {
-    // SAFETY: gettid is a plain system call that cannot fail.
-    let (_, tid) = unsafe { raw::parent_and_self() };
+    let (_, tid) = raw::parent_and_self();
     HANDLED_ON.store(tid.as_raw(), Ordering::SeqCst);
 }
 
@@ -35,13 +34,11 @@ fn set_handler(sig: Signal, handler: SigHandler) -> SigAction {
 
 /// The child signals itself with `SIGUSR1`, then returns 0 (or the code).
 fn raise_usr1() -> i32 {
-    // SAFETY: raw system calls only, errno-free: no TLS is touched.
-    unsafe {
-        let (_, me) = raw::parent_and_self();
-        match raw::tkill(me, libc::SIGUSR1) {
-            Ok(()) => 0,
-            Err(_) => 3,
-        }
+    // Errno-free calls only: the child shares the caller's TLS.
+    let (_, me) = raw::parent_and_self();
+    match raw::tkill(me, libc::SIGUSR1) {
+        Ok(()) => 0,
+        Err(_) => 3,
     }
 }
 

@@ -1,6 +1,9 @@
 //! [`CloneBuilder`]: every argument of clone(2)/clone3(2), checked, then
 //! issued through the system call that can carry it.
 
+// Unsafe is denied crate-wide; this file holds some: `fork`/`spawn`/`tls` are unsafe to call, and call the engine.
+#![allow(unsafe_code)]
+
 mod spawn_stack;
 
 use std::ffi::c_void;
@@ -549,8 +552,7 @@ impl<'a> CloneBuilder<'a> {
                 Ok(Forked::Child)
             }
             Some(pid) => {
-                // SAFETY: no done word: the child does not share our memory.
-                let mut child = unsafe { Child::new(pid, flags, created.pidfd, None, None) };
+                let mut child = Child::of_process(pid, flags, created.pidfd);
                 if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
                     child = child.keep_pidfd_private();
                 }

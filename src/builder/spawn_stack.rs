@@ -3,6 +3,9 @@
 //! `CLONE_VM` child is done with our memory, and the child's signal plan;
 //! and the entry the child starts in there.
 
+// Unsafe is denied crate-wide; this file holds some: the frame on the child's stack and the child's entry.
+#![allow(unsafe_code)]
+
 use std::ffi::c_void;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};

@@ -25,8 +25,7 @@ pub(crate) fn clone3_works() -> Result<(), Errno> {
 /// Probes clone3 again (after it failed in a way that may mean it is gone,
 /// e.g. a seccomp filter installed since the last probe) and caches the answer.
 pub(crate) fn clone3_recheck() -> Result<(), Errno> {
-    // SAFETY: the probe's arguments cannot create a process.
-    let answer = match unsafe { raw::clone3_probe() } {
+    let answer = match raw::clone3_probe() {
         Errno::ENOSYS => Err(Errno::ENOSYS),
         Errno::EPERM => Err(Errno::EPERM),
         // EINVAL (size 0 refused) or anything else: the call exists.

@@ -11,6 +11,9 @@
 //! `Exec` → `probe`. Nothing here checks argument rules: that is
 //! `rules.rs`, called by the builder before a request is made.
 
+// Unsafe is denied crate-wide; this file holds some: issuing the clone itself.
+#![allow(unsafe_code)]
+
 mod clone3;
 mod errors;
 pub(crate) mod signals;

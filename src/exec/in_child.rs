@@ -19,6 +19,9 @@
 //! `chdir` → death signal, then the parent check → the signal mask → `execve`
 //! each candidate → on failure, the error word and `exit_group(127)`.
 
+// Unsafe is denied crate-wide; this file holds some: the program that runs in the child.
+#![allow(unsafe_code)]
+
 use std::ffi::c_void;
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
@@ -72,12 +75,10 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
         reset_sigpipe().map_err(at(ExecStage::Signals))?;
     }
     if plan.setsid {
-        // SAFETY: no arguments.
-        unsafe { raw::setsid() }.map_err(at(ExecStage::Session))?;
+        raw::setsid().map_err(at(ExecStage::Session))?;
     }
     if let Some(group) = plan.process_group {
-        // SAFETY: plain integers.
-        unsafe { raw::setpgid(Pid::from_raw(0), group) }.map_err(at(ExecStage::ProcessGroup))?;
+        raw::setpgid(Pid::from_raw(0), group).map_err(at(ExecStage::ProcessGroup))?;
     }
     place_fds(plan, report_fd).map_err(at(ExecStage::Fds))?;
     if plan.close_other_fds {
@@ -191,13 +192,10 @@ fn close_span(plan: &Plan, first: u32, last: u32, skip: RawFd) -> Result<(), Err
 /// sent, so the child sends it to itself (it arrives once the mask is
 /// restored, as it would have).
 fn death_signal(plan: &Plan) -> Result<(), Errno> {
-    // SAFETY: plain integers.
-    unsafe { raw::set_pdeathsig(plan.death_signal) }?;
-    // SAFETY: no arguments.
-    let (parent, me) = unsafe { raw::parent_and_self() };
+    raw::set_pdeathsig(plan.death_signal)?;
+    let (parent, me) = raw::parent_and_self();
     if parent != plan.spawn.parent {
-        // SAFETY: plain integers; the signal is blocked until the mask is restored.
-        unsafe { raw::tkill(me, plan.death_signal) }?;
+        raw::tkill(me, plan.death_signal)?;
     }
     Ok(())
 }

@@ -296,8 +296,7 @@ impl Exec {
     /// ```
     /// use std::io::Read;
     /// use clonekit::Exec;
-    /// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-    /// let (reader, writer) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC)? };
+    /// let (reader, writer) = clonekit::raw::pipe2(libc::O_CLOEXEC)?;
     /// let mut reader = std::fs::File::from(reader);
     /// let mut child = Exec::new("sh").args(["-c", "echo via 5 >&5"]).fd(5, writer).spawn()?;
     /// child.wait()?;
@@ -644,18 +643,14 @@ impl Exec {
         };
         let mut ends = StdioEnds::open(&self.stdio, defaults)?;
         let report = match method.strategy {
-            Strategy::Fork => {
-                // SAFETY: plain system call.
-                Some(unsafe { raw::pipe2(libc::O_CLOEXEC) }.map_err(Error::sys("pipe2"))?)
-            }
+            Strategy::Fork => Some(raw::pipe2(libc::O_CLOEXEC).map_err(Error::sys("pipe2"))?),
             _ => None,
         };
         // What getppid() must say in the child; only a death signal asks.
         let parent = if plan.death_signal == 0 || method.namespaces.contains(CloneFlags::NEWPID) {
             Pid::from_raw(0)
         } else {
-            // SAFETY: no arguments.
-            unsafe { raw::getpid() }
+            raw::getpid()
         };
         let report_fd = report.as_ref().map_or(-1, |(_, write)| write.as_raw_fd());
         plan.prepare(ends.child_sources(), parent, report_fd);
@@ -664,11 +659,9 @@ impl Exec {
         // The child has its copies (or the launch failed): close ours.
         ends.child = [None, None, None];
         let (pid, pidfd) = launched?;
-        let mut child = {
-            // SAFETY: no done word: the child has exec'd or exited
-            // (vfork-like) or has its own memory (fork), and holds no stack.
-            unsafe { Child::new(pid, CloneFlags::empty(), pidfd, None, None) }
-        };
+        // The child has exec'd or exited (vfork-like) or has its own memory
+        // (fork), and holds no stack of ours.
+        let mut child = Child::of_process(pid, CloneFlags::empty(), pidfd);
         let failure = match report {
             Some((read, write)) => {
                 drop(write);

@@ -44,8 +44,7 @@ fn read_two(out: File, err: File) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut streams = [Stream::new(out)?, Stream::new(err)?];
     while streams.iter().any(|s| s.open) {
         let mut fds = streams.each_ref().map(Stream::pollfd);
-        // SAFETY: poll only reads and writes the entries of `fds`.
-        match unsafe { raw::poll(&mut fds, None) } {
+        match raw::poll(&mut fds, None) {
             Err(Errno::EINTR) => continue,
             Err(errno) => return Err(Error::Sys { call: "poll", errno }),
             Ok(_) => {}
@@ -73,8 +72,7 @@ impl Stream {
     /// Takes `file` and makes its reads non-blocking. The file is ours to
     /// close when done, so the flag is not put back.
     fn new(file: File) -> Result<Stream> {
-        // SAFETY: plain system call on an fd we own.
-        unsafe { raw::set_nonblocking(file.as_fd(), true) }.map_err(Error::sys("ioctl"))?;
+        raw::set_nonblocking(file.as_fd(), true).map_err(Error::sys("ioctl"))?;
         Ok(Stream {
             file,
             buf: Vec::new(),

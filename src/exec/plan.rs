@@ -10,6 +10,9 @@
 //! mask, the parent's pid, the error word) lives in [`PerSpawn`] and is
 //! overwritten in place.
 
+// Unsafe is denied crate-wide; this file holds some: the raw pointers the child reads, and libc's environ.
+#![allow(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_uint, CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

@@ -90,8 +90,7 @@ impl StdioEnds {
                 }
                 (Some(Stdio::Piped), _) | (None, StdioDefault::Piped) => {
                     // SAFETY: plain system call.
-                    let (read, write) =
-                        unsafe { raw::pipe2(libc::O_CLOEXEC) }.map_err(Error::sys("pipe2"))?;
+                    let (read, write) = raw::pipe2(libc::O_CLOEXEC).map_err(Error::sys("pipe2"))?;
                     let (ours, theirs) = if reading { (write, read) } else { (read, write) };
                     ends.parent[slot] = Some(ours.into());
                     ends.keep_child(slot, theirs)

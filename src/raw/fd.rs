@@ -1,5 +1,8 @@
 //! File descriptors: pipes, dup, fcntl, close, read, write, poll.
 
+// Unsafe is denied crate-wide; this file holds some: system calls on raw fds and buffers.
+#![allow(unsafe_code)]
+
 use core::ffi::{c_int, c_uint};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
@@ -15,28 +18,22 @@ use super::{fd_result, kernel_result, libc_result, timespec, unit};
 /// skipped. Issued as `ppoll` with no signal mask, the form every
 /// architecture has.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// let (read, write) = raw::pipe2(libc::O_CLOEXEC)?;
 /// drop(write); // no writer left: the read end reports a hang-up
 /// let mut fds = [libc::pollfd { fd: read.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
-/// // SAFETY: poll only reads and writes the entries of `fds`.
-/// assert_eq!(unsafe { raw::poll(&mut fds, None)? }, 1);
+/// assert_eq!(raw::poll(&mut fds, None)?, 1);
 /// assert_ne!(fds[0].revents & libc::POLLHUP, 0);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
 ///
 /// # References
 /// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
-pub unsafe fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize, Errno> {
+pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize, Errno> {
     let ts = timeout.map(timespec);
     let ts_ptr = ts.as_ref().map_or(core::ptr::null(), core::ptr::from_ref);
     // SAFETY: fds is a live slice of pollfd, its length given with it;
@@ -58,9 +55,9 @@ pub unsafe fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resul
 /// description `fd` refers to, leaving its other status flags as they are
 /// (one call, where `fcntl` needs `F_GETFL` then `F_SETFL`).
 ///
-/// # Safety
+/// # Caution
 ///
-/// Safe in itself; `unsafe` like the whole module. The flag belongs to the
+/// The flag belongs to the
 /// open file description: every fd duplicated from it, in this process or
 /// another, sees the change.
 ///
@@ -69,10 +66,8 @@ pub unsafe fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resul
 /// ```
 /// use std::os::fd::{AsFd, AsRawFd};
 /// use clonekit::{raw, Errno};
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
-/// // SAFETY: the pipe is ours alone.
-/// unsafe { raw::set_nonblocking(read.as_fd(), true)? };
+/// let (read, _write) = raw::pipe2(libc::O_CLOEXEC)?;
+/// raw::set_nonblocking(read.as_fd(), true)?;
 /// let mut buf = [0u8; 1];
 /// // An empty pipe with a writer: no data yet, and no waiting for it.
 /// // SAFETY: `buf` is valid for 1 byte of writes; the fd is ours and open.
@@ -83,7 +78,7 @@ pub unsafe fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resul
 /// # References
 /// - [ioctl(2)](https://man7.org/linux/man-pages/man2/ioctl.2.html),
 ///   [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`O_NONBLOCK`)
-pub unsafe fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
     let on = c_int::from(on);
     // SAFETY: FIONBIO reads one int through the pointer, a live local.
     let ret = unsafe {
@@ -109,8 +104,7 @@ pub unsafe fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno>
 /// ```
 /// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// let (read, _write) = raw::pipe2(libc::O_CLOEXEC)?;
 /// // SAFETY: only duplicates our `read`; the new fd is ours and owned just below.
 /// let high = unsafe { raw::dup_above(read.as_raw_fd(), 100)? };
 /// // SAFETY: `high` is a fresh open fd that nothing else owns.
@@ -118,8 +112,7 @@ pub unsafe fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno>
 /// // Replace the copy with another copy of `read`, this time without O_CLOEXEC.
 /// // SAFETY: `high` is ours (held by `_high`), so replacing it breaks nobody's fd.
 /// assert_eq!(unsafe { raw::dup3(read.as_raw_fd(), high, 0)? }, high);
-/// // SAFETY: F_GETFD only reads the flags of our own open fd.
-/// assert_eq!(unsafe { raw::fcntl_getfd(high)? } & libc::FD_CLOEXEC, 0);
+/// assert_eq!(raw::fcntl_getfd(high)? & libc::FD_CLOEXEC, 0);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
 ///
@@ -135,16 +128,15 @@ pub unsafe fn dup3(old: RawFd, new: RawFd, flags: c_int) -> Result<RawFd, Errno>
 ///
 /// # Safety
 ///
-/// Safe in itself; `unsafe` like the whole module. The new fd is the caller's
-/// to close.
+/// `fd` is a descriptor the caller may use (it is taken by number, so no
+/// type says so); the new fd is the caller's to close.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// let (read, _write) = raw::pipe2(0)?;
 /// // SAFETY: only duplicates our `read`; the copy is ours and closed below.
 /// let copy = unsafe { raw::dup_above(read.as_raw_fd(), 100)? };
 /// assert!(copy >= 100);
@@ -169,25 +161,19 @@ pub unsafe fn dup_above(fd: RawFd, min: RawFd) -> Result<RawFd, Errno> {
 
 /// `fcntl(fd, F_GETFD)`—the fd's flags (`FD_CLOEXEC`).
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
-/// // SAFETY: F_GETFD only reads the flags of our own open fd.
-/// assert_eq!(unsafe { raw::fcntl_getfd(read.as_raw_fd())? }, libc::FD_CLOEXEC);
+/// let (read, _write) = raw::pipe2(libc::O_CLOEXEC)?;
+/// assert_eq!(raw::fcntl_getfd(read.as_raw_fd())?, libc::FD_CLOEXEC);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
 ///
 /// # References
 /// - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html)
-pub unsafe fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
+pub fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
     // SAFETY: plain integers.
     kernel_result(unsafe { syscall2(libc::SYS_fcntl, fd as usize, libc::F_GETFD as usize) })
         .map(|f| f as c_int)
@@ -197,19 +183,18 @@ pub unsafe fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
 ///
 /// # Safety
 ///
-/// Safe in itself; `unsafe` like the whole module.
+/// `fd` is a descriptor the caller may change (taken by number, so no type
+/// says so: changing an fd an `OwnedFd` elsewhere holds breaks I/O safety).
 ///
 /// # Examples
 ///
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(libc::O_CLOEXEC)? };
+/// let (read, _write) = raw::pipe2(libc::O_CLOEXEC)?;
 /// // SAFETY: only clears FD_CLOEXEC on our own open fd.
 /// unsafe { raw::fcntl_setfd(read.as_raw_fd(), 0)? };
-/// // SAFETY: F_GETFD only reads the flags of our own open fd.
-/// assert_eq!(unsafe { raw::fcntl_getfd(read.as_raw_fd())? }, 0);
+/// assert_eq!(raw::fcntl_getfd(read.as_raw_fd())?, 0);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
 ///
@@ -238,8 +223,7 @@ pub unsafe fn fcntl_setfd(fd: RawFd, flags: c_int) -> Result<(), Errno> {
 /// ```
 /// use std::os::fd::IntoRawFd;
 /// use clonekit::{raw, Errno};
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// let (read, _write) = raw::pipe2(0)?;
 /// let fd = read.into_raw_fd();
 /// // SAFETY: `fd` was released by into_raw_fd, so nothing else owns it.
 /// unsafe { raw::close(fd)? };
@@ -267,14 +251,12 @@ pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, _write) = unsafe { raw::pipe2(0)? };
+/// let (read, _write) = raw::pipe2(0)?;
 /// let fd = read.as_raw_fd() as u32;
 /// // Mark it close-on-exec rather than closing it (Linux 5.11).
 /// // SAFETY: only marks our own `read` close-on-exec; nothing is closed.
 /// match unsafe { raw::close_range(fd, fd, libc::CLOSE_RANGE_CLOEXEC) } {
-///     // SAFETY: F_GETFD only reads the flags of our own open fd.
-///     Ok(()) => assert_eq!(unsafe { raw::fcntl_getfd(fd as i32)? }, libc::FD_CLOEXEC),
+///     Ok(()) => assert_eq!(raw::fcntl_getfd(fd as i32)?, libc::FD_CLOEXEC),
 ///     Err(errno) => println!("close_range: {errno} on this kernel"),
 /// }
 /// # Ok::<(), clonekit::Errno>(())
@@ -305,8 +287,7 @@ pub unsafe fn close_range(first: c_uint, last: c_uint, flags: c_uint) -> Result<
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::raw;
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, write) = unsafe { raw::pipe2(0)? };
+/// let (read, write) = raw::pipe2(0)?;
 /// // SAFETY: the literal is valid for 2 bytes of reads; the fd is ours and open.
 /// assert_eq!(unsafe { raw::write(write.as_raw_fd(), b"hi".as_ptr(), 2)? }, 2);
 /// let mut buf = [0u8; 8];
@@ -334,8 +315,7 @@ pub unsafe fn read(fd: RawFd, buf: *mut u8, len: usize) -> Result<usize, Errno> 
 /// ```
 /// use std::os::fd::AsRawFd;
 /// use clonekit::{raw, Errno};
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, write) = unsafe { raw::pipe2(0)? };
+/// let (read, write) = raw::pipe2(0)?;
 /// drop(read);
 /// // No reader left: EPIPE (SIGPIPE is ignored by Rust programs).
 /// // SAFETY: the literal is valid for 1 byte of reads; the fd is ours and open.
@@ -352,22 +332,17 @@ pub unsafe fn write(fd: RawFd, buf: *const u8, len: usize) -> Result<usize, Errn
 
 /// `pipe2(flags)`—a new pipe: `(read end, write end)`.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
-/// // SAFETY: pipe2 has no preconditions; both new ends come back as our own OwnedFds.
-/// let (read, write) = unsafe { clonekit::raw::pipe2(libc::O_CLOEXEC)? };
+/// let (read, write) = clonekit::raw::pipe2(libc::O_CLOEXEC)?;
 /// # let _ = (read, write);
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
 ///
 /// # References
 /// - [pipe2(2)](https://man7.org/linux/man-pages/man2/pipe2.2.html)
-pub unsafe fn pipe2(flags: c_int) -> Result<(OwnedFd, OwnedFd), Errno> {
+pub fn pipe2(flags: c_int) -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds: [c_int; 2] = [-1, -1];
     // SAFETY: fds is a live array of two ints.
     kernel_result(unsafe { syscall2(libc::SYS_pipe2, fds.as_mut_ptr() as usize, flags as usize) })?;

@@ -1,5 +1,8 @@
 //! Futexes: the wait and wake a CLEARTID join needs.
 
+// Unsafe is denied crate-wide; this file holds some: the futex system call.
+#![allow(unsafe_code)]
+
 use std::sync::atomic::AtomicI32;
 use std::time::Duration;
 
@@ -13,13 +16,9 @@ use super::{libc_result, timespec};
 /// Returns `Ok(())` when woken, `EAGAIN` when the word already differed,
 /// `ETIMEDOUT`, or `EINTR`.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
-pub unsafe fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) -> Result<(), Errno> {
+pub fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) -> Result<(), Errno> {
     let ts = timeout.map(timespec);
     let ts_ptr = ts.as_ref().map_or(core::ptr::null(), core::ptr::from_ref);
     // SAFETY: word is a live aligned i32; ts_ptr is NULL or a live timespec.
@@ -39,13 +38,9 @@ pub unsafe fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Durati
 
 /// `futex(FUTEX_WAKE)`—wakes up to `count` waiters on `word`.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
-pub unsafe fn futex_wake(word: &AtomicI32, count: i32) -> Result<usize, Errno> {
+pub fn futex_wake(word: &AtomicI32, count: i32) -> Result<usize, Errno> {
     // SAFETY: word is a live aligned i32.
     let ret = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count) };
     libc_result(ret).map(|n| n as usize)

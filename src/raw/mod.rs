@@ -5,8 +5,11 @@
 //! system call (or, for the `*_on_stack` trampolines, one system call plus a
 //! jump in the child) and reports the kernel's answer as `Result<_, Errno>`.
 //! No argument is checked: that is what [`CloneFlags::check`](crate::CloneFlags::check) and
-//! [`CloneBuilder`](crate::CloneBuilder) are for, and why every function here
-//! is `unsafe`.
+//! [`CloneBuilder`](crate::CloneBuilder) are for. A function is `unsafe`
+//! where a wrong argument can break memory or I/O safety (it creates a
+//! child, takes a pointer or an fd by number, installs a handler); the
+//! calls that are safe in themselves (ids, `kill`, `wait4`, `pipe2`,
+//! `futex_wait`, `unshare`, ...) are safe functions.
 //!
 //! Legacy `clone` takes its arguments in an order that differs by
 //! architecture; build.rs sets `clonekit_clone_order` and [`clone`] follows it.

@@ -1,6 +1,9 @@
 //! Creating, ending, waiting for and naming processes: fork, clone, clone3,
 //! vfork, exit, wait4, waitid, execve, ids, sessions, credentials, unshare.
 
+// Unsafe is denied crate-wide; this file holds some: the process-creating system calls.
+#![allow(unsafe_code)]
+
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 use std::os::fd::{FromRawFd, OwnedFd};
 
@@ -172,11 +175,11 @@ pub unsafe fn clone3_on_stack(args: &CloneArgs, entry: ChildEntry, arg: *mut c_v
 /// process (a NULL argument block of size 0): `EINVAL` means it exists;
 /// `ENOSYS`, or `EPERM` from a seccomp filter, means it does not.
 ///
-/// # Safety
+/// # Caution
 ///
-/// Safe in itself (no process can be created); `unsafe` like the whole module.
-/// A seccomp filter that kills on unknown system calls would still kill.
-pub unsafe fn clone3_probe() -> Errno {
+/// No process can be created, but a seccomp filter that kills on unknown system calls would still kill.
+///
+pub fn clone3_probe() -> Errno {
     // SAFETY: size 0 is refused before the kernel reads the pointer.
     let ret = unsafe { libc::syscall(libc::SYS_clone3, core::ptr::null::<CloneArgs>(), 0usize) };
     match libc_result(ret) {
@@ -247,15 +250,15 @@ pub unsafe fn exit_group(code: c_int) -> ! {
 /// Returns `Ok(None)` when `WNOHANG` is given and nothing changed, else the
 /// raw wait status.
 ///
-/// # Safety
+/// # Caution
 ///
-/// Safe in itself; `unsafe` like the whole module. Reaping a pid that another
+/// Reaping a pid that another
 /// part of the program owns makes that part fail or, if the pid is reused,
 /// wait for a stranger.
 ///
 /// # References
 /// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
-pub unsafe fn wait4(pid: Pid, options: c_int) -> Result<Option<c_int>, Errno> {
+pub fn wait4(pid: Pid, options: c_int) -> Result<Option<c_int>, Errno> {
     let mut status: c_int = 0;
     // SAFETY: status is a live int; rusage is NULL.
     let ret = unsafe {
@@ -300,13 +303,13 @@ impl WaitInfo {
 /// `WSTOPPED`, `WCONTINUED`), but a ptrace stop is reported to the tracer
 /// whatever they say (kernel/exit.c `wait_task_stopped`).
 ///
-/// # Safety
+/// # Caution
 ///
-/// Safe in itself; `unsafe` like the whole module (see [`wait4`]).
+/// As for [`wait4`].
 ///
 /// # References
 /// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html)
-pub unsafe fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
+pub fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
     // SAFETY: siginfo_t is plain old data; all-zero is valid and makes
     // si_pid 0 when WNOHANG finds nothing.
     let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
@@ -334,39 +337,27 @@ pub unsafe fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno
 /// `gettid()`—the caller's thread ID, straight from the kernel (glibc's
 /// cached value is stale after a raw clone).
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
-pub unsafe fn gettid() -> Pid {
+pub fn gettid() -> Pid {
     // SAFETY: no arguments.
     Pid::from_raw(unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t)
 }
 
 /// `getpid()`—the caller's thread group ID, straight from the kernel.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
-pub unsafe fn getpid() -> Pid {
+pub fn getpid() -> Pid {
     // SAFETY: no arguments.
     Pid::from_raw(unsafe { libc::syscall(libc::SYS_getpid) } as libc::pid_t)
 }
 
 /// `getppid()`—the caller's parent process ID.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
-pub unsafe fn getppid() -> Pid {
+pub fn getppid() -> Pid {
     // SAFETY: no arguments.
     Pid::from_raw(unsafe { libc::syscall(libc::SYS_getppid) } as libc::pid_t)
 }
@@ -376,14 +367,14 @@ pub unsafe fn getppid() -> Pid {
 /// fork are threads of the parent). Leaving uid 0 for a non-zero uid clears
 /// the permitted and effective capability sets.
 ///
-/// # Safety
+/// # Caution
 ///
-/// Safe in itself; `unsafe` like the whole module. In a multi-threaded
+/// In a multi-threaded
 /// process only the calling thread changes identity.
 ///
 /// # References
 /// - [setresuid(2)](https://man7.org/linux/man-pages/man2/setresuid.2.html)
-pub unsafe fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
+pub fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
     // SAFETY: plain integers.
     let ret = unsafe { libc::syscall(libc::SYS_setresuid, ruid, euid, suid) };
     libc_result(ret).map(drop)
@@ -392,13 +383,13 @@ pub unsafe fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
 /// `setresgid(rgid, egid, sgid)`—the raw system call, for this thread only
 /// (see [`setresuid`]).
 ///
-/// # Safety
+/// # Caution
 ///
 /// As for [`setresuid`].
 ///
 /// # References
 /// - [setresgid(2)](https://man7.org/linux/man-pages/man2/setresgid.2.html)
-pub unsafe fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
+pub fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
     // SAFETY: plain integers.
     let ret = unsafe { libc::syscall(libc::SYS_setresgid, rgid, egid, sgid) };
     libc_result(ret).map(drop)
@@ -408,14 +399,14 @@ pub unsafe fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
 /// unshares its fs/files); `CLONE_NEWPID` and `CLONE_NEWTIME` apply to the
 /// children it creates afterwards.
 ///
-/// # Safety
+/// # Caution
 ///
-/// Safe in itself; `unsafe` like the whole module. Unsharing namespaces in
+/// Unsharing namespaces in
 /// a multi-threaded process fails for `CLONE_NEWUSER` (EINVAL).
 ///
 /// # References
 /// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
-pub unsafe fn unshare(flags: CloneFlags) -> Result<(), Errno> {
+pub fn unshare(flags: CloneFlags) -> Result<(), Errno> {
     // SAFETY: one integer argument.
     let ret = unsafe { libc::syscall(libc::SYS_unshare, flags.bits() as c_long) };
     libc_result(ret).map(drop)
@@ -476,10 +467,6 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
 /// `setsid()`—makes the caller the leader of a new session and process group.
 /// Returns the new session ID.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
@@ -497,17 +484,13 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
 ///
 /// # References
 /// - [setsid(2)](https://man7.org/linux/man-pages/man2/setsid.2.html)
-pub unsafe fn setsid() -> Result<Pid, Errno> {
+pub fn setsid() -> Result<Pid, Errno> {
     // SAFETY: no arguments.
     kernel_result(unsafe { syscall0(libc::SYS_setsid) }).map(|sid| Pid::from_raw(sid as libc::pid_t))
 }
 
 /// `setpgid(pid, pgid)`—moves process `pid` (0: the caller) into process
 /// group `pgid` (0: a new group led by it).
-///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
 ///
 /// # Examples
 ///
@@ -528,17 +511,13 @@ pub unsafe fn setsid() -> Result<Pid, Errno> {
 ///
 /// # References
 /// - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
-pub unsafe fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
+pub fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
     // SAFETY: plain integers.
     unit(unsafe { syscall2(libc::SYS_setpgid, pid.as_raw() as usize, pgid.as_raw() as usize) })
 }
 
 /// `prctl(PR_SET_PDEATHSIG, sig)`—the signal the caller gets when the
 /// *thread* that created it exits (0: none).
-///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
 ///
 /// # Examples
 ///
@@ -556,7 +535,7 @@ pub unsafe fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
 ///
 /// # References
 /// - [PR_SET_PDEATHSIG(2const)](https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html)
-pub unsafe fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
+pub fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
     // SAFETY: plain integers; the unused arguments are 0 as prctl wants.
     unit(unsafe { syscall2(libc::SYS_prctl, libc::PR_SET_PDEATHSIG as usize, sig as usize) })
 }
@@ -567,18 +546,13 @@ pub unsafe fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
 /// reaps a child the moment it exits. `CLONE_PIDFD`, which makes the pidfd
 /// with the child, is race-free always.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
 /// use clonekit::{fork, raw, Forked};
 /// // SAFETY: the child only calls exit_group, which is async-signal-safe.
 /// if let Forked::Parent(mut child) = unsafe { fork()? } {
-///     // SAFETY: pidfd_open has no preconditions; the new fd comes back owned.
-///     let pidfd = unsafe { raw::pidfd_open(child.pid(), 0) }.map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
+///     let pidfd = raw::pidfd_open(child.pid(), 0).map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
 ///     # let _ = pidfd;
 ///     child.wait()?;
 /// } else {
@@ -590,7 +564,7 @@ pub unsafe fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
 ///
 /// # References
 /// - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
-pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
+pub fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
     // SAFETY: plain integers.
     let fd = fd_result(unsafe { syscall2(libc::SYS_pidfd_open, pid.as_raw() as usize, flags as usize) })?;
     // SAFETY: the kernel just opened it; nobody else owns it.
@@ -601,16 +575,11 @@ pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
 /// is what the child of a vfork-like clone uses, so it goes through the same
 /// errno-free path as the rest. Returns `(parent pid, own tid)`.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
 /// use clonekit::raw;
-/// // SAFETY: getppid and gettid have no preconditions.
-/// let (parent, me) = unsafe { raw::parent_and_self() };
+/// let (parent, me) = raw::parent_and_self();
 /// assert_eq!(parent.as_raw() as u32, std::os::unix::process::parent_id());
 /// assert!(me.as_raw() > 0);
 /// ```
@@ -618,7 +587,7 @@ pub unsafe fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
 /// # References
 /// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html),
 ///   [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
-pub unsafe fn parent_and_self() -> (Pid, Pid) {
+pub fn parent_and_self() -> (Pid, Pid) {
     // SAFETY: no arguments.
     let (ppid, tid) = unsafe { (syscall0(libc::SYS_getppid), syscall0(libc::SYS_gettid)) };
     (

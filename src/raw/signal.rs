@@ -1,6 +1,9 @@
 //! Signals: sending them (kill, tgkill, tkill, pidfd_send_signal), masks
 //! and dispositions.
 
+// Unsafe is denied crate-wide; this file holds some: system calls that install handlers and masks.
+#![allow(unsafe_code)]
+
 use core::ffi::c_int;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -21,13 +24,9 @@ const KERNEL_SIGSET_SIZE: usize = (NSIG / 8) as usize;
 
 /// `kill(pid, sig)`.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
-pub unsafe fn kill(pid: Pid, sig: Signal) -> Result<(), Errno> {
+pub fn kill(pid: Pid, sig: Signal) -> Result<(), Errno> {
     // SAFETY: plain integers.
     let ret = unsafe { libc::syscall(libc::SYS_kill, pid.as_raw(), sig as c_int) };
     libc_result(ret).map(drop)
@@ -35,13 +34,9 @@ pub unsafe fn kill(pid: Pid, sig: Signal) -> Result<(), Errno> {
 
 /// `tgkill(tgid, tid, sig)`—sends `sig` to one thread of a thread group.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [tgkill(2)](https://man7.org/linux/man-pages/man2/tgkill.2.html)
-pub unsafe fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
+pub fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
     // SAFETY: plain integers.
     let ret = unsafe { libc::syscall(libc::SYS_tgkill, tgid.as_raw(), tid.as_raw(), sig as c_int) };
     libc_result(ret).map(drop)
@@ -50,13 +45,9 @@ pub unsafe fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`—sends `sig` to the process the
 /// pidfd refers to; unlike `kill`, a recycled pid cannot be hit.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # References
 /// - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
-pub unsafe fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<(), Errno> {
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<(), Errno> {
     // SAFETY: info is NULL, flags 0.
     let ret = unsafe {
         libc::syscall(
@@ -72,25 +63,19 @@ pub unsafe fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<()
 
 /// `tkill(tid, sig)`—sends `sig` to one thread, without touching `errno`.
 ///
-/// # Safety
-///
-/// Safe in itself; `unsafe` like the whole module.
-///
 /// # Examples
 ///
 /// ```
 /// use clonekit::raw;
 /// // Signal 0: only checks that the thread exists.
-/// // SAFETY: getppid and gettid have no preconditions.
-/// let (_, me) = unsafe { raw::parent_and_self() };
-/// // SAFETY: signal 0 sends nothing; it only checks that `me` exists.
-/// unsafe { raw::tkill(me, 0)? };
+/// let (_, me) = raw::parent_and_self();
+/// raw::tkill(me, 0)?;
 /// # Ok::<(), clonekit::Errno>(())
 /// ```
 ///
 /// # References
 /// - [tkill(2)](https://man7.org/linux/man-pages/man2/tkill.2.html)
-pub unsafe fn tkill(tid: Pid, sig: c_int) -> Result<(), Errno> {
+pub fn tkill(tid: Pid, sig: c_int) -> Result<(), Errno> {
     // SAFETY: plain integers.
     unit(unsafe { syscall2(libc::SYS_tkill, tid.as_raw() as usize, sig as usize) })
 }

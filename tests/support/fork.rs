@@ -56,22 +56,16 @@ pub fn wait_bounded(child: &mut Child<'_>) -> ExitStatus {
 /// (`__WALL` finds it whatever its exit signal). `Err(ECHILD)` if `options`
 /// do not match it. Past the deadline, kills and reaps it and fails the test.
 pub fn reap_bounded(pid: Pid, options: libc::c_int) -> Result<ExitStatus, Errno> {
-    let reaped = poll_until(DEADLINE, || {
-        // SAFETY: `pid` is our child and nobody else waits for it.
-        match unsafe { raw::wait4(pid, options | libc::WNOHANG) } {
-            Ok(Some(status)) => Some(Ok(ExitStatus::from_raw(status))),
-            Ok(None) | Err(Errno::EINTR) => None,
-            Err(errno) => Some(Err(errno)),
-        }
+    let reaped = poll_until(DEADLINE, || match raw::wait4(pid, options | libc::WNOHANG) {
+        Ok(Some(status)) => Some(Ok(ExitStatus::from_raw(status))),
+        Ok(None) | Err(Errno::EINTR) => None,
+        Err(errno) => Some(Err(errno)),
     });
     if let Some(result) = reaped {
         return result;
     }
-    // SAFETY: plain system calls on our own unreaped child.
-    unsafe {
-        let _ = raw::kill(pid, Signal::SIGKILL);
-        let _ = raw::wait4(pid, libc::__WALL);
-    }
+    let _ = raw::kill(pid, Signal::SIGKILL);
+    let _ = raw::wait4(pid, libc::__WALL);
     panic!("child {pid} did not finish in {DEADLINE:?}");
 }
 

@@ -112,8 +112,7 @@ pub fn is_root() -> bool {
 
 /// Whether this process may call clone3: it exists, and no filter refuses it.
 pub fn has_clone3() -> bool {
-    // SAFETY: arguments that cannot create a process.
-    !matches!(unsafe { raw::clone3_probe() }, Errno::ENOSYS | Errno::EPERM)
+    !matches!(raw::clone3_probe(), Errno::ENOSYS | Errno::EPERM)
 }
 
 /// Calls `poll` every few milliseconds until it gives a value, for at most

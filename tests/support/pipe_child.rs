@@ -198,8 +198,5 @@ pub const NOBODY: u32 = 65534;
 /// Makes the calling (forked) process `nobody`, which clears its
 /// capabilities; raw system calls only, so async-signal-safe.
 pub fn become_nobody() -> bool {
-    // SAFETY: raw setres*id on this single-threaded child.
-    unsafe {
-        raw::setresgid(NOBODY, NOBODY, NOBODY).is_ok() && raw::setresuid(NOBODY, NOBODY, NOBODY).is_ok()
-    }
+    raw::setresgid(NOBODY, NOBODY, NOBODY).is_ok() && raw::setresuid(NOBODY, NOBODY, NOBODY).is_ok()
 }

@@ -265,14 +265,11 @@ fn reap_within(child: &mut Child<'_>, limit: Duration) -> clonekit::Result<ExitS
 pub(crate) fn reap_pid(pid: nix::unistd::Pid) -> Result<i32, Errno> {
     let deadline = Instant::now() + DEADLINE;
     loop {
-        // SAFETY: `pid` is our own child, which nothing else waits for.
-        match unsafe { raw::wait4(pid, libc::__WALL | libc::WNOHANG) } {
+        match raw::wait4(pid, libc::__WALL | libc::WNOHANG) {
             Ok(Some(status)) => return Ok(status),
             Ok(None) if Instant::now() > deadline => {
-                // SAFETY: still our unreaped child, so the pid is not recycled.
-                unsafe { raw::kill(pid, Signal::SIGKILL) }?;
-                // SAFETY: as above.
-                unsafe { raw::wait4(pid, libc::__WALL) }?;
+                raw::kill(pid, Signal::SIGKILL)?;
+                raw::wait4(pid, libc::__WALL)?;
                 return Err(Errno::ETIMEDOUT);
             }
             Ok(None) | Err(Errno::EINTR) => std::thread::sleep(Duration::from_millis(1)),

@@ -303,8 +303,7 @@ mod tests {
         let check = run(|_, _| {
             observe("a", || {
                 in_helper(|_| {
-                    // SAFETY: plain system calls; the helper ends here.
-                    let _ = unsafe { raw::kill(raw::getpid(), Signal::SIGKILL) };
+                    let _ = raw::kill(raw::getpid(), Signal::SIGKILL);
                     Ok(())
                 })?;
                 Ok("a".into())

@@ -267,8 +267,7 @@ fn getpid(via: Via, with: bool) -> Verdict {
     observe(expected, || {
         let board = in_helper(|board| {
             let work = || {
-                // SAFETY: no arguments.
-                board.set(CHILD, i64::from(unsafe { raw::getpid() }.as_raw()));
+                board.set(CHILD, i64::from(raw::getpid().as_raw()));
                 board.set(RAN, 1);
                 0
             };
@@ -483,8 +482,7 @@ fn set_tid_one(via: Via, _: bool) -> Verdict {
         let builder = set_tid_builder(via, CloneFlags::NEWPID, &tids);
         let board = in_helper(|board| {
             let work = || {
-                // SAFETY: no arguments.
-                board.set(CHILD, i64::from(unsafe { raw::getpid() }.as_raw()));
+                board.set(CHILD, i64::from(raw::getpid().as_raw()));
                 0
             };
             // Moved in by value, so that its lifetime can shrink to that of

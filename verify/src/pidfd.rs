@@ -151,16 +151,14 @@ fn raw_slot(via: Via, _: bool) -> Verdict {
                 Some(pid) => pid,
             };
             if slot < 0 {
-                // SAFETY: our own child.
-                let _ = unsafe { raw::kill(pid, Signal::SIGKILL) };
+                let _ = raw::kill(pid, Signal::SIGKILL);
                 let _ = reap_pid(pid);
                 return Err(Stop::Broken("the kernel wrote no pidfd"));
             }
             // SAFETY: the kernel just made this descriptor; it stays open
             // for the rest of the helper's life.
             let pidfd = unsafe { BorrowedFd::borrow_raw(slot) };
-            // SAFETY: a pidfd of our own unreaped child.
-            sys("pidfd_send_signal", unsafe {
+            sys("pidfd_send_signal", {
                 raw::pidfd_send_signal(pidfd, Signal::SIGKILL)
             })?;
             let status = sys("wait4", reap_pid(pid))?;

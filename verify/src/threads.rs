@@ -63,10 +63,8 @@ fn thread(via: Via, with: bool) -> Verdict {
                     .exit_signal(None);
             }
             let work = || {
-                // SAFETY: plain system calls.
-                board.set(CHILD_TGID, i64::from(unsafe { raw::getpid() }.as_raw()));
-                // SAFETY: plain system call.
-                board.set(CHILD_TID, i64::from(unsafe { raw::gettid() }.as_raw()));
+                board.set(CHILD_TGID, i64::from(raw::getpid().as_raw()));
+                board.set(CHILD_TID, i64::from(raw::gettid().as_raw()));
                 board.set(RAN, 1);
                 0
             };
@@ -79,8 +77,7 @@ fn thread(via: Via, with: bool) -> Verdict {
                 step("wait", reap(&mut child))?;
             }
             drop(child);
-            // SAFETY: plain system call.
-            board.set(HELPER_PID, i64::from(unsafe { raw::getpid() }.as_raw()));
+            board.set(HELPER_PID, i64::from(raw::getpid().as_raw()));
             board.set(ALIVE, 1);
             Ok(())
         })?;
@@ -183,17 +180,14 @@ fn parent(via: Via, with: bool) -> Verdict {
         },
         || {
             let board = in_helper(|board| {
-                // SAFETY: plain system calls.
-                board.set(HELPER, i64::from(unsafe { raw::getpid() }.as_raw()));
-                // SAFETY: plain system call.
-                board.set(HELPER_PPID, i64::from(unsafe { raw::getppid() }.as_raw()));
+                board.set(HELPER, i64::from(raw::getpid().as_raw()));
+                board.set(HELPER_PPID, i64::from(raw::getppid().as_raw()));
                 let mut clone = via.builder(CloneFlags::empty());
                 if with {
                     clone.flags(CloneFlags::PARENT).exit_signal(None);
                 }
                 let work = || {
-                    // SAFETY: plain system call.
-                    board.set(CHILD_PPID, i64::from(unsafe { raw::getppid() }.as_raw()));
+                    board.set(CHILD_PPID, i64::from(raw::getppid().as_raw()));
                     0
                 };
                 // SAFETY: a raw getppid and a store to an atomic only.

@@ -197,8 +197,7 @@ fn child_report(board: &Board) -> String {
 /// its TID.
 fn report_child_view(board: &Board, seen: Option<Pid>) {
     board.set(CHILD_VIEW, seen.map_or(0, |p| i64::from(p.as_raw())));
-    // SAFETY: plain system call.
-    board.set(CHILD, i64::from(unsafe { raw::gettid() }.as_raw()));
+    board.set(CHILD, i64::from(raw::gettid().as_raw()));
     board.set(RAN, 1);
 }
 

@@ -27,8 +27,7 @@ struct ForkedMustNotAllocate;
 
 fn in_forked_process() -> bool {
     let test_process = TEST_PROCESS.load(Ordering::Relaxed);
-    // SAFETY: no arguments.
-    test_process != 0 && unsafe { raw::getpid() }.as_raw() != test_process
+    test_process != 0 && raw::getpid().as_raw() != test_process
 }
 
 fn refuse_after_fork() {
@@ -64,8 +63,7 @@ static GLOBAL: ForkedMustNotAllocate = ForkedMustNotAllocate;
 /// builder, which read /proc, inside the helper).
 #[test]
 fn helpers_allocate_nothing() {
-    // SAFETY: no arguments.
-    TEST_PROCESS.store(unsafe { raw::getpid() }.as_raw(), Ordering::Relaxed);
+    TEST_PROCESS.store(raw::getpid().as_raw(), Ordering::Relaxed);
     let mut failed = Vec::new();
     for spec in verify::all() {
         let check = spec.run();

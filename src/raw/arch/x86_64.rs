@@ -20,6 +20,9 @@
 //! the clone3 stack) is mapped, writable, 16-byte aligned and not used by
 //! anyone else, and that `entry` is sound to run there with `arg`.
 
+// Unsafe is denied crate-wide; this file holds some: the asm trampolines and system call instructions.
+#![allow(unsafe_code)]
+
 use core::arch::asm;
 use core::ffi::c_void;
 
