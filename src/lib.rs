@@ -56,8 +56,8 @@
 //!    with `CLONE_VM` every write lands in the caller's memory.
 //! 3. **with `CLONE_VM` and without `CLONE_SETTLS`, touches no thread-local
 //!    storage**: it runs on the caller's TLS and `errno`, so no
-//!    `thread_local!`, no libc call that may set `errno` (use [`raw`]'s
-//!    calls), no allocation.
+//!    `thread_local!`, no libc call that may set `errno` (use the
+//!    [`raw`] calls whose docs say "errno-free"), no allocation.
 //! 4. **with `CLONE_SETTLS`, runs on a valid thread pointer** for its whole
 //!    life ([`CloneBuilder::tls`]).
 //! 5. **captures by value only what is trivially dropped** (a spawned

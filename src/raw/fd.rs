@@ -95,6 +95,9 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
 /// `dup3(old, new, flags)`—makes `new` a copy of `old` (closing what `new` was),
 /// with `O_CLOEXEC` in `flags` or not. `old == new` is `EINVAL`.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// `new` must not be an fd that something else owns and still uses.
@@ -125,6 +128,9 @@ pub unsafe fn dup3(old: RawFd, new: RawFd, flags: c_int) -> Result<RawFd, Errno>
 
 /// `fcntl(fd, F_DUPFD_CLOEXEC, min)`—a close-on-exec copy of `fd` at the
 /// lowest free number not below `min`.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Safety
 ///
@@ -161,6 +167,9 @@ pub unsafe fn dup_above(fd: RawFd, min: RawFd) -> Result<RawFd, Errno> {
 
 /// `fcntl(fd, F_GETFD)`—the fd's flags (`FD_CLOEXEC`).
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Examples
 ///
 /// ```
@@ -180,6 +189,9 @@ pub fn fcntl_getfd(fd: RawFd) -> Result<c_int, Errno> {
 }
 
 /// `fcntl(fd, F_SETFD, flags)`—sets the fd's flags; `0` clears `FD_CLOEXEC`.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Safety
 ///
@@ -214,6 +226,9 @@ pub unsafe fn fcntl_setfd(fd: RawFd, flags: c_int) -> Result<(), Errno> {
 
 /// `close(fd)`.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// `fd` must not be owned by anything that still uses it.
@@ -241,6 +256,9 @@ pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
 
 /// `close_range(first, last, flags)`—closes (or with `CLOSE_RANGE_CLOEXEC`,
 /// marks) every fd from `first` to `last` inclusive. `ENOSYS` before Linux 5.9.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Safety
 ///
@@ -278,6 +296,9 @@ pub unsafe fn close_range(first: c_uint, last: c_uint, flags: c_uint) -> Result<
 
 /// `read(fd, buf, len)`—returns how many bytes were read (0 at end of file).
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// `buf` is valid for `len` bytes of writes.
@@ -306,6 +327,9 @@ pub unsafe fn read(fd: RawFd, buf: *mut u8, len: usize) -> Result<usize, Errno> 
 
 /// `write(fd, buf, len)`—returns how many bytes were written.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// `buf` is valid for `len` bytes of reads.
@@ -331,6 +355,9 @@ pub unsafe fn write(fd: RawFd, buf: *const u8, len: usize) -> Result<usize, Errn
 }
 
 /// `pipe2(flags)`—a new pipe: `(read end, write end)`.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Examples
 ///

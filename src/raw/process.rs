@@ -107,6 +107,9 @@ pub unsafe fn clone(
 ///
 /// On architectures without a trampoline this returns `ENOSYS`.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// - `stack_top` is the 16-byte aligned top of a mapped, writable region that
@@ -157,6 +160,9 @@ pub unsafe fn clone3(args: &CloneArgs) -> Result<Option<Pid>, Errno> {
 /// `clone3()` with the child on the stack in `args` (`stack` is the lowest
 /// byte, `stack_size` its size): the child starts by calling `entry(arg)`.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// As for [`clone_on_stack`], with the stack given by `args.stack` and
@@ -192,6 +198,9 @@ pub fn clone3_probe() -> Errno {
 /// that it never writes the parent's stack. The parent is suspended until
 /// the child calls execve or exits.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// As for [`clone_on_stack`] with `CLONE_VM | CLONE_VFORK`: the child shares
@@ -217,6 +226,9 @@ pub unsafe fn vfork_on_stack(stack_top: *mut u8, entry: ChildEntry, arg: *mut c_
 /// handlers. In a thread-like child (`CLONE_THREAD`) the rest of the thread
 /// group goes on.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// Nothing on this thread's stack is dropped: data on it that others borrow
@@ -232,6 +244,9 @@ pub unsafe fn exit(code: c_int) -> ! {
 }
 
 /// `exit_group()`—ends every thread of the calling process with `code`.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Safety
 ///
@@ -337,6 +352,9 @@ pub fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
 /// `gettid()`—the caller's thread ID, straight from the kernel (glibc's
 /// cached value is stale after a raw clone).
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # References
 /// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
 pub fn gettid() -> Pid {
@@ -345,6 +363,9 @@ pub fn gettid() -> Pid {
 }
 
 /// `getpid()`—the caller's thread group ID, straight from the kernel.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # References
 /// - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
@@ -415,6 +436,9 @@ pub fn unshare(flags: CloneFlags) -> Result<(), Errno> {
 /// `execve(path, argv, envp)`—replaces the program of the calling process.
 /// Returns only on failure, with the errno.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// `path` is a NUL-terminated string; `argv` and `envp` are NULL-terminated
@@ -444,6 +468,9 @@ pub unsafe fn execve(path: *const c_char, argv: *const *const c_char, envp: *con
 
 /// `chdir(path)`.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Safety
 ///
 /// `path` is a NUL-terminated string alive for the call. Changes the working
@@ -466,6 +493,9 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
 
 /// `setsid()`—makes the caller the leader of a new session and process group.
 /// Returns the new session ID.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Examples
 ///
@@ -491,6 +521,9 @@ pub fn setsid() -> Result<Pid, Errno> {
 
 /// `setpgid(pid, pgid)`—moves process `pid` (0: the caller) into process
 /// group `pgid` (0: a new group led by it).
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Examples
 ///
@@ -519,6 +552,9 @@ pub fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
 /// `prctl(PR_SET_PDEATHSIG, sig)`—the signal the caller gets when the
 /// *thread* that created it exits (0: none).
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Examples
 ///
 /// ```
@@ -545,6 +581,9 @@ pub fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
 /// be reused). A caller that ignores `SIGCHLD` cannot know that: the kernel
 /// reaps a child the moment it exits. `CLONE_PIDFD`, which makes the pidfd
 /// with the child, is race-free always.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Examples
 ///
@@ -574,6 +613,9 @@ pub fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
 /// `getppid()` and `gettid()` without libc: neither can fail, but this pair
 /// is what the child of a vfork-like clone uses, so it goes through the same
 /// errno-free path as the rest. Returns `(parent pid, own tid)`.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Examples
 ///

@@ -63,6 +63,9 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: Signal) -> Result<(), Errno
 
 /// `tkill(tid, sig)`—sends `sig` to one thread, without touching `errno`.
 ///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
 /// # Examples
 ///
 /// ```
@@ -83,6 +86,9 @@ pub fn tkill(tid: Pid, sig: c_int) -> Result<(), Errno> {
 /// `rt_sigprocmask(how, set, old)`—changes the calling thread's signal mask
 /// (`SIG_BLOCK`, `SIG_UNBLOCK`, `SIG_SETMASK`); `set` may be NULL to only read
 /// it, `old` NULL to not.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Safety
 ///
@@ -172,6 +178,9 @@ pub struct KernelSigaction {
 
 /// `rt_sigaction(sig, act, old)`—sets (`act` not NULL) and/or reads (`old`
 /// not NULL) the disposition of `sig`.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
 ///
 /// # Safety
 ///
