@@ -31,7 +31,7 @@
 //! are the ones such a child may make (the child's contract, clause 3).
 //!
 //! The functions are grouped by domain: processes (in
-//! `process.rs`), file descriptors (`fd.rs`), signals (`signal.rs`) and
+//! `process.rs`), ids (`ids.rs`), file descriptors (`fd.rs`), signals (`signal.rs`) and
 //! futexes (`futex.rs`); all are re-exported here.
 
 use core::ffi::{c_long, c_void};
@@ -45,6 +45,7 @@ pub use clone_args::{CloneArgs, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLON
 
 mod fd;
 mod futex;
+mod ids;
 mod process;
 mod signal;
 
@@ -52,10 +53,12 @@ pub use fd::{
     close, close_range, dup3, dup_above, fcntl_getfd, fcntl_setfd, pipe2, poll, read, set_nonblocking, write,
 };
 pub use futex::{futex_wait, futex_wake};
+pub use ids::{
+    getpid, getppid, gettid, parent_and_self, set_pdeathsig, setpgid, setresgid, setresuid, setsid, unshare,
+};
 pub use process::{
     chdir, clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, execve, exit, exit_group, fork,
-    getpid, getppid, gettid, parent_and_self, pidfd_open, set_pdeathsig, setpgid, setresgid, setresuid,
-    setsid, unshare, vfork_on_stack, wait4, waitid, WaitInfo,
+    pidfd_open, vfork_on_stack, wait4, waitid, WaitInfo,
 };
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,

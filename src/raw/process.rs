@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::arch::{self, syscall0, syscall1, syscall2, syscall3};
+use super::arch::{self, syscall1, syscall2, syscall3};
 use super::{fd_result, kernel_result, libc_result, unit, ChildEntry, CloneArgs};
 use crate::CloneFlags;
 
@@ -349,90 +349,6 @@ pub fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
     }))
 }
 
-/// `gettid()`—the caller's thread ID, straight from the kernel (glibc's
-/// cached value is stale after a raw clone).
-///
-/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
-/// this call (see [the raw layer](crate::raw)).
-///
-/// # References
-/// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
-pub fn gettid() -> Pid {
-    // SAFETY: no arguments.
-    Pid::from_raw(unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t)
-}
-
-/// `getpid()`—the caller's thread group ID, straight from the kernel.
-///
-/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
-/// this call (see [the raw layer](crate::raw)).
-///
-/// # References
-/// - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
-pub fn getpid() -> Pid {
-    // SAFETY: no arguments.
-    Pid::from_raw(unsafe { libc::syscall(libc::SYS_getpid) } as libc::pid_t)
-}
-
-/// `getppid()`—the caller's parent process ID.
-///
-/// # References
-/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
-pub fn getppid() -> Pid {
-    // SAFETY: no arguments.
-    Pid::from_raw(unsafe { libc::syscall(libc::SYS_getppid) } as libc::pid_t)
-}
-
-/// `setresuid(ruid, euid, suid)`—the raw system call, for this thread only
-/// (glibc's wrapper signals every thread it knows of, which after a raw
-/// fork are threads of the parent). Leaving uid 0 for a non-zero uid clears
-/// the permitted and effective capability sets.
-///
-/// # Caution
-///
-/// In a multi-threaded
-/// process only the calling thread changes identity.
-///
-/// # References
-/// - [setresuid(2)](https://man7.org/linux/man-pages/man2/setresuid.2.html)
-pub fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
-    // SAFETY: plain integers.
-    let ret = unsafe { libc::syscall(libc::SYS_setresuid, ruid, euid, suid) };
-    libc_result(ret).map(drop)
-}
-
-/// `setresgid(rgid, egid, sgid)`—the raw system call, for this thread only
-/// (see [`setresuid`]).
-///
-/// # Caution
-///
-/// As for [`setresuid`].
-///
-/// # References
-/// - [setresgid(2)](https://man7.org/linux/man-pages/man2/setresgid.2.html)
-pub fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
-    // SAFETY: plain integers.
-    let ret = unsafe { libc::syscall(libc::SYS_setresgid, rgid, egid, sgid) };
-    libc_result(ret).map(drop)
-}
-
-/// `unshare(flags)`—moves the calling thread into new namespaces (or
-/// unshares its fs/files); `CLONE_NEWPID` and `CLONE_NEWTIME` apply to the
-/// children it creates afterwards.
-///
-/// # Caution
-///
-/// Unsharing namespaces in
-/// a multi-threaded process fails for `CLONE_NEWUSER` (EINVAL).
-///
-/// # References
-/// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)
-pub fn unshare(flags: CloneFlags) -> Result<(), Errno> {
-    // SAFETY: one integer argument.
-    let ret = unsafe { libc::syscall(libc::SYS_unshare, flags.bits() as c_long) };
-    libc_result(ret).map(drop)
-}
-
 /// `execve(path, argv, envp)`—replaces the program of the calling process.
 /// Returns only on failure, with the errno.
 ///
@@ -491,91 +407,6 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
     unit(unsafe { syscall1(libc::SYS_chdir, path as usize) })
 }
 
-/// `setsid()`—makes the caller the leader of a new session and process group.
-/// Returns the new session ID.
-///
-/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
-/// this call (see [the raw layer](crate::raw)).
-///
-/// # Examples
-///
-/// ```
-/// use clonekit::{fork, raw, Forked};
-/// // A fresh child leads no process group, so it may start a session.
-/// // SAFETY: the child only calls setsid and exit_group, raw syscalls that are async-signal-safe.
-/// match unsafe { fork()? } {
-///     // SAFETY: setsid has no preconditions; the forked child has its own
-///     // memory: nothing left undropped is needed by anyone.
-///     Forked::Child => unsafe { raw::exit_group(raw::setsid().is_ok() as i32) },
-///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
-/// }
-/// # Ok::<(), clonekit::Error>(())
-/// ```
-///
-/// # References
-/// - [setsid(2)](https://man7.org/linux/man-pages/man2/setsid.2.html)
-pub fn setsid() -> Result<Pid, Errno> {
-    // SAFETY: no arguments.
-    kernel_result(unsafe { syscall0(libc::SYS_setsid) }).map(|sid| Pid::from_raw(sid as libc::pid_t))
-}
-
-/// `setpgid(pid, pgid)`—moves process `pid` (0: the caller) into process
-/// group `pgid` (0: a new group led by it).
-///
-/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
-/// this call (see [the raw layer](crate::raw)).
-///
-/// # Examples
-///
-/// ```
-/// use clonekit::{fork, raw, Forked, Pid};
-/// // SAFETY: the child only calls setpgid and exit_group, raw syscalls that are async-signal-safe.
-/// match unsafe { fork()? } {
-///     // SAFETY: setpgid has no preconditions; the forked child has its own
-///     // memory: nothing left undropped is needed by anyone.
-///     Forked::Child => unsafe {
-///         let zero = Pid::from_raw(0);
-///         raw::exit_group(raw::setpgid(zero, zero).is_ok() as i32)
-///     },
-///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
-/// }
-/// # Ok::<(), clonekit::Error>(())
-/// ```
-///
-/// # References
-/// - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
-pub fn setpgid(pid: Pid, pgid: Pid) -> Result<(), Errno> {
-    // SAFETY: plain integers.
-    unit(unsafe { syscall2(libc::SYS_setpgid, pid.as_raw() as usize, pgid.as_raw() as usize) })
-}
-
-/// `prctl(PR_SET_PDEATHSIG, sig)`—the signal the caller gets when the
-/// *thread* that created it exits (0: none).
-///
-/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
-/// this call (see [the raw layer](crate::raw)).
-///
-/// # Examples
-///
-/// ```
-/// use clonekit::{fork, raw, Forked};
-/// // SAFETY: the child only calls set_pdeathsig and exit_group, raw syscalls that are async-signal-safe.
-/// match unsafe { fork()? } {
-///     // SAFETY: set_pdeathsig has no preconditions; the forked child has its own
-///     // memory: nothing left undropped is needed by anyone.
-///     Forked::Child => unsafe { raw::exit_group(raw::set_pdeathsig(libc::SIGTERM).is_ok() as i32) },
-///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
-/// }
-/// # Ok::<(), clonekit::Error>(())
-/// ```
-///
-/// # References
-/// - [PR_SET_PDEATHSIG(2const)](https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html)
-pub fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
-    // SAFETY: plain integers; the unused arguments are 0 as prctl wants.
-    unit(unsafe { syscall2(libc::SYS_prctl, libc::PR_SET_PDEATHSIG as usize, sig as usize) })
-}
-
 /// `pidfd_open(pid, flags)`—a pidfd (`O_CLOEXEC`) for process `pid`. Race-free
 /// only for a child of ours that is known not to be reaped yet (its pid cannot
 /// be reused). A caller that ignores `SIGCHLD` cannot know that: the kernel
@@ -608,32 +439,4 @@ pub fn pidfd_open(pid: Pid, flags: c_uint) -> Result<OwnedFd, Errno> {
     let fd = fd_result(unsafe { syscall2(libc::SYS_pidfd_open, pid.as_raw() as usize, flags as usize) })?;
     // SAFETY: the kernel just opened it; nobody else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// `getppid()` and `gettid()` without libc: neither can fail, but this pair
-/// is what the child of a vfork-like clone uses, so it goes through the same
-/// errno-free path as the rest. Returns `(parent pid, own tid)`.
-///
-/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
-/// this call (see [the raw layer](crate::raw)).
-///
-/// # Examples
-///
-/// ```
-/// use clonekit::raw;
-/// let (parent, me) = raw::parent_and_self();
-/// assert_eq!(parent.as_raw() as u32, std::os::unix::process::parent_id());
-/// assert!(me.as_raw() > 0);
-/// ```
-///
-/// # References
-/// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html),
-///   [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
-pub fn parent_and_self() -> (Pid, Pid) {
-    // SAFETY: no arguments.
-    let (ppid, tid) = unsafe { (syscall0(libc::SYS_getppid), syscall0(libc::SYS_gettid)) };
-    (
-        Pid::from_raw(ppid as libc::pid_t),
-        Pid::from_raw(tid as libc::pid_t),
-    )
 }
