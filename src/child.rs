@@ -39,6 +39,24 @@ pub enum Forked<'a> {
 /// caller's memory: the [`TidSlot`]s the kernel writes and, with `CLONE_VM`,
 /// whatever the child's closure borrows.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{CloneBuilder, Signal};
+/// // SAFETY: no CLONE_VM; the closure only loops on a system call.
+/// let mut child = unsafe {
+///     CloneBuilder::new().pidfd(true).spawn(|| loop {
+///         // SAFETY: pause has no preconditions.
+///         unsafe { libc::pause() };
+///     })?
+/// };
+/// assert_eq!(child.try_wait()?, None); // still running
+/// child.kill(Signal::SIGTERM)?; // through its pidfd: never another process
+/// let status = child.wait()?;
+/// assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM));
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
 /// # Dropping
 ///
 /// Dropping a `Child` neither kills nor reaps it (like

@@ -13,6 +13,20 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// What went wrong. Every variant that comes from the kernel keeps its
 /// [`Errno`], and `From<Error> for io::Error` keeps it as `raw_os_error()`.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{CloneBuilder, CloneFlags, Errno, Error, Exec, ExecStage, Rule};
+/// // A broken rule: nothing was called.
+/// let err = CloneBuilder::new().flags(CloneFlags::SIGHAND).check().unwrap_err();
+/// assert!(matches!(err, Error::Conflict(c) if c.rule() == Rule::SighandWithoutVm));
+/// // The child could not exec: its own errno, with the stage it failed at.
+/// let err = Exec::new("/no/such/program").spawn().unwrap_err();
+/// assert!(matches!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT }));
+/// let io: std::io::Error = err.into();
+/// assert_eq!(io.raw_os_error(), Some(libc::ENOENT));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

@@ -86,6 +86,23 @@ unsafe fn clone_syscall(flags: u64, stack: usize, ptid: usize, ctid: usize, tls:
 /// - `tls` must be a valid thread pointer if `CLONE_SETTLS` is set;
 /// - the child keeps [the child's contract](crate#the-childs-contract).
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, CloneFlags, Signal};
+/// use std::ptr::null_mut;
+/// // SAFETY: no CLONE_VM, no pointers; the child only calls exit_group.
+/// match unsafe { raw::clone(CloneFlags::empty(), Some(Signal::SIGCHLD), null_mut(), null_mut(), null_mut())? } {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     None => unsafe { raw::exit_group(4) },
+///     Some(pid) => {
+///         let status = raw::wait4(pid, 0)?.expect("wait4 without WNOHANG reports");
+///         assert_eq!(libc::WEXITSTATUS(status), 4);
+///     }
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
 #[doc(alias = "SYS_clone")]
@@ -147,6 +164,32 @@ pub unsafe fn clone_on_stack(
 ///
 /// As for [`clone`]; `args` must not contain `CLONE_VM`, and every pointer in
 /// it must be valid for what the kernel reads or writes there.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, raw::CloneArgs, CloneFlags};
+/// let mut pidfd: libc::c_int = -1;
+/// let args = CloneArgs {
+///     flags: CloneFlags::PIDFD.bits(),
+///     pidfd: &mut pidfd as *mut libc::c_int as u64,
+///     exit_signal: libc::SIGCHLD as u64,
+///     ..CloneArgs::default()
+/// };
+/// // SAFETY: no CLONE_VM; `pidfd` is a live int; the child only calls exit_group.
+/// match unsafe { raw::clone3(&args) } {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     Ok(None) => unsafe { raw::exit_group(0) },
+///     Ok(Some(pid)) => {
+///         assert!(pidfd >= 0);
+///         raw::wait4(pid, 0)?;
+///         // SAFETY: the kernel stored a new fd that nobody else owns.
+///         drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) });
+///     }
+///     Err(errno) => println!("no clone3 here: {errno}"),
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
