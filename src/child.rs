@@ -226,6 +226,7 @@ impl<'a> Child<'a> {
             return Err(Error::Sys {
                 call: "wait4",
                 errno: Errno::ECHILD,
+                detail: None,
             });
         }
         Ok(None)
@@ -263,7 +264,7 @@ impl<'a> Child<'a> {
         if errno == Errno::ECHILD {
             self.gone = true;
         }
-        Error::Sys { call, errno }
+        Error::sys(call)(errno)
     }
 
     /// Sends `sig` to the child, never to a process that reused its pid:
@@ -298,6 +299,7 @@ impl<'a> Child<'a> {
             Err(Error::Sys {
                 call,
                 errno: Errno::ESRCH,
+                detail: None,
             })
         };
         if self.gone {

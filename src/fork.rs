@@ -46,6 +46,6 @@ pub unsafe fn fork() -> Result<Forked<'static>> {
         Ok(Some(pid)) => Ok(Forked::Parent(unsafe {
             Child::new(pid, CloneFlags::empty(), None, None, None)
         })),
-        Err(errno) => Err(Error::Sys { call: "fork", errno }),
+        Err(errno) => Err(Error::sys("fork")(errno)),
     }
 }

@@ -605,7 +605,7 @@ pub unsafe fn pipe2(flags: c_int) -> Result<(OwnedFd, OwnedFd), Errno> {
 /// // SAFETY: the child only calls exit_group, which is async-signal-safe.
 /// if let Forked::Parent(mut child) = unsafe { fork()? } {
 ///     // SAFETY: pidfd_open has no preconditions; the new fd comes back owned.
-///     let pidfd = unsafe { raw::pidfd_open(child.pid(), 0) }.map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
+///     let pidfd = unsafe { raw::pidfd_open(child.pid(), 0) }.map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno, detail: None })?;
 ///     # let _ = pidfd;
 ///     child.wait()?;
 /// } else {

@@ -108,10 +108,11 @@ where
         Err(Error::Sys {
             call,
             errno: Errno::EPERM,
+            detail,
         }) => Err(Stop::Error(
             "spawn",
             Error::Unsupported {
-                feature: call,
+                feature: detail.unwrap_or(call),
                 errno: Errno::EPERM,
             },
         )),
