@@ -250,6 +250,7 @@ impl<'a> Child<'a> {
             return Err(Error::Sys {
                 call: "wait4",
                 errno: Errno::ECHILD,
+                detail: None,
             });
         }
         Ok(None)
@@ -286,7 +287,7 @@ impl<'a> Child<'a> {
         if errno == Errno::ECHILD {
             self.gone = true;
         }
-        Error::Sys { call, errno }
+        Error::sys(call)(errno)
     }
 
     /// Sends `sig` to the child, never to a process that reused its pid:
@@ -321,6 +322,7 @@ impl<'a> Child<'a> {
             Err(Error::Sys {
                 call,
                 errno: Errno::ESRCH,
+                detail: None,
             })
         };
         if self.gone {

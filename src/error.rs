@@ -34,10 +34,15 @@ pub enum Error {
     Conflict(Conflict),
     /// A system call failed.
     Sys {
-        /// The call, as its man page names it.
+        /// The system call, as its man page names it (`"clone3"`, `"wait4"`,
+        /// `"write"`).
         call: &'static str,
         /// What the kernel answered.
         errno: Errno,
+        /// Why or on what, where the call and errno alone do not say: the
+        /// flag that needs a privilege (`"CLONE_NEWNET needs CAP_SYS_ADMIN
+        /// ..."`), the file written (`"/proc/<pid>/uid_map"`).
+        detail: Option<&'static str>,
     },
     /// The feature needs `clone3` or a newer kernel than this one, and cannot
     /// be done another way without changing what was asked for.
@@ -80,8 +85,22 @@ impl Error {
         }
     }
 
+    /// For `map_err`: `call` failed, and its errno says enough.
     pub(crate) fn sys(call: &'static str) -> impl FnOnce(Errno) -> Error {
-        move |errno| Error::Sys { call, errno }
+        move |errno| Error::Sys {
+            call,
+            errno,
+            detail: None,
+        }
+    }
+
+    /// For `map_err`: `call` failed, and `detail` says why or on what.
+    pub(crate) fn sys_detailed(call: &'static str, detail: &'static str) -> impl FnOnce(Errno) -> Error {
+        move |errno| Error::Sys {
+            call,
+            errno,
+            detail: Some(detail),
+        }
     }
 }
 
@@ -89,7 +108,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Conflict(conflict) => conflict.fmt(f),
-            Error::Sys { call, errno } => write!(f, "{call} failed: {} ({errno:?})", errno.desc()),
+            Error::Sys { call, errno, detail } => {
+                write!(f, "{call} failed: {} ({errno:?})", errno.desc())?;
+                match detail {
+                    Some(detail) => write!(f, ": {detail}"),
+                    None => Ok(()),
+                }
+            }
             Error::Unsupported { feature, errno } => {
                 write!(f, "{feature} is not supported here: {} ({errno:?})", errno.desc())
             }

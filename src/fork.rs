@@ -46,6 +46,6 @@ pub unsafe fn fork() -> Result<Forked<'static>> {
     match unsafe { raw::fork() } {
         Ok(None) => Ok(Forked::Child),
         Ok(Some(pid)) => Ok(Forked::Parent(Child::of_process(pid, CloneFlags::empty(), None))),
-        Err(errno) => Err(Error::Sys { call: "fork", errno }),
+        Err(errno) => Err(Error::sys("fork")(errno)),
     }
 }

@@ -64,10 +64,12 @@ impl Stack {
             .ok_or(Error::Sys {
                 call: "mmap",
                 errno: Errno::EINVAL,
+                detail: None,
             })?;
         let total = usable.checked_add(page).ok_or(Error::Sys {
             call: "mmap",
             errno: Errno::EINVAL,
+            detail: None,
         })?;
         let mut map = MmapOptions::new()
             .len(total)
@@ -76,6 +78,7 @@ impl Stack {
             .map_err(|e| Error::Sys {
                 call: "mmap",
                 errno: io_errno(&e),
+                detail: None,
             })?;
         // SAFETY: the first page lies inside the mapping we own; making it
         // inaccessible changes no memory that Rust holds references to.

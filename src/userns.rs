@@ -95,7 +95,7 @@ impl IdMaps<'_> {
     /// multi-threaded program may create a mapped user namespace too.
     pub(crate) fn write(&self, pid: Pid) -> Result<()> {
         if let Some(maps) = self.uid {
-            write_maps(pid, "uid_map", maps).map_err(Error::sys("write /proc/<pid>/uid_map"))?;
+            write_maps(pid, "uid_map", maps).map_err(Error::sys_detailed("write", "/proc/<pid>/uid_map"))?;
         }
         if self.setgroups == Setgroups::Deny {
             deny_setgroups(pid)?;
@@ -109,7 +109,7 @@ impl IdMaps<'_> {
                 deny_setgroups(pid)?;
                 written = write_maps(pid, "gid_map", maps);
             }
-            written.map_err(Error::sys("write /proc/<pid>/gid_map"))?;
+            written.map_err(Error::sys_detailed("write", "/proc/<pid>/gid_map"))?;
         }
         Ok(())
     }
@@ -119,10 +119,7 @@ fn deny_setgroups(pid: Pid) -> Result<()> {
     match write_proc(pid, "setgroups", b"deny") {
         // Before Linux 3.19 there is no such file, and nothing to deny.
         Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        Err(errno) => Err(Error::Sys {
-            call: "write /proc/<pid>/setgroups",
-            errno,
-        }),
+        Err(errno) => Err(Error::sys_detailed("write", "/proc/<pid>/setgroups")(errno)),
     }
 }
 
@@ -215,6 +212,7 @@ impl MapSync {
             return Err(Error::Sys {
                 call: "socketpair",
                 errno: Errno::last(),
+                detail: None,
             });
         }
         // SAFETY: socketpair returned two new descriptors that nobody else owns.
@@ -246,8 +244,9 @@ impl MapSync {
         let n = unsafe { libc::send(write.as_raw_fd(), go.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) };
         if n != 1 {
             return Err(Error::Sys {
-                call: "send (user namespace sync socket)",
+                call: "send",
                 errno: Errno::last(),
+                detail: Some("the user namespace sync socket"),
             });
         }
         Ok(())

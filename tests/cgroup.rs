@@ -261,9 +261,10 @@ fn eacces_for_a_caller_who_may_not_write_the_cgroup() {
                     1
                 }
                 Err(Error::Sys {
-                    call,
+                    call: "clone3",
                     errno: Errno::EACCES,
-                }) if call.contains("may not move") => 0,
+                    detail: Some(detail),
+                }) if detail.contains("may not move") => 0,
                 Err(e) => 20 + e.errno().map_or(0, |e| (e as i32).min(100)),
             }
         })

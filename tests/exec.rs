@@ -499,7 +499,7 @@ fn exec_error(stage: ExecStage, errno: Errno) -> Error {
     let mut e = Exec::new("true");
     e.fd(-1, File::open("/dev/null").unwrap().into());
     e
-}, Error::Sys { call: "dup3", errno: Errno::EBADF })]
+}, Error::Sys { call: "dup3", errno: Errno::EBADF, detail: None })]
 #[case::interior_nul(|_: &Fixtures| { let mut e = Exec::new("true"); e.arg("a\0b"); e }, Error::Nul)]
 #[case::env_nul(|_: &Fixtures| { let mut e = Exec::new("true"); e.env("A", "x\0y"); e }, Error::Nul)]
 #[case::argv_too_long(|_: &Fixtures| { let mut e = Exec::new("true"); e.arg("x".repeat(256 * 1024)); e }, exec_error(ExecStage::Exec, Errno::E2BIG))]

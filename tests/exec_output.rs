@@ -91,7 +91,8 @@ fn fails_to_read_and_reaps(mut child: ExecChild) {
         result.unwrap_err(),
         Error::Sys {
             call: "read",
-            errno: Errno::EBADF
+            errno: Errno::EBADF,
+            detail: None,
         }
     );
     assert!(!left_behind, "the child was left running or a zombie");

@@ -281,11 +281,12 @@ fn unprivileged_eperm(page: &SharedPage) {
     let mut builder = CloneBuilder::new();
     builder.flags(CloneFlags::NEWUTS).syscall(Syscall::Clone3);
     match spawn_gives_7(&mut builder) {
-        // The call is named with the flag that needs the privilege.
+        // The detail names the flag that needs the privilege.
         Err(Error::Sys {
-            call,
+            call: "clone3",
             errno: Errno::EPERM,
-        }) if call.starts_with("clone3 (CLONE_NEWUTS") => record(page, 1, true, 0),
+            detail: Some(detail),
+        }) if detail.starts_with("CLONE_NEWUTS") => record(page, 1, true, 0),
         Err(err) => record(page, 1, false, detail_of(&err)),
         Ok(_) => record(page, 1, false, 0),
     }

@@ -293,6 +293,7 @@ fn reaped_elsewhere() -> Error {
     Error::Sys {
         call: "wait4",
         errno: Errno::ECHILD,
+        detail: None,
     }
 }
 

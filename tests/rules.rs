@@ -45,22 +45,20 @@ enum Check {
 /// What (b) asks of the kernel.
 enum Kernel {
     /// These arguments, sent through each call, get this errno.
-    Refuses(CloneArgs, &'static [Via], Errno),
+    Refuses(CloneArgs, &'static [Syscall], Errno),
     /// A scenario of its own, for what is not a plain errno.
     Shows(fn()),
     /// The kernel cannot be asked; why.
     Cannot(&'static str),
 }
 
-/// Which raw call carries the arguments.
-#[derive(Debug, Clone, Copy)]
-enum Via {
-    Clone,
-    Clone3,
-}
+/// The raw calls that carry the arguments (never `Syscall::Auto`, which is
+/// the builder's choice, not a raw call).
+const BOTH: &[Syscall] = &[Syscall::Clone, Syscall::Clone3];
+const CLONE3: &[Syscall] = &[Syscall::Clone3];
 
-const BOTH: &[Via] = &[Via::Clone, Via::Clone3];
-const CLONE3: &[Via] = &[Via::Clone3];
+/// What a raw call cannot be.
+const NOT_RAW: &str = "Syscall::Auto is the builder's choice, not a raw call";
 
 const SIGCHLD: u64 = libc::SIGCHLD as u64;
 
@@ -400,13 +398,13 @@ fn raw_stack(stack: &mut Stack) -> RawStack {
 /// that shares what the flags say.
 unsafe fn spawn_raw(
     mut args: CloneArgs,
-    via: Via,
+    via: Syscall,
     stack: RawStack,
     entry: raw::ChildEntry,
     arg: *mut c_void,
 ) -> Result<Pid, Errno> {
     match via {
-        Via::Clone => {
+        Syscall::Clone => {
             // Checked valid by `legacy_exit_signal` before the helper was forked.
             let exit_signal = Signal::try_from(args.exit_signal as i32).ok();
             // SAFETY: forwarded from the caller.
@@ -423,12 +421,13 @@ unsafe fn spawn_raw(
                 )
             }
         }
-        Via::Clone3 => {
+        Syscall::Clone3 => {
             args.stack = stack.base as usize as u64;
             args.stack_size = stack.size as u64;
             // SAFETY: forwarded from the caller.
             unsafe { raw::clone3_on_stack(&args, entry, arg) }
         }
+        Syscall::Auto => unreachable!("{NOT_RAW}"),
     }
 }
 
@@ -443,12 +442,12 @@ fn legacy_exit_signal(args: &CloneArgs) {
 /// Sends `args` raw through `via` in a helper, whose child (if the kernel
 /// accepts) exits at once and is reaped. `Ok(Some(pid))`: the child is a
 /// `CLONE_PARENT` sibling of the helper, so ours to reap.
-fn send(args: CloneArgs, via: Via) -> Result<Option<Pid>, Errno> {
+fn send(args: CloneArgs, via: Syscall) -> Result<Option<Pid>, Errno> {
     send_prepared(|| {}, args, via)
 }
 
 /// [`send`], after `prepare` has run in the helper.
-fn send_prepared(prepare: fn(), args: CloneArgs, via: Via) -> Result<Option<Pid>, Errno> {
+fn send_prepared(prepare: fn(), args: CloneArgs, via: Syscall) -> Result<Option<Pid>, Errno> {
     legacy_exit_signal(&args);
     let mut stack = Stack::new(64 * 1024).expect("map a stack");
     let stack = raw_stack(&mut stack);
@@ -485,7 +484,7 @@ fn send_prepared(prepare: fn(), args: CloneArgs, via: Via) -> Result<Option<Pid>
 fn observe(
     prepare: fn(),
     args: CloneArgs,
-    via: Via,
+    via: Syscall,
     entry: raw::ChildEntry,
     arg: *mut c_void,
 ) -> Result<ExitStatus, Errno> {
@@ -528,7 +527,7 @@ fn child_code(result: Result<ExitStatus, Errno>, what: &str) -> i32 {
 /// takes one and silently ignores it: no SIGCHLD when the thread ends.
 fn exit_signal_with_thread() {
     let thread = F::THREAD | F::SIGHAND | F::VM;
-    assert_eq!(send(args(thread, SIGCHLD), Via::Clone3), Err(Errno::EINVAL));
+    assert_eq!(send(args(thread, SIGCHLD), Syscall::Clone3), Err(Errno::EINVAL));
 
     const IGNORED: i32 = 0;
     const SENT: i32 = 1;
@@ -550,7 +549,7 @@ fn exit_signal_with_thread() {
                 child_tid: page.addr(0),
                 ..args(thread | F::CHILD_CLEARTID, SIGCHLD)
             };
-            if let Err(errno) = spawn_raw(args, Via::Clone, stack, exit_at_once, ptr::null_mut()) {
+            if let Err(errno) = spawn_raw(args, Syscall::Clone, stack, exit_at_once, ptr::null_mut()) {
                 page.word(1).store(errno as i32, Ordering::SeqCst);
                 return REFUSED;
             }
@@ -585,8 +584,11 @@ fn exit_signal_with_thread() {
 /// instead: the SIGUSR1 child below is reaped by a plain wait, which only
 /// finds SIGCHLD children.
 fn exit_signal_with_parent() {
-    assert_eq!(send(args(F::PARENT, SIGCHLD), Via::Clone3), Err(Errno::EINVAL));
-    let sibling = send(args(F::PARENT, libc::SIGUSR1 as u64), Via::Clone)
+    assert_eq!(
+        send(args(F::PARENT, SIGCHLD), Syscall::Clone3),
+        Err(Errno::EINVAL)
+    );
+    let sibling = send(args(F::PARENT, libc::SIGUSR1 as u64), Syscall::Clone)
         .expect("legacy clone with CLONE_PARENT and an exit signal")
         .expect("a CLONE_PARENT child is our sibling's sibling, so ours");
     match reap_bounded(sibling, 0) {
@@ -607,19 +609,19 @@ fn pidfd_with_parent_settid() {
         parent_tid: page.addr(0),
         ..args(both, SIGCHLD)
     };
-    assert_eq!(send(legacy, Via::Clone), Err(Errno::EINVAL));
+    assert_eq!(send(legacy, Syscall::Clone), Err(Errno::EINVAL));
     let same_word = CloneArgs {
         pidfd: page.addr(0),
         parent_tid: page.addr(0),
         ..args(both, SIGCHLD)
     };
-    assert_eq!(send(same_word, Via::Clone3), Err(Errno::EINVAL));
+    assert_eq!(send(same_word, Syscall::Clone3), Err(Errno::EINVAL));
     let two_words = CloneArgs {
         pidfd: page.addr(0),
         parent_tid: page.addr(1),
         ..args(both, SIGCHLD)
     };
-    assert_eq!(send(two_words, Via::Clone3), Ok(None));
+    assert_eq!(send(two_words, Syscall::Clone3), Ok(None));
     assert!(page.word(1).load(Ordering::SeqCst) > 0, "clone3 stored the TID");
 }
 
@@ -654,13 +656,25 @@ extern "C" fn report_usr1_handler(_: *mut c_void) -> ! {
 fn clear_sighand_on_legacy_clone() {
     let entry = report_usr1_handler;
     let clear = args(F::CLEAR_SIGHAND, SIGCHLD);
-    let legacy = observe(install_usr1_handler, clear, Via::Clone, entry, ptr::null_mut());
+    let legacy = observe(
+        install_usr1_handler,
+        clear,
+        Syscall::Clone,
+        entry,
+        ptr::null_mut(),
+    );
     assert_eq!(
         child_code(legacy, "legacy clone"),
         1,
         "legacy clone kept the handler"
     );
-    let clone3 = observe(install_usr1_handler, clear, Via::Clone3, entry, ptr::null_mut());
+    let clone3 = observe(
+        install_usr1_handler,
+        clear,
+        Syscall::Clone3,
+        entry,
+        ptr::null_mut(),
+    );
     assert_eq!(child_code(clone3, "clone3"), 0, "clone3 reset the handler");
 }
 
@@ -705,8 +719,8 @@ fn into_cgroup_on_legacy_clone() {
         cgroup: dir.as_raw_fd() as u64,
         ..args(F::INTO_CGROUP, SIGCHLD)
     };
-    let legacy = observe(|| {}, into, Via::Clone, report_cgroup, arg);
-    let clone3 = observe(|| {}, into, Via::Clone3, report_cgroup, arg);
+    let legacy = observe(|| {}, into, Syscall::Clone, report_cgroup, arg);
+    let clone3 = observe(|| {}, into, Syscall::Clone3, report_cgroup, arg);
     drop(dir);
     let _ = std::fs::remove_dir(&path);
     assert_eq!(
@@ -743,13 +757,19 @@ fn newtime_on_legacy_clone() {
     };
     let arg = &ours as *const u64 as *mut c_void;
     // Exit signal "none": the low byte is 0x80, NEWTIME itself.
-    let legacy = observe(|| {}, args(F::NEWTIME, 0), Via::Clone, report_time_ns, arg);
+    let legacy = observe(|| {}, args(F::NEWTIME, 0), Syscall::Clone, report_time_ns, arg);
     assert_eq!(
         child_code(legacy, "legacy clone"),
         0,
         "legacy clone: same time namespace"
     );
-    match observe(|| {}, args(F::NEWTIME, SIGCHLD), Via::Clone3, report_time_ns, arg) {
+    match observe(
+        || {},
+        args(F::NEWTIME, SIGCHLD),
+        Syscall::Clone3,
+        report_time_ns,
+        arg,
+    ) {
         Err(Errno::EPERM) => skip!("newtime via clone3: EPERM (no CAP_SYS_ADMIN)"),
         clone3 => assert_eq!(child_code(clone3, "clone3"), 1, "clone3: a new time namespace"),
     }
@@ -764,7 +784,7 @@ fn close_fd0() {
 /// with fd 0 closed, EBADF (and if fd 0 were a cgroup, silently that one).
 fn into_cgroup_without_fd() {
     let into = args(F::INTO_CGROUP, SIGCHLD);
-    assert_eq!(send_prepared(close_fd0, into, Via::Clone3), Err(Errno::EBADF));
+    assert_eq!(send_prepared(close_fd0, into, Syscall::Clone3), Err(Errno::EBADF));
 }
 
 /// Where this kernel accepts what clone(2) says is EINVAL, the library
@@ -778,7 +798,7 @@ fn into_cgroup_without_fd() {
 #[case::pidfd_with_thread(F::PIDFD | F::THREAD | F::SIGHAND | F::VM, 0, BOTH)]
 // clone(2): "CLONE_NEWTIME ... with CLONE_VM and without CLONE_VFORK" ... EINVAL.
 #[case::newtime_with_vm(F::NEWTIME | F::VM, SIGCHLD, CLONE3)]
-fn accepted_by_kernel(#[case] flags: CloneFlags, #[case] exit_signal: u64, #[case] vias: &[Via]) {
+fn accepted_by_kernel(#[case] flags: CloneFlags, #[case] exit_signal: u64, #[case] vias: &[Syscall]) {
     let _serial = serial();
     assert_eq!(flags.check(), Ok(()));
     let mut builder = CloneBuilder::new();
@@ -796,8 +816,9 @@ fn accepted_by_kernel(#[case] flags: CloneFlags, #[case] exit_signal: u64, #[cas
         let mut raw_args = args(flags, exit_signal);
         if flags.contains(F::PIDFD) {
             match via {
-                Via::Clone => raw_args.parent_tid = page.addr(0),
-                Via::Clone3 => raw_args.pidfd = page.addr(0),
+                Syscall::Clone => raw_args.parent_tid = page.addr(0),
+                Syscall::Clone3 => raw_args.pidfd = page.addr(0),
+                Syscall::Auto => unreachable!("{NOT_RAW}"),
             }
         }
         match send(raw_args, via) {
@@ -861,7 +882,10 @@ fn unknown_bits_are_refused(#[case] bits: u64) {
 fn unknown_bits_reach_the_kernel_as_an_exit_signal() {
     let _serial = serial();
     assert_eq!(
-        send(args(CloneFlags::from_bits_retain(1 << 40), SIGCHLD), Via::Clone3),
+        send(
+            args(CloneFlags::from_bits_retain(1 << 40), SIGCHLD),
+            Syscall::Clone3
+        ),
         Err(Errno::EINVAL)
     );
     const GOT_SIGUSR2: i32 = 0;

@@ -134,7 +134,9 @@ fn odd_sizes_round_up_and_run(#[case] asked: usize, #[case] syscall: Syscall) {
 fn zero_and_huge_sizes_are_errors() {
     for size in [0, usize::MAX, usize::MAX - page()] {
         match Stack::new(size) {
-            Err(Error::Sys { call: "mmap", errno }) => {
+            Err(Error::Sys {
+                call: "mmap", errno, ..
+            }) => {
                 assert!(matches!(errno, Errno::EINVAL | Errno::ENOMEM), "{size}: {errno}")
             }
             other => panic!("Stack::new({size}) gave {other:?}"),

@@ -201,7 +201,7 @@ impl<'a> CloneBuilder<'a> {
     /// # Errors
     ///
     /// When the kernel refuses the placement, [`fork`](Self::fork) and
-    /// [`spawn`](Self::spawn) return [`Error::Sys`] whose `call` says why,
+    /// [`spawn`](Self::spawn) return [`Error::Sys`] (`call: "clone3"`) whose `detail` says why,
     /// never a child placed elsewhere:
     ///
     /// - `EBUSY`: the cgroup has a domain controller enabled in its
@@ -298,8 +298,8 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// [`Rule::IdMapsWithoutNewuser`], [`Rule::IdMapsWithVm`],
     /// [`Rule::IdMapsWithFiles`], [`Rule::IdMapsWithVfork`] before the call; when a map cannot be
-    /// written, `Error::Sys { call: "write /proc/<pid>/uid_map", .. }` (or
-    /// `gid_map`, `setgroups`) after the child has been killed and reaped.
+    /// written, `Error::Sys { call: "write", detail: Some("/proc/<pid>/uid_map"), .. }`
+    /// (or `gid_map`, `setgroups`) after the child has been killed and reaped.
     ///
     /// # Examples
     ///
@@ -691,6 +691,7 @@ impl<'a> CloneBuilder<'a> {
             Err(errno) => Err(Error::Sys {
                 call: "rt_sigprocmask",
                 errno,
+                detail: None,
             }),
             Ok(old_mask) => {
                 // SAFETY: the frame is ours until the clone; the child only

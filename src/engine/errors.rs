@@ -37,108 +37,54 @@ pub(crate) fn clone3_error(
 /// that needs privilege (clone(2), ERRORS), unless `set_tid`, which needs
 /// privilege too, makes it ambiguous.
 pub(crate) fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, set_tid: bool) -> Error {
-    if errno == Errno::EPERM && !set_tid {
-        let clone3 = call == "clone3";
-        if let Some(call) = namespace_eperm(flags, clone3) {
-            return Error::Sys { call, errno };
-        }
-    }
-    Error::Sys { call, errno }
-}
-
-macro_rules! namespace_eperm_table {
-    ($call:literal) => {
-        [
-            (
-                CloneFlags::NEWUSER,
-                concat!(
-                    $call,
-                    " (CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe())"
-                ),
-            ),
-            (
-                CloneFlags::NEWNS,
-                concat!(
-                    $call,
-                    " (CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWUTS,
-                concat!(
-                    $call,
-                    " (CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWIPC,
-                concat!(
-                    $call,
-                    " (CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWPID,
-                concat!(
-                    $call,
-                    " (CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWNET,
-                concat!(
-                    $call,
-                    " (CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWCGROUP,
-                concat!(
-                    $call,
-                    " (CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-            (
-                CloneFlags::NEWTIME,
-                concat!(
-                    $call,
-                    " (CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace)"
-                ),
-            ),
-        ]
+    let detail = match errno {
+        Errno::EPERM if !set_tid => namespace_eperm(flags),
+        _ => None,
     };
+    Error::Sys { call, errno, detail }
 }
 
-/// The `call` text for an `EPERM` caused by a `NEW*` flag: with
+/// Why each `NEW*` flag may be refused with `EPERM`, in the order they are
+/// looked for.
+const NAMESPACE_EPERM: [(CloneFlags, &str); 8] = [
+    (
+        CloneFlags::NEWUSER,
+        "CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe()",
+    ),
+    (CloneFlags::NEWNS, "CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (CloneFlags::NEWUTS, "CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (CloneFlags::NEWIPC, "CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (CloneFlags::NEWPID, "CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (CloneFlags::NEWNET, "CLONE_NEWNET needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (CloneFlags::NEWCGROUP, "CLONE_NEWCGROUP needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (CloneFlags::NEWTIME, "CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace"),
+];
+
+/// The `detail` for an `EPERM` caused by a `NEW*` flag: with
 /// `CLONE_NEWUSER` the new user namespace grants the other flags their
 /// privilege, so only its own creation can have been refused.
-fn namespace_eperm(flags: CloneFlags, clone3: bool) -> Option<&'static str> {
-    let table = if clone3 {
-        namespace_eperm_table!("clone3")
-    } else {
-        namespace_eperm_table!("clone")
-    };
-    table
+fn namespace_eperm(flags: CloneFlags) -> Option<&'static str> {
+    NAMESPACE_EPERM
         .iter()
         .find(|(flag, _)| flags.contains(*flag))
-        .map(|&(_, call)| call)
+        .map(|&(_, detail)| detail)
 }
 
 /// Why clone3 refused `CLONE_INTO_CGROUP`, for the errnos that only the
 /// cgroup placement gives (clone(2), ERRORS; kernel/cgroup `cgroup_css_set_fork`).
 pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
-    let call = match errno {
+    let detail = match errno {
         Errno::EBUSY => {
-            "clone3 (CLONE_INTO_CGROUP: the cgroup has a domain controller enabled in cgroup.subtree_control, \
-             so it may not hold processes)"
+            "CLONE_INTO_CGROUP: the cgroup has a domain controller enabled in cgroup.subtree_control, \
+             so it may not hold processes"
         }
-        Errno::EOPNOTSUPP => "clone3 (CLONE_INTO_CGROUP: the cgroup is in the \"domain invalid\" state)",
+        Errno::EOPNOTSUPP => "CLONE_INTO_CGROUP: the cgroup is in the \"domain invalid\" state",
         Errno::EACCES => {
-            "clone3 (CLONE_INTO_CGROUP: the caller may not move a process into this cgroup: \
-             cgroup.procs of the target and of the common ancestor must be writable)"
+            "CLONE_INTO_CGROUP: the caller may not move a process into this cgroup: \
+             cgroup.procs of the target and of the common ancestor must be writable"
         }
-        Errno::EBADF => "clone3 (CLONE_INTO_CGROUP: the descriptor is not a cgroup v2 directory)",
-        Errno::ENODEV => "clone3 (CLONE_INTO_CGROUP: the cgroup has been removed)",
+        Errno::EBADF => "CLONE_INTO_CGROUP: the descriptor is not a cgroup v2 directory",
+        Errno::ENODEV => "CLONE_INTO_CGROUP: the cgroup has been removed",
         Errno::E2BIG => {
             return Some(Error::Unsupported {
                 feature: "CLONE_INTO_CGROUP (Linux 5.7)",
@@ -147,5 +93,9 @@ pub(crate) fn cgroup_error(errno: Errno) -> Option<Error> {
         }
         _ => return None,
     };
-    Some(Error::Sys { call, errno })
+    Some(Error::Sys {
+        call: "clone3",
+        errno,
+        detail: Some(detail),
+    })
 }

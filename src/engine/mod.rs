@@ -33,7 +33,11 @@ use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
 use crate::raw::{self, CloneArgs};
 
-/// Which system call a [`Request`] goes through.
+/// Which system call a [`Request`] goes through: the public
+/// [`Syscall`](crate::Syscall) once settled. The builder resolves
+/// [`Syscall::Auto`](crate::Syscall::Auto) to `Clone` or `Clone3` before it
+/// calls the engine; `PreferClone3` is [`Exec`](crate::Exec)'s policy, which
+/// no builder setting asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Call {
     /// Legacy `clone`.

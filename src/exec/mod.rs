@@ -457,7 +457,7 @@ impl Exec {
     /// At spawn: `Unsupported` with [`Strategy::Vfork`] (vfork takes no
     /// flags) or, for `NEWTIME`, where clone3 is missing; `Sys { call:
     /// "clone3" | "clone" | "fork" }` with the kernel's answer (`EPERM`
-    /// without privilege).
+    /// without privilege, with a `detail` that names the flag).
     ///
     /// # Examples
     ///
@@ -483,7 +483,7 @@ impl Exec {
     /// # Errors
     ///
     /// At spawn: `Unsupported` with [`Strategy::Vfork`] or where clone3 is
-    /// missing; `Sys` whose `call` says why the kernel refused otherwise
+    /// missing; `Sys` whose `detail` says why the kernel refused otherwise
     /// (`EBUSY`, `EOPNOTSUPP`, `EACCES`, `EBADF` each have their reason).
     ///
     /// # Examples

@@ -46,7 +46,7 @@ fn read_two(out: File, err: File) -> Result<(Vec<u8>, Vec<u8>)> {
         let mut fds = streams.each_ref().map(Stream::pollfd);
         match raw::poll(&mut fds, None) {
             Err(Errno::EINTR) => continue,
-            Err(errno) => return Err(Error::Sys { call: "poll", errno }),
+            Err(errno) => return Err(Error::sys("poll")(errno)),
             Ok(_) => {}
         }
         for (stream, fd) in streams.iter_mut().zip(fds) {
@@ -106,5 +106,6 @@ fn read_error(e: io::Error) -> Error {
     Error::Sys {
         call: "read",
         errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        detail: None,
     }
 }

@@ -229,6 +229,7 @@ impl Plan {
                 return Err(Error::Sys {
                     call: "dup3",
                     errno: Errno::EBADF,
+                    detail: None,
                 });
             }
             moves.push(FdMove::new(fd.as_raw_fd(), *dst));

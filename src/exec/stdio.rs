@@ -85,6 +85,7 @@ impl StdioEnds {
                         .map_err(|e| Error::Sys {
                             call: "open",
                             errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                            detail: None,
                         })?;
                     ends.keep_child(slot, null.into())
                 }

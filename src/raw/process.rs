@@ -465,7 +465,7 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
 /// use clonekit::{fork, raw, Forked};
 /// // SAFETY: the child only calls exit_group, which is async-signal-safe.
 /// if let Forked::Parent(mut child) = unsafe { fork()? } {
-///     let pidfd = raw::pidfd_open(child.pid(), 0).map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno })?;
+///     let pidfd = raw::pidfd_open(child.pid(), 0).map_err(|errno| clonekit::Error::Sys { call: "pidfd_open", errno, detail: None })?;
 ///     # let _ = pidfd;
 ///     child.wait()?;
 /// } else {

@@ -1,11 +1,11 @@
 //! The descriptor table: `CLONE_FILES` (shared or copied) and the open file
 //! descriptions a forked child shares with its parent (file offsets).
 
-use clonekit::{raw, CloneFlags, Forked};
+use clonekit::{raw, CloneFlags, Forked, Syscall};
 use nix::errno::Errno;
 
 use super::helper::{in_helper, reap, spawn_and_reap, step, sys, Board, Stop, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, fork_via, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -17,7 +17,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("files/clone/close/without", "-FILES", "fd closed by the child", Clone, false, closed),
     spec!("files/clone3/close/with", "FILES", "fd closed by the child", Clone3, true, closed),
     spec!("files/clone3/close/without", "-FILES", "fd closed by the child", Clone3, false, closed),
-    spec!("offset/fork", "fork()", "file offset", Fork, true, offset),
+    spec!("offset/fork", "fork()", "file offset", Fork, true, offset_fork),
     spec!("offset/clone", "(no flags)", "file offset", Clone, true, offset),
     spec!("offset/clone3", "(no flags)", "file offset", Clone3, true, offset),
 ];
@@ -61,7 +61,7 @@ fn report(board: &Board) -> String {
     }
 }
 
-fn opened(via: Via, with: bool) -> Verdict {
+fn opened(via: Syscall, with: bool) -> Verdict {
     observe(open_in_parent(with), || {
         let board = in_helper(|board| {
             let work = || {
@@ -70,7 +70,7 @@ fn opened(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child makes raw calls and stores to atomics only.
-            unsafe { spawn_and_reap(&mut via.builder(files_flags(with)), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, files_flags(with)), work) }?;
             if board.get(FD) < 0 {
                 return Err(Stop::Broken("the child could not open /dev/null"));
             }
@@ -81,7 +81,7 @@ fn opened(via: Via, with: bool) -> Verdict {
     })
 }
 
-fn closed(via: Via, with: bool) -> Verdict {
+fn closed(via: Syscall, with: bool) -> Verdict {
     observe(open_in_parent(!with), || {
         let board = in_helper(|board| {
             let fd = sys("open", Errno::result(open_dev_null()))?;
@@ -93,7 +93,7 @@ fn closed(via: Via, with: bool) -> Verdict {
             };
             // SAFETY: as in `opened`; with CLONE_FILES the close is meant
             // to reach the helper, which no longer uses `fd`.
-            unsafe { spawn_and_reap(&mut via.builder(files_flags(with)), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, files_flags(with)), work) }?;
             board.set(OPEN, i64::from(is_open(fd)));
             Ok(())
         })?;
@@ -104,7 +104,17 @@ fn closed(via: Via, with: bool) -> Verdict {
 /// What the child writes to the shared file.
 const WRITTEN: &[u8] = b"clonekit";
 
-fn offset(via: Via, _: bool) -> Verdict {
+fn offset(via: Syscall, _: bool) -> Verdict {
+    offset_via(Some(via))
+}
+
+fn offset_fork() -> Verdict {
+    offset_via(None)
+}
+
+/// A child from [`fork_via`] writes to a file it shares with the parent;
+/// the parent's offset must move.
+fn offset_via(via: Option<Syscall>) -> Verdict {
     let moved = |at: i64| format!("the child's write moved the parent's offset to {at}");
     observe(moved(WRITTEN.len() as i64), || {
         let board = in_helper(|board| {
@@ -112,7 +122,7 @@ fn offset(via: Via, _: bool) -> Verdict {
             let fd = unsafe { libc::memfd_create(c"clonekit-offset".as_ptr(), libc::MFD_CLOEXEC) };
             let fd = sys("memfd_create", Errno::result(fd))?;
             // SAFETY: the child makes raw calls only, then exits.
-            let forked = unsafe { via.fork() };
+            let forked = unsafe { fork_via(via) };
             match step("fork", forked)? {
                 Forked::Child => {
                     // SAFETY: a live buffer of its length.

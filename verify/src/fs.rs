@@ -3,11 +3,11 @@
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
 
-use clonekit::CloneFlags;
+use clonekit::{CloneFlags, Syscall};
 use nix::errno::Errno;
 
 use super::helper::{in_helper, spawn_and_reap, sys, Stop, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -57,7 +57,7 @@ fn cwd_words(moved: bool) -> &'static str {
     }
 }
 
-fn cwd(via: Via, with: bool) -> Verdict {
+fn cwd(via: Syscall, with: bool) -> Verdict {
     observe(cwd_words(with), || {
         let board = in_helper(|board| {
             // SAFETY: a NUL-terminated path.
@@ -69,7 +69,7 @@ fn cwd(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child makes raw calls and stores to atomics only.
-            unsafe { spawn_and_reap(&mut via.builder(fs_flags(with)), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, fs_flags(with)), work) }?;
             let moved = identity(c".")? == identity(CHILD_DIR)?;
             board.set(RESULT, i64::from(moved));
             Ok(())
@@ -89,7 +89,7 @@ fn umask_words(mask: i64) -> String {
     format!("parent's umask is {mask:03o}")
 }
 
-fn umask(via: Via, with: bool) -> Verdict {
+fn umask(via: Syscall, with: bool) -> Verdict {
     let expected = if with { CHILD_UMASK } else { PARENT_UMASK };
     observe(umask_words(i64::from(expected)), || {
         let board = in_helper(|board| {
@@ -102,7 +102,7 @@ fn umask(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: as in `cwd`.
-            unsafe { spawn_and_reap(&mut via.builder(fs_flags(with)), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, fs_flags(with)), work) }?;
             // SAFETY: umask cannot fail; it returns the mask it replaces.
             let now = unsafe { libc::umask(PARENT_UMASK) };
             board.set(RESULT, i64::from(now));

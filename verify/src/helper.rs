@@ -163,7 +163,14 @@ pub(crate) fn step<T>(what: &'static str, result: clonekit::Result<T>) -> Result
 
 /// Attaches a step name to a raw call's errno.
 pub(crate) fn sys<T>(what: &'static str, result: Result<T, Errno>) -> Result<T, Stop> {
-    result.map_err(|errno| Stop::Error(what, Error::Sys { call: what, errno }))
+    result.map_err(|errno| {
+        let err = Error::Sys {
+            call: what,
+            errno,
+            detail: None,
+        };
+        Stop::Error(what, err)
+    })
 }
 
 /// Runs `body` in a forked helper process and returns its board once the
@@ -251,8 +258,9 @@ fn reap_within(child: &mut Child<'_>, limit: Duration) -> clonekit::Result<ExitS
             child.kill(Signal::SIGKILL)?;
             child.wait()?;
             return Err(Error::Sys {
-                call: "wait4 (child outlived its deadline and was killed)",
+                call: "wait4",
                 errno: Errno::ETIMEDOUT,
+                detail: Some("the child outlived its deadline and was killed"),
             });
         }
         std::thread::sleep(Duration::from_millis(1));

@@ -13,8 +13,8 @@
 //! only its own process-wide state (cwd, umask, handlers, signal mask), so
 //! checks may run concurrently from threads of one process.
 //!
-//! Adding checks: write a file of `fn(Via, bool) -> Verdict` probes with a
-//! `pub(crate) const SPECS: &[Spec]`, and append it to the list in [`all`].
+//! Adding checks: write a file of `fn(Syscall, bool) -> Verdict` probes with
+//! a `pub(crate) const SPECS: &[Spec]`, and append it to the list in [`all`].
 //!
 //! # Examples
 //!
@@ -47,54 +47,25 @@ mod signals;
 mod threads;
 mod tids;
 
-/// The system call a check creates its child with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// Legacy `clone` ([`Syscall::Clone`]).
-    Clone,
-    /// `clone3` ([`Syscall::Clone3`]); skipped where the host has none.
-    Clone3,
-    /// `fork` ([`clonekit::fork()`]).
-    Fork,
+/// A builder forced onto `via` (legacy `clone` or `clone3`), with `flags`.
+pub(crate) fn clone_builder<'a>(via: Syscall, flags: CloneFlags) -> CloneBuilder<'a> {
+    let mut builder = CloneBuilder::new();
+    builder.syscall(via).flags(flags);
+    builder
 }
 
-impl Via {
-    /// The system call's name: `"clone"`, `"clone3"` or `"fork"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Via::Clone => "clone",
-            Via::Clone3 => "clone3",
-            Via::Fork => "fork",
-        }
-    }
-
-    /// The builder setting that forces this path.
-    pub(crate) fn syscall(self) -> Syscall {
-        match self {
-            Via::Clone3 => Syscall::Clone3,
-            Via::Clone | Via::Fork => Syscall::Clone,
-        }
-    }
-
-    /// A builder forced onto this path's system call, with `flags`.
-    pub(crate) fn builder<'a>(self, flags: CloneFlags) -> CloneBuilder<'a> {
-        let mut builder = CloneBuilder::new();
-        builder.syscall(self.syscall()).flags(flags);
-        builder
-    }
-
-    /// A fork-like child with no flags through this path's system call.
-    ///
-    /// # Safety
-    ///
-    /// As for [`clonekit::fork()`].
-    pub(crate) unsafe fn fork(self) -> clonekit::Result<Forked<'static>> {
-        match self {
-            // SAFETY: forwarded from the caller.
-            Via::Fork => unsafe { clonekit::fork() },
-            // SAFETY: forwarded from the caller.
-            _ => unsafe { self.builder(CloneFlags::empty()).fork() },
-        }
+/// A fork-like child with no flags: through the builder forced onto `via`,
+/// or through [`clonekit::fork()`] for `None` (the rows that check fork).
+///
+/// # Safety
+///
+/// As for [`clonekit::fork()`].
+pub(crate) unsafe fn fork_via(via: Option<Syscall>) -> clonekit::Result<Forked<'static>> {
+    match via {
+        // SAFETY: forwarded from the caller.
+        Some(via) => unsafe { clone_builder(via, CloneFlags::empty()).fork() },
+        // SAFETY: forwarded from the caller.
+        None => unsafe { clonekit::fork() },
     }
 }
 
@@ -141,26 +112,35 @@ pub struct Spec {
     pub flag: &'static str,
     /// What it governs, as in [`Check::resource`].
     pub resource: &'static str,
-    /// The system call the child is created with.
-    pub via: Via,
     /// Whether the flag is given (`false`: the row that shows its absence).
     pub with: bool,
-    probe: fn(Via, bool) -> Verdict,
+    probe: Probe,
+}
+
+/// How a check creates its child, and the probe that does it.
+#[derive(Clone, Copy)]
+enum Probe {
+    /// Through the builder forced onto this system call (legacy `clone` or
+    /// `clone3`).
+    Builder(Syscall, fn(Syscall, bool) -> Verdict),
+    /// Through [`clonekit::fork()`].
+    Fork(fn() -> Verdict),
 }
 
 impl Spec {
     /// Runs the check on this host: forks a helper, creates the child in
     /// it, and compares what is observed with what is expected.
     pub fn run(&self) -> Check {
-        let verdict = match self.via {
-            Via::Clone3 if !host().clone3 => Verdict {
+        let verdict = match self.probe {
+            Probe::Builder(Syscall::Clone3, _) if !host().clone3 => Verdict {
                 expected: String::new(),
                 observed: Err(helper::Stopped::Skip(format!(
                     "clone3 is not available here ({})",
                     host().reason("clone3").unwrap_or("not probed")
                 ))),
             },
-            _ => (self.probe)(self.via, self.with),
+            Probe::Builder(via, probe) => probe(via, self.with),
+            Probe::Fork(probe) => probe(),
         };
         let (observed, outcome) = match verdict.observed {
             Ok(observed) if observed == verdict.expected => (observed, Outcome::Pass),
@@ -172,10 +152,30 @@ impl Spec {
             id: self.id,
             flag: self.flag,
             resource: self.resource,
-            syscall: self.via.name(),
+            syscall: self.syscall_name(),
             expected: verdict.expected,
             observed,
             outcome,
+        }
+    }
+
+    /// The system call the child is created with through the builder
+    /// (legacy `clone` or `clone3`); `None` for a child created by
+    /// [`clonekit::fork()`].
+    pub fn via(&self) -> Option<Syscall> {
+        match self.probe {
+            Probe::Builder(via, _) => Some(via),
+            Probe::Fork(_) => None,
+        }
+    }
+
+    /// The system call's name, as the table prints it.
+    fn syscall_name(&self) -> &'static str {
+        match self.via() {
+            None => "fork",
+            Some(Syscall::Clone) => "clone",
+            Some(Syscall::Clone3) => "clone3",
+            Some(Syscall::Auto) => "clone or clone3",
         }
     }
 }
@@ -186,7 +186,7 @@ impl fmt::Debug for Spec {
             .field("id", &self.id)
             .field("flag", &self.flag)
             .field("resource", &self.resource)
-            .field("via", &self.via)
+            .field("via", &self.via())
             .field("with", &self.with)
             .finish_non_exhaustive()
     }
@@ -217,30 +217,52 @@ pub(crate) fn observe(
     }
 }
 
-/// Shorthand for a [`Spec`] row in the per-concern lists.
+/// Shorthand for a [`Spec`] row in the per-concern lists: `Clone` or
+/// `Clone3` (a [`Syscall`] the builder is forced onto), or `Fork` (a probe
+/// that calls [`clonekit::fork()`]).
 macro_rules! spec {
+    ($id:literal, $flag:literal, $resource:literal, Fork, $with:literal, $probe:path) => {
+        $crate::Spec::fork($id, $flag, $resource, $with, $probe)
+    };
     ($id:literal, $flag:literal, $resource:literal, $via:ident, $with:literal, $probe:path) => {
-        $crate::Spec::new($id, $flag, $resource, $crate::Via::$via, $with, $probe)
+        $crate::Spec::new($id, $flag, $resource, ::clonekit::Syscall::$via, $with, $probe)
     };
 }
 pub(crate) use spec;
 
 impl Spec {
+    /// A row whose probe creates its child through the builder forced onto `via`.
     pub(crate) const fn new(
         id: &'static str,
         flag: &'static str,
         resource: &'static str,
-        via: Via,
+        via: Syscall,
         with: bool,
-        probe: fn(Via, bool) -> Verdict,
+        probe: fn(Syscall, bool) -> Verdict,
     ) -> Spec {
         Spec {
             id,
             flag,
             resource,
-            via,
             with,
-            probe,
+            probe: Probe::Builder(via, probe),
+        }
+    }
+
+    /// A row whose probe creates its child with [`clonekit::fork()`].
+    pub(crate) const fn fork(
+        id: &'static str,
+        flag: &'static str,
+        resource: &'static str,
+        with: bool,
+        probe: fn() -> Verdict,
+    ) -> Spec {
+        Spec {
+            id,
+            flag,
+            resource,
+            with,
+            probe: Probe::Fork(probe),
         }
     }
 }
@@ -282,8 +304,16 @@ mod tests {
     use super::helper::{in_helper, Stop};
     use super::*;
 
-    fn run(probe: fn(Via, bool) -> Verdict) -> Check {
-        Spec::new("test/fork", "-", "-", Via::Fork, true, probe).run()
+    fn run(probe: fn(Syscall, bool) -> Verdict) -> Check {
+        Spec::new("test/clone", "-", "-", Syscall::Clone, true, probe).run()
+    }
+
+    #[test]
+    fn every_id_names_the_system_call_its_row_uses() {
+        for spec in all() {
+            let named = spec.id.split('/').nth(1);
+            assert_eq!(named, Some(spec.syscall_name()), "{spec:?}");
+        }
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use clonekit::{raw, CloneFlags, Forked, Stack};
+use clonekit::{raw, CloneFlags, Forked, Stack, Syscall};
 
 use super::helper::{in_helper, reap, spawn_and_reap, step, Board, Stop, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, fork_via, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -14,7 +14,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("vm/clone/without", "-VM", "memory", Clone, false, vm),
     spec!("vm/clone3/with", "VM", "memory", Clone3, true, vm),
     spec!("vm/clone3/without", "-VM", "memory", Clone3, false, vm),
-    spec!("cow/fork", "fork()", "memory (copy-on-write)", Fork, false, copy_on_write),
+    spec!("cow/fork", "fork()", "memory (copy-on-write)", Fork, false, copy_on_write_fork),
     spec!("cow/clone", "(no flags)", "memory (copy-on-write)", Clone, false, copy_on_write),
     spec!("cow/clone3", "(no flags)", "memory (copy-on-write)", Clone3, false, copy_on_write),
     spec!("stack/clone/misaligned", "Stack::new(4097..)", "child stack", Clone, true, misaligned_stacks),
@@ -33,7 +33,7 @@ fn written(with: bool) -> &'static str {
     }
 }
 
-fn vm(via: Via, with: bool) -> Verdict {
+fn vm(via: Syscall, with: bool) -> Verdict {
     observe(written(with), || {
         let board = in_helper(|board| {
             let value = AtomicI64::new(0);
@@ -45,7 +45,7 @@ fn vm(via: Via, with: bool) -> Verdict {
             };
             // SAFETY: the closure only stores to atomics: async-signal-safe,
             // no TLS; the child is reaped before `value` goes away.
-            unsafe { spawn_and_reap(&mut via.builder(flags), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, flags), work) }?;
             board.set(SEEN, value.load(Ordering::SeqCst));
             Ok(())
         })?;
@@ -61,12 +61,21 @@ fn seen_write(board: &Board) -> String {
     }
 }
 
-fn copy_on_write(via: Via, _: bool) -> Verdict {
+fn copy_on_write(via: Syscall, _: bool) -> Verdict {
+    copy_on_write_via(Some(via))
+}
+
+fn copy_on_write_fork() -> Verdict {
+    copy_on_write_via(None)
+}
+
+/// A child from [`fork_via`] writes a word; the parent must not see it.
+fn copy_on_write_via(via: Option<Syscall>) -> Verdict {
     observe(written(false), || {
         let board = in_helper(|board| {
             let value = AtomicI64::new(0);
             // SAFETY: the child only stores to atomics, then exits.
-            let forked = unsafe { via.fork() };
+            let forked = unsafe { fork_via(via) };
             match step("fork", forked)? {
                 Forked::Child => {
                     value.store(1, Ordering::SeqCst);
@@ -88,7 +97,7 @@ fn copy_on_write(via: Via, _: bool) -> Verdict {
 /// Sizes that are not multiples of the page size.
 const ODD_SIZES: [usize; 3] = [4097, 8191, 65537];
 
-fn misaligned_stacks(via: Via, _: bool) -> Verdict {
+fn misaligned_stacks(via: Syscall, _: bool) -> Verdict {
     let sizes = ODD_SIZES.map(|s| s.to_string()).join(", ");
     let expected = format!("children ran and exited 7 on stacks of {sizes} bytes");
     let observed_expected = expected.clone();
@@ -102,7 +111,8 @@ fn misaligned_stacks(via: Via, _: bool) -> Verdict {
                     7
                 };
                 // SAFETY: the closure only stores to an atomic.
-                let status = unsafe { spawn_and_reap(via.builder(CloneFlags::VM).stack(stack), work) }?;
+                let status =
+                    unsafe { spawn_and_reap(clone_builder(via, CloneFlags::VM).stack(stack), work) }?;
                 if status.code() != Some(7) {
                     return Err(Stop::Broken("a child on an odd-sized stack did not exit 7"));
                 }

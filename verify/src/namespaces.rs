@@ -15,12 +15,12 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clonekit::{raw, Child, CloneBuilder, CloneFlags, Error, IdMap};
+use clonekit::{raw, Child, CloneBuilder, CloneFlags, Error, IdMap, Syscall};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::helper::{in_helper, reap, step, yes_no, Gate, Stop, Stopped, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -108,10 +108,11 @@ where
         Err(Error::Sys {
             call,
             errno: Errno::EPERM,
+            detail,
         }) => Err(Stop::Error(
             "spawn",
             Error::Unsupported {
-                feature: call,
+                feature: detail.unwrap_or(call),
                 errno: Errno::EPERM,
             },
         )),
@@ -143,7 +144,7 @@ fn ns_words(kind: &str, own: bool) -> String {
 
 /// The row every kind shares: `/proc/self/ns/<kind>` in the child, against
 /// the helper's.
-fn namespace(via: Via, with: bool, flag: CloneFlags, link: &'static CStr, kind: &'static str) -> Verdict {
+fn namespace(via: Syscall, with: bool, flag: CloneFlags, link: &'static CStr, kind: &'static str) -> Verdict {
     observe(ns_words(kind, with), || {
         let board = in_helper(|board| {
             board.set(OWN, ns_inode(link));
@@ -153,7 +154,7 @@ fn namespace(via: Via, with: bool, flag: CloneFlags, link: &'static CStr, kind: 
                 0
             };
             // SAFETY: the child makes one stat and stores to atomics.
-            unsafe { spawn_ns(&mut via.builder(flag_if(flag, with)), work) }
+            unsafe { spawn_ns(&mut clone_builder(via, flag_if(flag, with)), work) }
         })?;
         match (board.get(RAN), board.get(OWN), board.get(CHILD)) {
             (0, _, _) => Ok(NOT_RUN.into()),
@@ -166,27 +167,27 @@ fn namespace(via: Via, with: bool, flag: CloneFlags, link: &'static CStr, kind: 
     })
 }
 
-fn uts(via: Via, with: bool) -> Verdict {
+fn uts(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWUTS, c"/proc/self/ns/uts", "UTS")
 }
 
-fn pid(via: Via, with: bool) -> Verdict {
+fn pid(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWPID, c"/proc/self/ns/pid", "PID")
 }
 
-fn mnt(via: Via, with: bool) -> Verdict {
+fn mnt(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWNS, c"/proc/self/ns/mnt", "mount")
 }
 
-fn net(via: Via, with: bool) -> Verdict {
+fn net(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWNET, c"/proc/self/ns/net", "network")
 }
 
-fn ipc(via: Via, with: bool) -> Verdict {
+fn ipc(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWIPC, c"/proc/self/ns/ipc", "IPC")
 }
 
-fn cgroup_ns(via: Via, with: bool) -> Verdict {
+fn cgroup_ns(via: Syscall, with: bool) -> Verdict {
     namespace(
         via,
         with,
@@ -198,11 +199,11 @@ fn cgroup_ns(via: Via, with: bool) -> Verdict {
 
 /// NEWTIME through clone3 puts the child itself in the new namespace (the
 /// kernel's `timens_on_fork`), not only its children.
-fn time(via: Via, with: bool) -> Verdict {
+fn time(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWTIME, c"/proc/self/ns/time", "time")
 }
 
-fn user(via: Via, with: bool) -> Verdict {
+fn user(via: Syscall, with: bool) -> Verdict {
     namespace(via, with, CloneFlags::NEWUSER, c"/proc/self/ns/user", "user")
 }
 
@@ -218,7 +219,7 @@ fn hostname_words(seen: bool) -> &'static str {
 }
 
 /// Only with NEWUTS: without it the child would rename the host.
-fn hostname(via: Via, _: bool) -> Verdict {
+fn hostname(via: Syscall, _: bool) -> Verdict {
     observe(hostname_words(false), || {
         let board = in_helper(|board| {
             let work = || {
@@ -228,7 +229,7 @@ fn hostname(via: Via, _: bool) -> Verdict {
                 0
             };
             // SAFETY: the child makes one system call and stores to atomics.
-            unsafe { spawn_ns(&mut via.builder(CloneFlags::NEWUTS), work) }?;
+            unsafe { spawn_ns(&mut clone_builder(via, CloneFlags::NEWUTS), work) }?;
             let mut name = [0u8; 65];
             // SAFETY: a live buffer, one byte longer than we let it fill.
             unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len() - 1) };
@@ -258,7 +259,7 @@ fn getpid_words(inside: i64, outside_real: bool) -> String {
     }
 }
 
-fn getpid(via: Via, with: bool) -> Verdict {
+fn getpid(via: Syscall, with: bool) -> Verdict {
     let expected = if with {
         getpid_words(1, true)
     } else {
@@ -271,7 +272,7 @@ fn getpid(via: Via, with: bool) -> Verdict {
                 board.set(RAN, 1);
                 0
             };
-            let mut builder = via.builder(flag_if(CloneFlags::NEWPID, with));
+            let mut builder = clone_builder(via, flag_if(CloneFlags::NEWPID, with));
             // SAFETY: the child makes one system call and stores to atomics.
             let mut child = unsafe { spawn_privileged(&mut builder, work) }?;
             board.set(OUTSIDE, i64::from(child.pid().as_raw()));
@@ -293,7 +294,7 @@ fn user_maps_words(uid: i64, gid: i64) -> String {
 
 /// A user namespace whose root is the caller: the child is uid and gid 0
 /// inside, through maps the parent writes before the child goes on.
-fn user_maps(via: Via, _: bool) -> Verdict {
+fn user_maps(via: Syscall, _: bool) -> Verdict {
     // SAFETY: no arguments.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
     observe(user_maps_words(0, 0), || {
@@ -308,7 +309,7 @@ fn user_maps(via: Via, _: bool) -> Verdict {
                 board.set(RAN, 1);
                 0
             };
-            let mut builder = via.builder(CloneFlags::NEWUSER);
+            let mut builder = clone_builder(via, CloneFlags::NEWUSER);
             builder.uid_map(&uid).gid_map(&gid);
             // SAFETY: the child makes two system calls and stores to
             // atomics; writing the maps allocates nothing.
@@ -386,7 +387,7 @@ fn cgroup_words(inside: bool) -> &'static str {
     }
 }
 
-fn into_cgroup(via: Via, with: bool) -> Verdict {
+fn into_cgroup(via: Syscall, with: bool) -> Verdict {
     observe(cgroup_words(with), || {
         let cgroup = TestCgroup::new()?;
         let board = in_helper(|board| {
@@ -407,7 +408,7 @@ fn into_cgroup(via: Via, with: bool) -> Verdict {
                 gate.pass();
                 0
             };
-            let mut builder = via.builder(CloneFlags::empty());
+            let mut builder = clone_builder(via, CloneFlags::empty());
             if with {
                 builder.cgroup(dir.as_fd());
             }
@@ -468,14 +469,14 @@ fn set_tid_privileged() -> Result<(), Stopped> {
 /// A builder with `flags` and `set_tid(tids)`, made before the helper is
 /// forked: `set_tid` reads the PID namespace depth from /proc (it
 /// allocates), which the helper of a multi-threaded caller must not do.
-fn set_tid_builder(via: Via, flags: CloneFlags, tids: &[Pid]) -> CloneBuilder<'_> {
-    let mut builder = via.builder(flags);
+fn set_tid_builder(via: Syscall, flags: CloneFlags, tids: &[Pid]) -> CloneBuilder<'_> {
+    let mut builder = clone_builder(via, flags);
     builder.set_tid(tids);
     builder
 }
 
 /// set_tid [1] with NEWPID: the child is pid 1 of its new namespace.
-fn set_tid_one(via: Via, _: bool) -> Verdict {
+fn set_tid_one(via: Syscall, _: bool) -> Verdict {
     observe("pid 1", || {
         set_tid_privileged()?;
         let tids = [Pid::from_raw(1)];
@@ -512,7 +513,7 @@ fn free_pid() -> Option<i32> {
 }
 
 /// set_tid [1, X] with NEWPID: the caller sees the child as X.
-fn set_tid_two(via: Via, _: bool) -> Verdict {
+fn set_tid_two(via: Syscall, _: bool) -> Verdict {
     observe("the caller sees the chosen pid", || {
         set_tid_privileged()?;
         let level = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
@@ -542,7 +543,7 @@ fn set_tid_two(via: Via, _: bool) -> Verdict {
 }
 
 /// set_tid [1] without NEWPID: pid 1 is taken, EEXIST.
-fn set_tid_taken(via: Via, _: bool) -> Verdict {
+fn set_tid_taken(via: Syscall, _: bool) -> Verdict {
     observe("EEXIST", || {
         set_tid_privileged()?;
         let tids = [Pid::from_raw(1)];

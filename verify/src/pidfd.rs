@@ -5,12 +5,12 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 
-use clonekit::{raw, CloneFlags};
+use clonekit::{raw, CloneFlags, Syscall};
 use nix::sys::signal::Signal;
 
 use super::helper::{in_helper, reap, reap_pid, step, sys, yes_no, Board, Gate, Stop, DEADLINE};
 use super::tids::raw_fork;
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -73,7 +73,7 @@ fn exit_words(board: &Board) -> String {
     }
 }
 
-fn exit(via: Via, with: bool) -> Verdict {
+fn exit(via: Syscall, with: bool) -> Verdict {
     let expected = if with {
         "pidfd O_CLOEXEC; not readable while running; readable at exit"
     } else {
@@ -87,7 +87,7 @@ fn exit(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child polls and reads a pipe, then exits.
-            let spawned = unsafe { via.builder(CloneFlags::empty()).pidfd(with).spawn(work) };
+            let spawned = unsafe { clone_builder(via, CloneFlags::empty()).pidfd(with).spawn(work) };
             let mut child = step("spawn", spawned)?;
             board.set(HAS_PIDFD, yes_no(child.pidfd().is_some()));
             if let Some(pidfd) = child.pidfd() {
@@ -112,7 +112,7 @@ fn killed_words(signal: i64) -> String {
     }
 }
 
-fn kill(via: Via, _: bool) -> Verdict {
+fn kill(via: Syscall, _: bool) -> Verdict {
     observe(killed_words(libc::SIGKILL.into()), || {
         let board = in_helper(|board| {
             let gate = Gate::new()?;
@@ -121,7 +121,7 @@ fn kill(via: Via, _: bool) -> Verdict {
                 0
             };
             // SAFETY: the child polls and reads a pipe, then exits.
-            let spawned = unsafe { via.builder(CloneFlags::empty()).pidfd(true).spawn(work) };
+            let spawned = unsafe { clone_builder(via, CloneFlags::empty()).pidfd(true).spawn(work) };
             let mut child = step("spawn", spawned)?;
             if child.pidfd().is_none() {
                 return Err(Stop::Broken("no pidfd"));
@@ -135,7 +135,7 @@ fn kill(via: Via, _: bool) -> Verdict {
     })
 }
 
-fn raw_slot(via: Via, _: bool) -> Verdict {
+fn raw_slot(via: Syscall, _: bool) -> Verdict {
     observe(killed_words(libc::SIGKILL.into()), || {
         let board = in_helper(|board| {
             let gate = Gate::new()?;

@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
 use super::helper::{in_helper, spawn_and_reap, sys, Stop, DEADLINE, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -79,7 +79,7 @@ fn describe(disposition: i64) -> &'static str {
     }
 }
 
-fn sighand(via: Via, with: bool) -> Verdict {
+fn sighand(via: Syscall, with: bool) -> Verdict {
     let words = |d: i64| format!("parent's SIGUSR2: {}", describe(d));
     observe(words(if with { 2 } else { 0 }), || {
         let board = in_helper(|board| {
@@ -95,7 +95,7 @@ fn sighand(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child only calls sigaction and stores to atomics.
-            unsafe { spawn_and_reap(&mut via.builder(flags), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, flags), work) }?;
             board.set(FIRST, disposition(Signal::SIGUSR2));
             Ok(())
         })?;
@@ -111,7 +111,7 @@ fn child_handlers(usr1: i64, usr2: i64) -> String {
     format!("child's SIGUSR1: {}, SIGUSR2: {}", describe(usr1), describe(usr2))
 }
 
-fn clear_sighand(via: Via, with: bool) -> Verdict {
+fn clear_sighand(via: Syscall, with: bool) -> Verdict {
     observe(child_handlers(if with { 0 } else { 2 }, 1), || {
         let board = in_helper(|board| {
             let handler = handler();
@@ -135,7 +135,7 @@ fn clear_sighand(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: the child only reads dispositions and stores to atomics.
-            unsafe { spawn_and_reap(&mut via.builder(flags), work) }?;
+            unsafe { spawn_and_reap(&mut clone_builder(via, flags), work) }?;
             Ok(())
         })?;
         Ok(match board.get(RAN) {
@@ -147,13 +147,10 @@ fn clear_sighand(via: Via, with: bool) -> Verdict {
 
 /// Legacy clone cannot carry CLEAR_SIGHAND: the builder refuses it before
 /// the call rather than let the kernel ignore the bit.
-fn clear_sighand_legacy(_: Via, _: bool) -> Verdict {
+fn clear_sighand_legacy(_: Syscall, _: bool) -> Verdict {
     let refused = |rule: Rule| format!("refused before the call: Rule::{rule:?}");
     observe(refused(Rule::Clone3Only), || {
-        let result = Via::Clone
-            .builder(CloneFlags::CLEAR_SIGHAND)
-            .syscall(Syscall::Clone)
-            .check();
+        let result = clone_builder(Syscall::Clone, CloneFlags::CLEAR_SIGHAND).check();
         Ok(match result {
             Err(Error::Conflict(conflict)) => refused(conflict.rule()),
             Err(other) => format!("refused: {other}"),
@@ -206,7 +203,7 @@ fn pending(sig: Signal, wait: bool) -> Result<bool, Stop> {
     Ok(unsafe { libc::sigismember(now.as_ptr(), sig as libc::c_int) } == 1)
 }
 
-fn exit_signal(via: Via, with: bool) -> Verdict {
+fn exit_signal(via: Syscall, with: bool) -> Verdict {
     observe(exit_signal_words(with, false, true), || {
         let board = in_helper(|board| {
             // Block both, so that they stay pending for us to look at.
@@ -222,7 +219,7 @@ fn exit_signal(via: Via, with: bool) -> Verdict {
             let signal = if with { Some(Signal::SIGUSR1) } else { None };
             // SAFETY: the child does nothing.
             let status =
-                unsafe { spawn_and_reap(via.builder(CloneFlags::empty()).exit_signal(signal), || 0) }?;
+                unsafe { spawn_and_reap(clone_builder(via, CloneFlags::empty()).exit_signal(signal), || 0) }?;
             board.set(THIRD, i64::from(status.code() == Some(0)));
             board.set(FIRST, i64::from(pending(Signal::SIGUSR1, with)?));
             board.set(SECOND, i64::from(pending(Signal::SIGCHLD, false)?));

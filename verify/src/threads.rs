@@ -2,11 +2,11 @@
 //! through CLEARTID), `CLONE_VFORK` (the parent resumes after the child) and
 //! `CLONE_PARENT` (the child is the caller's sibling).
 
-use clonekit::{raw, CloneFlags, TidSlot};
+use clonekit::{raw, CloneFlags, Syscall, TidSlot};
 use nix::unistd::Pid;
 
 use super::helper::{in_helper, reap, reap_pid, step, yes_no, Gate, Stop, DEADLINE, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -52,11 +52,11 @@ fn thread_words(same_tgid: bool, same_tid: bool, joined: bool, alive: bool) -> S
     )
 }
 
-fn thread(via: Via, with: bool) -> Verdict {
+fn thread(via: Syscall, with: bool) -> Verdict {
     observe(thread_words(with, false, true, true), || {
         let board = in_helper(|board| {
             let slot = TidSlot::new();
-            let mut clone = via.builder(THREADISH);
+            let mut clone = clone_builder(via, THREADISH);
             if with {
                 clone
                     .flags(THREADISH | CloneFlags::THREAD | CloneFlags::SYSVSEM)
@@ -116,7 +116,7 @@ fn vfork_words(done_at_return: bool, saw_resumed: bool) -> String {
     )
 }
 
-fn vfork(via: Via, with: bool) -> Verdict {
+fn vfork(via: Syscall, with: bool) -> Verdict {
     observe(vfork_words(with, !with), || {
         let board = in_helper(|board| {
             let gate = Gate::new()?;
@@ -135,7 +135,7 @@ fn vfork(via: Via, with: bool) -> Verdict {
                 0
             };
             // SAFETY: poll/read on a pipe and stores to atomics only.
-            let spawned = unsafe { via.builder(flags).spawn(work) };
+            let spawned = unsafe { clone_builder(via, flags).spawn(work) };
             let mut child = step("spawn", spawned)?;
             board.set(DONE_AT_RETURN, board.get(DONE));
             board.set(RESUMED, yes_no(true));
@@ -171,7 +171,7 @@ fn parent_words(ppid: i64, caller: i64, callers_parent: i64) -> String {
     }
 }
 
-fn parent(via: Via, with: bool) -> Verdict {
+fn parent(via: Syscall, with: bool) -> Verdict {
     observe(
         if with {
             "child's parent is the caller's parent"
@@ -182,7 +182,7 @@ fn parent(via: Via, with: bool) -> Verdict {
             let board = in_helper(|board| {
                 board.set(HELPER, i64::from(raw::getpid().as_raw()));
                 board.set(HELPER_PPID, i64::from(raw::getppid().as_raw()));
-                let mut clone = via.builder(CloneFlags::empty());
+                let mut clone = clone_builder(via, CloneFlags::empty());
                 if with {
                     clone.flags(CloneFlags::PARENT).exit_signal(None);
                 }

@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use clonekit::raw::{self, CloneArgs};
-use clonekit::{CloneFlags, Stack, TidSlot};
+use clonekit::{CloneFlags, Stack, Syscall, TidSlot};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::helper::{in_helper, reap, reap_pid, spawn_and_reap, step, sys, Board, Gate, DEADLINE, NOT_RUN};
-use super::{observe, spec, Spec, Verdict, Via};
+use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
 pub(crate) const SPECS: &[Spec] = &[
@@ -85,13 +85,13 @@ impl RawSlot {
 /// As for [`raw::clone`]: no `CLONE_VM`; each pointer valid for what its
 /// flag makes the kernel write; the child only does async-signal-safe work.
 pub(crate) unsafe fn raw_fork(
-    via: Via,
+    via: Syscall,
     flags: CloneFlags,
     parent_tid: *mut i32,
     child_tid: *mut i32,
 ) -> Result<Option<Pid>, Errno> {
     match via {
-        Via::Clone3 => {
+        Syscall::Clone3 => {
             // With CLONE_PIDFD the pidfd goes where legacy clone puts it.
             let args = CloneArgs {
                 flags: flags.bits(),
@@ -130,22 +130,22 @@ fn parent_slot(value: i64, tid: i64) -> String {
     format!("parent's slot: {} when clone returns", holds(value, tid))
 }
 
-fn parent_settid(via: Via, with: bool) -> Verdict {
+fn parent_settid(via: Syscall, with: bool) -> Verdict {
     parent_settid_in(via, with, CloneFlags::empty())
 }
 
-fn parent_settid_vm(via: Via, with: bool) -> Verdict {
+fn parent_settid_vm(via: Syscall, with: bool) -> Verdict {
     parent_settid_in(via, with, CloneFlags::VM)
 }
 
-fn parent_settid_in(via: Via, with: bool, flags: CloneFlags) -> Verdict {
+fn parent_settid_in(via: Syscall, with: bool, flags: CloneFlags) -> Verdict {
     observe(parent_slot(if with { 1 } else { 0 }, 1), || {
         let board = in_helper(|board| {
             if with {
                 let slot = TidSlot::new();
                 let work = || 0;
                 // SAFETY: the child does nothing.
-                let spawned = unsafe { via.builder(flags).parent_tid(&slot).spawn(work) };
+                let spawned = unsafe { clone_builder(via, flags).parent_tid(&slot).spawn(work) };
                 let mut child = step("spawn", spawned)?;
                 board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
                 board.set(CHILD, i64::from(child.pid().as_raw()));
@@ -201,7 +201,7 @@ fn report_child_view(board: &Board, seen: Option<Pid>) {
     board.set(RAN, 1);
 }
 
-fn child_settid_vm(via: Via, _: bool) -> Verdict {
+fn child_settid_vm(via: Syscall, _: bool) -> Verdict {
     observe(both_slots("the child's tid", "the child's tid"), || {
         let board = in_helper(|board| {
             let slot = TidSlot::new();
@@ -214,7 +214,7 @@ fn child_settid_vm(via: Via, _: bool) -> Verdict {
                 0
             };
             // SAFETY: the child reads an atomic, makes raw calls and stores to atomics.
-            let spawned = unsafe { via.builder(CloneFlags::VM).child_tid(&slot).spawn(work) };
+            let spawned = unsafe { clone_builder(via, CloneFlags::VM).child_tid(&slot).spawn(work) };
             let mut child = step("spawn", spawned)?;
             board.await_set(RAN);
             board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
@@ -226,7 +226,7 @@ fn child_settid_vm(via: Via, _: bool) -> Verdict {
     })
 }
 
-fn child_settid(via: Via, with: bool) -> Verdict {
+fn child_settid(via: Syscall, with: bool) -> Verdict {
     let child = if with { "the child's tid" } else { "empty" };
     observe(both_slots("empty", child), || {
         let board = in_helper(|board| {
@@ -237,7 +237,7 @@ fn child_settid(via: Via, with: bool) -> Verdict {
                     0
                 };
                 // SAFETY: as in `child_settid_vm`.
-                unsafe { spawn_and_reap(via.builder(CloneFlags::empty()).child_tid(&slot), work) }?;
+                unsafe { spawn_and_reap(clone_builder(via, CloneFlags::empty()).child_tid(&slot), work) }?;
                 slot.get()
             } else {
                 let slot = RawSlot::new();
@@ -281,7 +281,7 @@ fn cleared_words(state: i64) -> &'static str {
 
 /// With the flag: the builder's join. Without it: a raw `CLONE_VM |
 /// CLONE_CHILD_SETTID` child, whose slot nobody clears.
-fn cleartid_vm(via: Via, with: bool) -> Verdict {
+fn cleartid_vm(via: Syscall, with: bool) -> Verdict {
     observe(cleared_words(if with { CLEARED } else { STILL_TID }), || {
         let stack = Stack::new(64 * 1024).map_err(|e| super::helper::Stopped::Fail(e.to_string()))?;
         let board = in_helper(|board| {
@@ -290,7 +290,7 @@ fn cleartid_vm(via: Via, with: bool) -> Verdict {
                 let work = || 0;
                 // SAFETY: the child does nothing.
                 let spawned = unsafe {
-                    via.builder(CloneFlags::VM)
+                    clone_builder(via, CloneFlags::VM)
                         .clear_child_tid(&slot)
                         .stack(stack)
                         .spawn(work)
@@ -319,11 +319,11 @@ fn cleartid_vm(via: Via, with: bool) -> Verdict {
 }
 
 /// A raw `CLONE_VM | CLONE_CHILD_SETTID` child on `stack` that exits at once.
-fn raw_vm_child(via: Via, mut stack: Stack, slot: &RawSlot) -> Result<Pid, Errno> {
+fn raw_vm_child(via: Syscall, mut stack: Stack, slot: &RawSlot) -> Result<Pid, Errno> {
     let flags = CloneFlags::VM | CloneFlags::CHILD_SETTID;
     let entry: raw::ChildEntry = exit_at_once;
     let result = match via {
-        Via::Clone3 => {
+        Syscall::Clone3 => {
             let args = CloneArgs {
                 flags: flags.bits(),
                 child_tid: slot.as_ptr() as usize as u64,
@@ -370,7 +370,7 @@ fn kept_words(kept: bool) -> &'static str {
 /// A value the parent's slot holds before the clone.
 const MARK: i32 = 12345;
 
-fn cleartid_no_vm(via: Via, _: bool) -> Verdict {
+fn cleartid_no_vm(via: Syscall, _: bool) -> Verdict {
     observe(kept_words(true), || {
         let board = in_helper(|board| {
             let word = AtomicI32::new(MARK);
