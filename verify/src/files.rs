@@ -4,7 +4,7 @@
 use clonekit::{raw, CloneFlags, Forked, Syscall};
 use nix::errno::Errno;
 
-use super::helper::{in_helper, reap, spawn_and_reap, step, sys, Board, Stop, NOT_RUN};
+use super::helper::{in_helper, reap, spawn_and_reap, step, sys, Abort, ReportPage, NOT_RUN};
 use super::{clone_builder, fork_via, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -22,7 +22,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("offset/clone3", "(no flags)", "file offset", Clone3, true, offset),
 ];
 
-/// Board words.
+/// Words of the report page.
 const FD: usize = 0;
 const OPEN: usize = 1;
 const RAN: usize = 2;
@@ -54,50 +54,50 @@ fn open_in_parent(open: bool) -> &'static str {
     }
 }
 
-fn report(board: &Board) -> String {
-    match board.get(RAN) {
+fn report(page: &ReportPage) -> String {
+    match page.get(RAN) {
         0 => NOT_RUN.into(),
-        _ => open_in_parent(board.get(OPEN) == 1).into(),
+        _ => open_in_parent(page.get(OPEN) == 1).into(),
     }
 }
 
 fn opened(via: Syscall, with: bool) -> Verdict {
     observe(open_in_parent(with), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let work = || {
-                board.set(FD, i64::from(open_dev_null()));
-                board.set(RAN, 1);
+                page.set(FD, i64::from(open_dev_null()));
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: the child makes raw calls and stores to atomics only.
             unsafe { spawn_and_reap(&mut clone_builder(via, files_flags(with)), work) }?;
-            if board.get(FD) < 0 {
-                return Err(Stop::Broken("the child could not open /dev/null"));
+            if page.get(FD) < 0 {
+                return Err(Abort::Broken("the child could not open /dev/null"));
             }
-            board.set(OPEN, i64::from(is_open(board.get(FD) as libc::c_int)));
+            page.set(OPEN, i64::from(is_open(page.get(FD) as libc::c_int)));
             Ok(())
         })?;
-        Ok(report(&board))
+        Ok(report(&page))
     })
 }
 
 fn closed(via: Syscall, with: bool) -> Verdict {
     observe(open_in_parent(!with), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let fd = sys("open", Errno::result(open_dev_null()))?;
             let work = || {
                 // SAFETY: `fd` is open in the child's table.
                 unsafe { libc::close(fd) };
-                board.set(RAN, 1);
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: as in `opened`; with CLONE_FILES the close is meant
             // to reach the helper, which no longer uses `fd`.
             unsafe { spawn_and_reap(&mut clone_builder(via, files_flags(with)), work) }?;
-            board.set(OPEN, i64::from(is_open(fd)));
+            page.set(OPEN, i64::from(is_open(fd)));
             Ok(())
         })?;
-        Ok(report(&board))
+        Ok(report(&page))
     })
 }
 
@@ -117,7 +117,7 @@ fn offset_fork() -> Verdict {
 fn offset_via(via: Option<Syscall>) -> Verdict {
     let moved = |at: i64| format!("the child's write moved the parent's offset to {at}");
     observe(moved(WRITTEN.len() as i64), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // SAFETY: a NUL-terminated name and valid flags.
             let fd = unsafe { libc::memfd_create(c"clonekit-offset".as_ptr(), libc::MFD_CLOEXEC) };
             let fd = sys("memfd_create", Errno::result(fd))?;
@@ -127,7 +127,7 @@ fn offset_via(via: Option<Syscall>) -> Verdict {
                 Forked::Child => {
                     // SAFETY: a live buffer of its length.
                     unsafe { libc::write(fd, WRITTEN.as_ptr().cast(), WRITTEN.len()) };
-                    board.set(RAN, 1);
+                    page.set(RAN, 1);
                     // SAFETY: the child's work is done.
                     unsafe { raw::exit_group(0) }
                 }
@@ -137,12 +137,12 @@ fn offset_via(via: Option<Syscall>) -> Verdict {
             }
             // SAFETY: lseek on our own descriptor.
             let at = unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) };
-            board.set(FD, sys("lseek", Errno::result(at))?);
+            page.set(FD, sys("lseek", Errno::result(at))?);
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
-            _ => moved(board.get(FD)),
+            _ => moved(page.get(FD)),
         })
     })
 }

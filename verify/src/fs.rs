@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use clonekit::{CloneFlags, Syscall};
 use nix::errno::Errno;
 
-use super::helper::{in_helper, spawn_and_reap, sys, Stop, NOT_RUN};
+use super::helper::{in_helper, spawn_and_reap, sys, Abort, NOT_RUN};
 use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -21,7 +21,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("fs/clone3/umask/without", "-FS", "umask (set by the child)", Clone3, false, umask),
 ];
 
-/// Board words.
+/// Words of the report page.
 const RESULT: usize = 0;
 const RAN: usize = 1;
 
@@ -37,7 +37,7 @@ fn fs_flags(with: bool) -> CloneFlags {
 const CHILD_DIR: &CStr = c"/dev";
 
 /// (device, inode) of `path`.
-fn identity(path: &CStr) -> Result<(u64, u64), Stop> {
+fn identity(path: &CStr) -> Result<(u64, u64), Abort> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: a NUL-terminated path and a buffer for one stat.
     sys(
@@ -59,23 +59,23 @@ fn cwd_words(moved: bool) -> &'static str {
 
 fn cwd(via: Syscall, with: bool) -> Verdict {
     observe(cwd_words(with), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // SAFETY: a NUL-terminated path.
             sys("chdir", Errno::result(unsafe { libc::chdir(c"/".as_ptr()) }))?;
             let work = || {
                 // SAFETY: a NUL-terminated path.
                 let ok = unsafe { libc::chdir(CHILD_DIR.as_ptr()) } == 0;
-                board.set(RAN, if ok { 1 } else { -1 });
+                page.set(RAN, if ok { 1 } else { -1 });
                 0
             };
             // SAFETY: the child makes raw calls and stores to atomics only.
             unsafe { spawn_and_reap(&mut clone_builder(via, fs_flags(with)), work) }?;
             let moved = identity(c".")? == identity(CHILD_DIR)?;
-            board.set(RESULT, i64::from(moved));
+            page.set(RESULT, i64::from(moved));
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
-            1 => cwd_words(board.get(RESULT) == 1).into(),
+        Ok(match page.get(RAN) {
+            1 => cwd_words(page.get(RESULT) == 1).into(),
             0 => NOT_RUN.into(),
             _ => "the child's chdir failed".into(),
         })
@@ -92,25 +92,25 @@ fn umask_words(mask: i64) -> String {
 fn umask(via: Syscall, with: bool) -> Verdict {
     let expected = if with { CHILD_UMASK } else { PARENT_UMASK };
     observe(umask_words(i64::from(expected)), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // SAFETY: umask cannot fail.
             unsafe { libc::umask(PARENT_UMASK) };
             let work = || {
                 // SAFETY: umask cannot fail.
                 unsafe { libc::umask(CHILD_UMASK) };
-                board.set(RAN, 1);
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: as in `cwd`.
             unsafe { spawn_and_reap(&mut clone_builder(via, fs_flags(with)), work) }?;
             // SAFETY: umask cannot fail; it returns the mask it replaces.
             let now = unsafe { libc::umask(PARENT_UMASK) };
-            board.set(RESULT, i64::from(now));
+            page.set(RESULT, i64::from(now));
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
-            _ => umask_words(board.get(RESULT)),
+            _ => umask_words(page.get(RESULT)),
         })
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! The caller may be a multi-threaded program (a test harness), so the helper
 //! only does async-signal-safe work: raw system calls, atomics, no allocation,
-//! no locks, no printing. Its report is a [`Board`] of words plus a short
+//! no locks, no printing. Its report is a [`ReportPage`] of words plus a short
 //! message, in a `MAP_SHARED` mapping that the helper and its own children
 //! share with the caller whatever the clone flags say.
 
@@ -32,7 +32,7 @@ const HELPER_DEADLINE: Duration = Duration::from_secs(30);
 /// What an observation says when the child never reported.
 pub(crate) const NOT_RUN: &str = "the child did not run";
 
-/// A board value for a yes/no fact: 1 no, 2 yes (0 stays "not reached").
+/// A page value for a yes/no fact: 1 no, 2 yes (0 stays "not reached").
 pub(crate) fn yes_no(yes: bool) -> i64 {
     if yes {
         2
@@ -41,7 +41,7 @@ pub(crate) fn yes_no(yes: bool) -> i64 {
     }
 }
 
-/// Number of report words on a [`Board`].
+/// Number of report words on a [`ReportPage`].
 const WORDS: usize = 32;
 /// Longest message a helper can leave.
 const MESSAGE: usize = 160;
@@ -63,24 +63,24 @@ struct Page {
 /// Shared memory for reports: `MAP_SHARED` over a memfd, so writes from the
 /// helper and from any of its children reach the caller, with or without
 /// `CLONE_VM`.
-pub(crate) struct Board {
+pub(crate) struct ReportPage {
     map: MmapMut,
 }
 
-impl Board {
-    fn new() -> Result<Board, Stopped> {
+impl ReportPage {
+    fn new() -> Result<ReportPage, NoVerdict> {
         // SAFETY: a NUL-terminated name and valid flags.
         let fd = unsafe { libc::memfd_create(c"clonekit-verify".as_ptr(), libc::MFD_CLOEXEC) };
-        let fd = Errno::result(fd).map_err(|e| Stopped::Fail(format!("memfd_create: {e}")))?;
+        let fd = Errno::result(fd).map_err(|e| NoVerdict::Fail(format!("memfd_create: {e}")))?;
         // SAFETY: a new descriptor nobody else owns.
         let file = unsafe { File::from_raw_fd(fd) };
         let len = std::mem::size_of::<Page>() as u64;
         file.set_len(len)
-            .map_err(|e| Stopped::Fail(format!("ftruncate: {e}")))?;
+            .map_err(|e| NoVerdict::Fail(format!("ftruncate: {e}")))?;
         // SAFETY: the memfd is ours alone and never resized while mapped.
         let map = unsafe { MmapOptions::new().len(len as usize).map_mut(&file) }
-            .map_err(|e| Stopped::Fail(format!("mmap: {e}")))?;
-        Ok(Board { map })
+            .map_err(|e| NoVerdict::Fail(format!("mmap: {e}")))?;
+        Ok(ReportPage { map })
     }
 
     fn page(&self) -> &Page {
@@ -123,8 +123,8 @@ impl Board {
     }
 }
 
-/// Writes a message into the board without allocating.
-impl fmt::Write for &Board {
+/// Writes a message into the page without allocating.
+impl fmt::Write for &ReportPage {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let page = self.page();
         for &byte in s.as_bytes() {
@@ -141,15 +141,15 @@ impl fmt::Write for &Board {
 
 /// Why a check has no observation to compare.
 #[derive(Debug)]
-pub(crate) enum Stopped {
+pub(crate) enum NoVerdict {
     /// The host lacks something the check needs.
     Skip(String),
     /// Something went wrong that should not have.
     Fail(String),
 }
 
-/// Why the helper stopped early, written to the board as text.
-pub(crate) enum Stop {
+/// Why the helper stopped early, written to the report page as text.
+pub(crate) enum Abort {
     /// A crate call failed: `Unsupported` is a skip, anything else a failure.
     Error(&'static str, Error),
     /// A fact the helper needed did not hold.
@@ -157,39 +157,41 @@ pub(crate) enum Stop {
 }
 
 /// Attaches a step name to a crate error, for `?` in helper bodies.
-pub(crate) fn step<T>(what: &'static str, result: clonekit::Result<T>) -> Result<T, Stop> {
-    result.map_err(|err| Stop::Error(what, err))
+pub(crate) fn step<T>(what: &'static str, result: clonekit::Result<T>) -> Result<T, Abort> {
+    result.map_err(|err| Abort::Error(what, err))
 }
 
 /// Attaches a step name to a raw call's errno.
-pub(crate) fn sys<T>(what: &'static str, result: Result<T, Errno>) -> Result<T, Stop> {
+pub(crate) fn sys<T>(what: &'static str, result: Result<T, Errno>) -> Result<T, Abort> {
     result.map_err(|errno| {
         let err = Error::Sys {
             call: what,
             errno,
             detail: None,
         };
-        Stop::Error(what, err)
+        Abort::Error(what, err)
     })
 }
 
-/// Runs `body` in a forked helper process and returns its board once the
+/// Runs `body` in a forked helper process and returns its page once the
 /// helper has exited, killing it if it outlives [`HELPER_DEADLINE`].
 ///
 /// `body` runs in the child of a fork of a possibly multi-threaded process:
 /// it must only do async-signal-safe work (see the module docs).
-pub(crate) fn in_helper(body: impl FnOnce(&Board) -> Result<(), Stop>) -> Result<Board, Stopped> {
-    let board = Board::new()?;
+pub(crate) fn in_helper(
+    body: impl FnOnce(&ReportPage) -> Result<(), Abort>,
+) -> Result<ReportPage, NoVerdict> {
+    let page = ReportPage::new()?;
     // SAFETY: the child runs `body`, which is async-signal-safe by this
     // function's contract, then ends with exit_group without returning.
-    let forked = unsafe { clonekit::fork() }.map_err(|e| Stopped::Fail(format!("fork: {e}")))?;
+    let forked = unsafe { clonekit::fork() }.map_err(|e| NoVerdict::Fail(format!("fork: {e}")))?;
     let mut helper = match forked {
         Forked::Child => {
             // A panic must not unwind into the caller's frames, which this
             // copy of the process would then go on running.
-            let code = match panic::catch_unwind(AssertUnwindSafe(|| body(&board))) {
+            let code = match panic::catch_unwind(AssertUnwindSafe(|| body(&page))) {
                 Ok(Ok(())) => DONE,
-                Ok(Err(stop)) => leave_message(&board, stop),
+                Ok(Err(stop)) => leave_message(&page, stop),
                 Err(_) => PANICKED,
             };
             // SAFETY: the helper's work is done; nothing needs dropping.
@@ -198,30 +200,30 @@ pub(crate) fn in_helper(body: impl FnOnce(&Board) -> Result<(), Stop>) -> Result
         Forked::Parent(helper) => helper,
     };
     let status =
-        reap_within(&mut helper, HELPER_DEADLINE).map_err(|e| Stopped::Fail(format!("helper: {e}")))?;
+        reap_within(&mut helper, HELPER_DEADLINE).map_err(|e| NoVerdict::Fail(format!("helper: {e}")))?;
     match (status.code(), status.signal()) {
-        (Some(DONE), _) => Ok(board),
-        (Some(SKIPPED), _) => Err(Stopped::Skip(board.message())),
-        (Some(FAILED), _) => Err(Stopped::Fail(board.message())),
-        (Some(PANICKED), _) => Err(Stopped::Fail("the helper panicked".into())),
-        (Some(code), _) => Err(Stopped::Fail(format!("helper exited with {code}"))),
-        (_, Some(sig)) => Err(Stopped::Fail(format!("helper killed by signal {sig}"))),
-        _ => Err(Stopped::Fail(format!("helper ended with {status:?}"))),
+        (Some(DONE), _) => Ok(page),
+        (Some(SKIPPED), _) => Err(NoVerdict::Skip(page.message())),
+        (Some(FAILED), _) => Err(NoVerdict::Fail(page.message())),
+        (Some(PANICKED), _) => Err(NoVerdict::Fail("the helper panicked".into())),
+        (Some(code), _) => Err(NoVerdict::Fail(format!("helper exited with {code}"))),
+        (_, Some(sig)) => Err(NoVerdict::Fail(format!("helper killed by signal {sig}"))),
+        _ => Err(NoVerdict::Fail(format!("helper ended with {status:?}"))),
     }
 }
 
-fn leave_message(mut board: &Board, stop: Stop) -> i32 {
+fn leave_message(mut page: &ReportPage, stop: Abort) -> i32 {
     match stop {
-        Stop::Error(what, err @ Error::Unsupported { .. }) => {
-            let _ = write!(board, "{what}: {err}");
+        Abort::Error(what, err @ Error::Unsupported { .. }) => {
+            let _ = write!(page, "{what}: {err}");
             SKIPPED
         }
-        Stop::Error(what, err) => {
-            let _ = write!(board, "{what}: {err}");
+        Abort::Error(what, err) => {
+            let _ = write!(page, "{what}: {err}");
             FAILED
         }
-        Stop::Broken(what) => {
-            let _ = board.write_str(what);
+        Abort::Broken(what) => {
+            let _ = page.write_str(what);
             FAILED
         }
     }
@@ -232,7 +234,7 @@ fn leave_message(mut board: &Board, stop: Stop) -> i32 {
 /// # Safety
 ///
 /// As for [`CloneBuilder::spawn`].
-pub(crate) unsafe fn spawn_and_reap<'a, F>(clone: &mut CloneBuilder<'a>, work: F) -> Result<ExitStatus, Stop>
+pub(crate) unsafe fn spawn_and_reap<'a, F>(clone: &mut CloneBuilder<'a>, work: F) -> Result<ExitStatus, Abort>
 where
     F: FnOnce() -> i32 + Send + 'a,
 {
@@ -288,21 +290,21 @@ pub(crate) fn reap_pid(pid: nix::unistd::Pid) -> Result<i32, Errno> {
 
 /// A pipe whose read end a child can block on until the helper lets it go
 /// (or dies: the child then reads EOF). Both ends are `O_CLOEXEC`.
-pub(crate) struct Gate {
+pub(crate) struct HoldPipe {
     read: libc::c_int,
     write: libc::c_int,
 }
 
-impl Gate {
+impl HoldPipe {
     /// Opens the pipe.
-    pub(crate) fn new() -> Result<Gate, Stop> {
+    pub(crate) fn new() -> Result<HoldPipe, Abort> {
         let mut fds = [0; 2];
         // SAFETY: fds is a live array of two ints.
         sys(
             "pipe2",
             Errno::result(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }),
         )?;
-        Ok(Gate {
+        Ok(HoldPipe {
             read: fds[0],
             write: fds[1],
         })

@@ -134,7 +134,7 @@ impl Spec {
         let verdict = match self.probe {
             Probe::Builder(Syscall::Clone3, _) if !host().clone3 => Verdict {
                 expected: String::new(),
-                observed: Err(helper::Stopped::Skip(format!(
+                observed: Err(helper::NoVerdict::Skip(format!(
                     "clone3 is not available here ({})",
                     host().reason("clone3").unwrap_or("not probed")
                 ))),
@@ -145,8 +145,8 @@ impl Spec {
         let (observed, outcome) = match verdict.observed {
             Ok(observed) if observed == verdict.expected => (observed, Outcome::Pass),
             Ok(observed) => (observed, Outcome::Fail),
-            Err(helper::Stopped::Skip(reason)) => (String::new(), Outcome::Skip(reason)),
-            Err(helper::Stopped::Fail(why)) => (format!("could not check: {why}"), Outcome::Fail),
+            Err(helper::NoVerdict::Skip(reason)) => (String::new(), Outcome::Skip(reason)),
+            Err(helper::NoVerdict::Fail(why)) => (format!("could not check: {why}"), Outcome::Fail),
         };
         Check {
             id: self.id,
@@ -203,13 +203,13 @@ pub(crate) fn host() -> &'static HostSupport {
 /// (the check passes when the two are equal) or why there is none.
 pub(crate) struct Verdict {
     expected: String,
-    observed: Result<String, helper::Stopped>,
+    observed: Result<String, helper::NoVerdict>,
 }
 
 /// Builds a [`Verdict`] from the promise and a function that observes.
 pub(crate) fn observe(
     expected: impl Into<String>,
-    observe: impl FnOnce() -> Result<String, helper::Stopped>,
+    observe: impl FnOnce() -> Result<String, helper::NoVerdict>,
 ) -> Verdict {
     Verdict {
         expected: expected.into(),
@@ -301,7 +301,7 @@ mod tests {
     use nix::errno::Errno;
     use nix::sys::signal::Signal;
 
-    use super::helper::{in_helper, Stop};
+    use super::helper::{in_helper, Abort};
     use super::*;
 
     fn run(probe: fn(Syscall, bool) -> Verdict) -> Check {
@@ -351,10 +351,10 @@ mod tests {
     fn a_panicking_helper_fails_and_does_not_unwind_into_the_caller() {
         let check = run(|_, _| {
             observe("a", || {
-                in_helper(|board| {
+                in_helper(|page| {
                     let words = [0usize; 1];
                     // An index the optimiser cannot see through: a panic.
-                    let _ = words[board.get(0) as usize + 1];
+                    let _ = words[page.get(0) as usize + 1];
                     Ok(())
                 })?;
                 Ok("a".into())
@@ -368,7 +368,7 @@ mod tests {
     fn a_broken_fact_fails_with_its_words() {
         let check = run(|_, _| {
             observe("a", || {
-                in_helper(|_| Err(Stop::Broken("the fact did not hold")))?;
+                in_helper(|_| Err(Abort::Broken("the fact did not hold")))?;
                 Ok("a".into())
             })
         });
@@ -389,7 +389,7 @@ mod tests {
                         feature: "a feature",
                         errno: Errno::ENOSYS,
                     };
-                    Err(Stop::Error("spawn", err))
+                    Err(Abort::Error("spawn", err))
                 })?;
                 Ok("a".into())
             })

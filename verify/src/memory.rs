@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use clonekit::{raw, CloneFlags, Forked, Stack, Syscall};
 
-use super::helper::{in_helper, reap, spawn_and_reap, step, Board, Stop, NOT_RUN};
+use super::helper::{in_helper, reap, spawn_and_reap, step, Abort, ReportPage, NOT_RUN};
 use super::{clone_builder, fork_via, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -21,7 +21,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("stack/clone3/misaligned", "Stack::new(4097..)", "child stack", Clone3, true, misaligned_stacks),
 ];
 
-/// Board words.
+/// Words of the report page.
 const SEEN: usize = 0;
 const RAN: usize = 1;
 
@@ -35,26 +35,26 @@ fn written(with: bool) -> &'static str {
 
 fn vm(via: Syscall, with: bool) -> Verdict {
     observe(written(with), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let value = AtomicI64::new(0);
             let flags = if with { CloneFlags::VM } else { CloneFlags::empty() };
             let work = || {
                 value.store(1, Ordering::SeqCst);
-                board.set(RAN, 1);
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: the closure only stores to atomics: async-signal-safe,
             // no TLS; the child is reaped before `value` goes away.
             unsafe { spawn_and_reap(&mut clone_builder(via, flags), work) }?;
-            board.set(SEEN, value.load(Ordering::SeqCst));
+            page.set(SEEN, value.load(Ordering::SeqCst));
             Ok(())
         })?;
-        Ok(seen_write(&board))
+        Ok(seen_write(&page))
     })
 }
 
-fn seen_write(board: &Board) -> String {
-    match (board.get(RAN), board.get(SEEN)) {
+fn seen_write(page: &ReportPage) -> String {
+    match (page.get(RAN), page.get(SEEN)) {
         (0, _) => NOT_RUN.into(),
         (_, 1) => written(true).into(),
         _ => written(false).into(),
@@ -72,14 +72,14 @@ fn copy_on_write_fork() -> Verdict {
 /// A child from [`fork_via`] writes a word; the parent must not see it.
 fn copy_on_write_via(via: Option<Syscall>) -> Verdict {
     observe(written(false), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let value = AtomicI64::new(0);
             // SAFETY: the child only stores to atomics, then exits.
             let forked = unsafe { fork_via(via) };
             match step("fork", forked)? {
                 Forked::Child => {
                     value.store(1, Ordering::SeqCst);
-                    board.set(RAN, 1);
+                    page.set(RAN, 1);
                     // SAFETY: the child's work is done.
                     unsafe { raw::exit_group(0) }
                 }
@@ -87,10 +87,10 @@ fn copy_on_write_via(via: Option<Syscall>) -> Verdict {
                     step("wait", reap(&mut child))?;
                 }
             }
-            board.set(SEEN, value.load(Ordering::SeqCst));
+            page.set(SEEN, value.load(Ordering::SeqCst));
             Ok(())
         })?;
-        Ok(seen_write(&board))
+        Ok(seen_write(&page))
     })
 }
 
@@ -103,23 +103,23 @@ fn misaligned_stacks(via: Syscall, _: bool) -> Verdict {
     let observed_expected = expected.clone();
     observe(expected, || {
         let stacks = ODD_SIZES.map(Stack::new);
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             for (i, stack) in stacks.into_iter().enumerate() {
                 let stack = step("Stack::new", stack)?;
                 let work = || {
-                    board.set(i, 1);
+                    page.set(i, 1);
                     7
                 };
                 // SAFETY: the closure only stores to an atomic.
                 let status =
                     unsafe { spawn_and_reap(clone_builder(via, CloneFlags::VM).stack(stack), work) }?;
                 if status.code() != Some(7) {
-                    return Err(Stop::Broken("a child on an odd-sized stack did not exit 7"));
+                    return Err(Abort::Broken("a child on an odd-sized stack did not exit 7"));
                 }
             }
             Ok(())
         })?;
-        let ran = (0..ODD_SIZES.len()).all(|i| board.get(i) == 1);
+        let ran = (0..ODD_SIZES.len()).all(|i| page.get(i) == 1);
         Ok(if ran {
             observed_expected
         } else {

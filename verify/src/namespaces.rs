@@ -19,7 +19,7 @@ use clonekit::{raw, Child, CloneBuilder, CloneFlags, Error, IdMap, Syscall};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::helper::{in_helper, reap, step, yes_no, Gate, Stop, Stopped, NOT_RUN};
+use super::helper::{in_helper, reap, step, yes_no, Abort, HoldPipe, NoVerdict, NOT_RUN};
 use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -66,7 +66,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("set_tid/clone3/taken", "set_tid [1]", "pid 1 of the caller's namespace", Clone3, true, set_tid_taken),
 ];
 
-/// Board words.
+/// Words of the report page.
 const OWN: usize = 0;
 const CHILD: usize = 1;
 const RAN: usize = 2;
@@ -99,7 +99,7 @@ fn ns_inode(path: &CStr) -> i64 {
 /// # Safety
 ///
 /// As for [`CloneBuilder::spawn`].
-unsafe fn spawn_privileged<'a, F>(builder: &mut CloneBuilder<'a>, work: F) -> Result<Child<'a>, Stop>
+unsafe fn spawn_privileged<'a, F>(builder: &mut CloneBuilder<'a>, work: F) -> Result<Child<'a>, Abort>
 where
     F: FnOnce() -> i32 + Send + 'a,
 {
@@ -109,7 +109,7 @@ where
             call,
             errno: Errno::EPERM,
             detail,
-        }) => Err(Stop::Error(
+        }) => Err(Abort::Error(
             "spawn",
             Error::Unsupported {
                 feature: detail.unwrap_or(call),
@@ -125,7 +125,7 @@ where
 /// # Safety
 ///
 /// As for [`CloneBuilder::spawn`].
-unsafe fn spawn_ns<'a, F>(builder: &mut CloneBuilder<'a>, work: F) -> Result<(), Stop>
+unsafe fn spawn_ns<'a, F>(builder: &mut CloneBuilder<'a>, work: F) -> Result<(), Abort>
 where
     F: FnOnce() -> i32 + Send + 'a,
 {
@@ -146,19 +146,19 @@ fn ns_words(kind: &str, own: bool) -> String {
 /// the helper's.
 fn namespace(via: Syscall, with: bool, flag: CloneFlags, link: &'static CStr, kind: &'static str) -> Verdict {
     observe(ns_words(kind, with), || {
-        let board = in_helper(|board| {
-            board.set(OWN, ns_inode(link));
+        let page = in_helper(|page| {
+            page.set(OWN, ns_inode(link));
             let work = || {
-                board.set(CHILD, ns_inode(link));
-                board.set(RAN, 1);
+                page.set(CHILD, ns_inode(link));
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: the child makes one stat and stores to atomics.
             unsafe { spawn_ns(&mut clone_builder(via, flag_if(flag, with)), work) }
         })?;
-        match (board.get(RAN), board.get(OWN), board.get(CHILD)) {
+        match (page.get(RAN), page.get(OWN), page.get(CHILD)) {
             (0, _, _) => Ok(NOT_RUN.into()),
-            (_, 0, _) | (_, _, 0) => Err(Stopped::Fail(format!(
+            (_, 0, _) | (_, _, 0) => Err(NoVerdict::Fail(format!(
                 "{} cannot be read",
                 link.to_string_lossy()
             ))),
@@ -221,11 +221,11 @@ fn hostname_words(seen: bool) -> &'static str {
 /// Only with NEWUTS: without it the child would rename the host.
 fn hostname(via: Syscall, _: bool) -> Verdict {
     observe(hostname_words(false), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let work = || {
                 // SAFETY: a live buffer of that length.
                 let set = unsafe { libc::sethostname(CHILD_HOSTNAME.as_ptr().cast(), CHILD_HOSTNAME.len()) };
-                board.set(RAN, if set == 0 { 1 } else { -1 });
+                page.set(RAN, if set == 0 { 1 } else { -1 });
                 0
             };
             // SAFETY: the child makes one system call and stores to atomics.
@@ -234,13 +234,13 @@ fn hostname(via: Syscall, _: bool) -> Verdict {
             // SAFETY: a live buffer, one byte longer than we let it fill.
             unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len() - 1) };
             let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            board.set(OUTSIDE, yes_no(&name[..len] == CHILD_HOSTNAME));
+            page.set(OUTSIDE, yes_no(&name[..len] == CHILD_HOSTNAME));
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
             -1 => "the child's sethostname failed".into(),
-            _ => hostname_words(board.get(OUTSIDE) == 2).into(),
+            _ => hostname_words(page.get(OUTSIDE) == 2).into(),
         })
     })
 }
@@ -266,21 +266,21 @@ fn getpid(via: Syscall, with: bool) -> Verdict {
         getpid_words(0, true)
     };
     observe(expected, || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let work = || {
-                board.set(CHILD, i64::from(raw::getpid().as_raw()));
-                board.set(RAN, 1);
+                page.set(CHILD, i64::from(raw::getpid().as_raw()));
+                page.set(RAN, 1);
                 0
             };
             let mut builder = clone_builder(via, flag_if(CloneFlags::NEWPID, with));
             // SAFETY: the child makes one system call and stores to atomics.
             let mut child = unsafe { spawn_privileged(&mut builder, work) }?;
-            board.set(OUTSIDE, i64::from(child.pid().as_raw()));
+            page.set(OUTSIDE, i64::from(child.pid().as_raw()));
             step("wait", reap(&mut child))?;
             Ok(())
         })?;
-        let (inside, outside) = (board.get(CHILD), board.get(OUTSIDE));
-        Ok(match board.get(RAN) {
+        let (inside, outside) = (page.get(CHILD), page.get(OUTSIDE));
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
             _ if inside == 1 => getpid_words(1, outside > 1),
             _ => getpid_words(0, inside == outside),
@@ -300,13 +300,13 @@ fn user_maps(via: Syscall, _: bool) -> Verdict {
     observe(user_maps_words(0, 0), || {
         let uid = [IdMap::single(0, euid)];
         let gid = [IdMap::single(0, egid)];
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let work = || {
                 // SAFETY: no arguments; glibc does not cache these.
                 let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-                board.set(CHILD, i64::from(uid));
-                board.set(OUTSIDE, i64::from(gid));
-                board.set(RAN, 1);
+                page.set(CHILD, i64::from(uid));
+                page.set(OUTSIDE, i64::from(gid));
+                page.set(RAN, 1);
                 0
             };
             let mut builder = clone_builder(via, CloneFlags::NEWUSER);
@@ -315,9 +315,9 @@ fn user_maps(via: Syscall, _: bool) -> Verdict {
             // atomics; writing the maps allocates nothing.
             unsafe { spawn_ns(&mut builder, work) }
         })?;
-        Ok(match board.get(RAN) {
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
-            _ => user_maps_words(board.get(CHILD), board.get(OUTSIDE)),
+            _ => user_maps_words(page.get(CHILD), page.get(OUTSIDE)),
         })
     })
 }
@@ -331,17 +331,18 @@ struct TestCgroup {
 }
 
 impl TestCgroup {
-    fn new() -> Result<TestCgroup, Stopped> {
+    fn new() -> Result<TestCgroup, NoVerdict> {
         let mount = super::host()
             .cgroup2
             .clone()
-            .ok_or_else(|| Stopped::Skip("no cgroup2 mount".into()))?;
+            .ok_or_else(|| NoVerdict::Skip("no cgroup2 mount".into()))?;
         let dir = mount.join(format!("clonekit-verify-{}-{}", std::process::id(), unique()));
-        std::fs::create_dir(&dir).map_err(|e| Stopped::Skip(format!("cannot make a cgroup here: {e}")))?;
+        std::fs::create_dir(&dir).map_err(|e| NoVerdict::Skip(format!("cannot make a cgroup here: {e}")))?;
         let text = dir.to_string_lossy().into_owned();
-        let path = CString::new(text.clone()).map_err(|_| Stopped::Fail("NUL in the cgroup path".into()))?;
+        let path =
+            CString::new(text.clone()).map_err(|_| NoVerdict::Fail("NUL in the cgroup path".into()))?;
         let procs = CString::new(format!("{text}/cgroup.procs"))
-            .map_err(|_| Stopped::Fail("NUL in the path".into()))?;
+            .map_err(|_| NoVerdict::Fail("NUL in the path".into()))?;
         Ok(TestCgroup { dir, path, procs })
     }
 }
@@ -390,7 +391,7 @@ fn cgroup_words(inside: bool) -> &'static str {
 fn into_cgroup(via: Syscall, with: bool) -> Verdict {
     observe(cgroup_words(with), || {
         let cgroup = TestCgroup::new()?;
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // SAFETY: a NUL-terminated path.
             let dir = unsafe {
                 libc::open(
@@ -399,11 +400,11 @@ fn into_cgroup(via: Syscall, with: bool) -> Verdict {
                 )
             };
             if dir < 0 {
-                return Err(Stop::Broken("cannot open the test cgroup"));
+                return Err(Abort::Broken("cannot open the test cgroup"));
             }
             // SAFETY: open returned a new descriptor, ours alone.
             let dir = unsafe { OwnedFd::from_raw_fd(dir) };
-            let gate = Gate::new()?;
+            let gate = HoldPipe::new()?;
             let work = || {
                 gate.pass();
                 0
@@ -416,8 +417,8 @@ fn into_cgroup(via: Syscall, with: bool) -> Verdict {
             let mut child = step("spawn", unsafe { builder.spawn(work) })?;
             let mut text = [0u8; 4096];
             let len = read_file(&cgroup.procs, &mut text);
-            board.set(RAN, 1);
-            board.set(
+            page.set(RAN, 1);
+            page.set(
                 CHILD,
                 yes_no(lists_pid(&text[..len], i64::from(child.pid().as_raw()))),
             );
@@ -425,9 +426,9 @@ fn into_cgroup(via: Syscall, with: bool) -> Verdict {
             step("wait", reap(&mut child))?;
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
-            _ => cgroup_words(board.get(CHILD) == 2).into(),
+            _ => cgroup_words(page.get(CHILD) == 2).into(),
         })
     })
 }
@@ -455,12 +456,12 @@ fn read_file(path: &CStr, buf: &mut [u8]) -> usize {
 
 /// set_tid needs `CAP_SYS_ADMIN` or `CAP_CHECKPOINT_RESTORE` in every PID
 /// namespace it names; root is taken as the sign of having them.
-fn set_tid_privileged() -> Result<(), Stopped> {
+fn set_tid_privileged() -> Result<(), NoVerdict> {
     // SAFETY: no arguments.
     if unsafe { libc::geteuid() } == 0 {
         Ok(())
     } else {
-        Err(Stopped::Skip(
+        Err(NoVerdict::Skip(
             "set_tid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE".into(),
         ))
     }
@@ -481,18 +482,18 @@ fn set_tid_one(via: Syscall, _: bool) -> Verdict {
         set_tid_privileged()?;
         let tids = [Pid::from_raw(1)];
         let builder = set_tid_builder(via, CloneFlags::NEWPID, &tids);
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let work = || {
-                board.set(CHILD, i64::from(raw::getpid().as_raw()));
+                page.set(CHILD, i64::from(raw::getpid().as_raw()));
                 0
             };
             // Moved in by value, so that its lifetime can shrink to that of
-            // `work`, which borrows the board.
+            // `work`, which borrows the page.
             let mut builder = builder;
             // SAFETY: one system call and a store.
             unsafe { spawn_ns(&mut builder, work) }
         })?;
-        Ok(match board.get(CHILD) {
+        Ok(match page.get(CHILD) {
             0 => NOT_RUN.into(),
             pid => format!("pid {pid}"),
         })
@@ -522,19 +523,19 @@ fn set_tid_two(via: Syscall, _: bool) -> Verdict {
                 .map(|l| l.split_whitespace().count())
         });
         if level != Some(1) {
-            return Err(Stopped::Skip("needs the initial PID namespace".into()));
+            return Err(NoVerdict::Skip("needs the initial PID namespace".into()));
         }
-        let x = free_pid().ok_or_else(|| Stopped::Skip("no free pid found".into()))?;
+        let x = free_pid().ok_or_else(|| NoVerdict::Skip("no free pid found".into()))?;
         let tids = [Pid::from_raw(1), Pid::from_raw(x)];
         let mut builder = set_tid_builder(via, CloneFlags::NEWPID, &tids);
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // SAFETY: the child only exits.
             let mut child = unsafe { spawn_privileged(&mut builder, || 0) }?;
-            board.set(OUTSIDE, yes_no(child.pid().as_raw() == x));
+            page.set(OUTSIDE, yes_no(child.pid().as_raw() == x));
             step("wait", reap(&mut child))?;
             Ok(())
         })?;
-        Ok(match board.get(OUTSIDE) {
+        Ok(match page.get(OUTSIDE) {
             0 => NOT_RUN.into(),
             2 => "the caller sees the chosen pid".into(),
             _ => "the caller sees another pid".into(),
@@ -548,19 +549,19 @@ fn set_tid_taken(via: Syscall, _: bool) -> Verdict {
         set_tid_privileged()?;
         let tids = [Pid::from_raw(1)];
         let mut builder = set_tid_builder(via, CloneFlags::empty(), &tids);
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // SAFETY: the child, if created, only exits.
             match unsafe { spawn_privileged(&mut builder, || 0) } {
                 Ok(mut child) => {
-                    board.set(ERRNO, -1);
+                    page.set(ERRNO, -1);
                     step("wait", reap(&mut child))?;
                 }
-                Err(Stop::Error(_, Error::Sys { errno, .. })) => board.set(ERRNO, errno as i64),
+                Err(Abort::Error(_, Error::Sys { errno, .. })) => page.set(ERRNO, errno as i64),
                 Err(stop) => return Err(stop),
             }
             Ok(())
         })?;
-        Ok(match board.get(ERRNO) {
+        Ok(match page.get(ERRNO) {
             0 => NOT_RUN.into(),
             -1 => "a second pid 1 was created".into(),
             errno => format!("{:?}", Errno::from_raw(errno as i32)),

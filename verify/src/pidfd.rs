@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use clonekit::{raw, CloneFlags, Syscall};
 use nix::sys::signal::Signal;
 
-use super::helper::{in_helper, reap, reap_pid, step, sys, yes_no, Board, Gate, Stop, DEADLINE};
+use super::helper::{in_helper, reap, reap_pid, step, sys, yes_no, Abort, HoldPipe, ReportPage, DEADLINE};
 use super::tids::raw_fork;
 use super::{clone_builder, observe, spec, Spec, Verdict};
 
@@ -24,7 +24,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("pidfd/clone3/raw_field", "PIDFD (raw)", "pidfd via clone_args.pidfd", Clone3, true, raw_slot),
 ];
 
-/// Board words; each holds 1 for no, 2 for yes (0: not reached).
+/// Words of the report page. each holds 1 for no, 2 for yes (0: not reached).
 const HAS_PIDFD: usize = 0;
 const CLOEXEC: usize = 1;
 const READABLE_EARLY: usize = 2;
@@ -48,23 +48,23 @@ fn readable(fd: BorrowedFd<'_>, millis: libc::c_int) -> bool {
     unsafe { libc::poll(&mut pollfd, 1, millis) == 1 && pollfd.revents & libc::POLLIN != 0 }
 }
 
-fn exit_words(board: &Board) -> String {
-    match board.get(HAS_PIDFD) {
+fn exit_words(page: &ReportPage) -> String {
+    match page.get(HAS_PIDFD) {
         0 => "the child was not created".into(),
         1 => "no pidfd".into(),
         _ => format!(
             "pidfd {}; {} while running; {} at exit",
-            if board.get(CLOEXEC) == 2 {
+            if page.get(CLOEXEC) == 2 {
                 "O_CLOEXEC"
             } else {
                 "without O_CLOEXEC"
             },
-            if board.get(READABLE_EARLY) == 2 {
+            if page.get(READABLE_EARLY) == 2 {
                 "readable"
             } else {
                 "not readable"
             },
-            if board.get(READABLE_AT_EXIT) == 2 {
+            if page.get(READABLE_AT_EXIT) == 2 {
                 "readable"
             } else {
                 "not readable"
@@ -80,8 +80,8 @@ fn exit(via: Syscall, with: bool) -> Verdict {
         "no pidfd"
     };
     observe(expected, || {
-        let board = in_helper(|board| {
-            let gate = Gate::new()?;
+        let page = in_helper(|page| {
+            let gate = HoldPipe::new()?;
             let work = || {
                 gate.pass();
                 0
@@ -89,19 +89,19 @@ fn exit(via: Syscall, with: bool) -> Verdict {
             // SAFETY: the child polls and reads a pipe, then exits.
             let spawned = unsafe { clone_builder(via, CloneFlags::empty()).pidfd(with).spawn(work) };
             let mut child = step("spawn", spawned)?;
-            board.set(HAS_PIDFD, yes_no(child.pidfd().is_some()));
+            page.set(HAS_PIDFD, yes_no(child.pidfd().is_some()));
             if let Some(pidfd) = child.pidfd() {
-                board.set(CLOEXEC, yes_no(is_cloexec(pidfd)));
-                board.set(READABLE_EARLY, yes_no(readable(pidfd, 0)));
+                page.set(CLOEXEC, yes_no(is_cloexec(pidfd)));
+                page.set(READABLE_EARLY, yes_no(readable(pidfd, 0)));
                 gate.open();
                 let millis = DEADLINE.as_millis() as libc::c_int;
-                board.set(READABLE_AT_EXIT, yes_no(readable(pidfd, millis)));
+                page.set(READABLE_AT_EXIT, yes_no(readable(pidfd, millis)));
             }
             gate.open();
             step("wait", reap(&mut child))?;
             Ok(())
         })?;
-        Ok(exit_words(&board))
+        Ok(exit_words(&page))
     })
 }
 
@@ -114,8 +114,8 @@ fn killed_words(signal: i64) -> String {
 
 fn kill(via: Syscall, _: bool) -> Verdict {
     observe(killed_words(libc::SIGKILL.into()), || {
-        let board = in_helper(|board| {
-            let gate = Gate::new()?;
+        let page = in_helper(|page| {
+            let gate = HoldPipe::new()?;
             let work = || {
                 gate.pass();
                 0
@@ -124,21 +124,21 @@ fn kill(via: Syscall, _: bool) -> Verdict {
             let spawned = unsafe { clone_builder(via, CloneFlags::empty()).pidfd(true).spawn(work) };
             let mut child = step("spawn", spawned)?;
             if child.pidfd().is_none() {
-                return Err(Stop::Broken("no pidfd"));
+                return Err(Abort::Broken("no pidfd"));
             }
             step("kill", child.kill(Signal::SIGKILL))?;
             let status = step("wait", reap(&mut child))?;
-            board.set(SIGNAL, status.signal().map_or(0, i64::from));
+            page.set(SIGNAL, status.signal().map_or(0, i64::from));
             Ok(())
         })?;
-        Ok(killed_words(board.get(SIGNAL)))
+        Ok(killed_words(page.get(SIGNAL)))
     })
 }
 
 fn raw_slot(via: Syscall, _: bool) -> Verdict {
     observe(killed_words(libc::SIGKILL.into()), || {
-        let board = in_helper(|board| {
-            let gate = Gate::new()?;
+        let page = in_helper(|page| {
+            let gate = HoldPipe::new()?;
             let mut slot: libc::c_int = -1;
             // SAFETY: no VM; the slot is a live int; the child waits at the gate.
             let forked = unsafe { raw_fork(via, CloneFlags::PIDFD, &mut slot, std::ptr::null_mut()) };
@@ -153,7 +153,7 @@ fn raw_slot(via: Syscall, _: bool) -> Verdict {
             if slot < 0 {
                 let _ = raw::kill(pid, Signal::SIGKILL);
                 let _ = reap_pid(pid);
-                return Err(Stop::Broken("the kernel wrote no pidfd"));
+                return Err(Abort::Broken("the kernel wrote no pidfd"));
             }
             // SAFETY: the kernel just made this descriptor; it stays open
             // for the rest of the helper's life.
@@ -167,9 +167,9 @@ fn raw_slot(via: Syscall, _: bool) -> Verdict {
             } else {
                 0
             };
-            board.set(SIGNAL, signal.into());
+            page.set(SIGNAL, signal.into());
             Ok(())
         })?;
-        Ok(killed_words(board.get(SIGNAL)))
+        Ok(killed_words(page.get(SIGNAL)))
     })
 }

@@ -8,7 +8,7 @@ use clonekit::{CloneFlags, Error, Rule, Syscall};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use super::helper::{in_helper, spawn_and_reap, sys, Stop, DEADLINE, NOT_RUN};
+use super::helper::{in_helper, spawn_and_reap, sys, Abort, DEADLINE, NOT_RUN};
 use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -26,7 +26,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("exit_signal/clone3/none", "exit_signal=None", "signal at child exit", Clone3, false, exit_signal),
 ];
 
-/// Board words.
+/// Words of the report page.
 const RAN: usize = 0;
 const FIRST: usize = 1;
 const SECOND: usize = 2;
@@ -82,7 +82,7 @@ fn describe(disposition: i64) -> &'static str {
 fn sighand(via: Syscall, with: bool) -> Verdict {
     let words = |d: i64| format!("parent's SIGUSR2: {}", describe(d));
     observe(words(if with { 2 } else { 0 }), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             sys(
                 "sigaction",
                 Errno::result(set_disposition(Signal::SIGUSR2, libc::SIG_DFL)),
@@ -91,16 +91,16 @@ fn sighand(via: Syscall, with: bool) -> Verdict {
             flags.set(CloneFlags::SIGHAND, with);
             let work = || {
                 let ok = set_disposition(Signal::SIGUSR2, handler()) == 0;
-                board.set(RAN, if ok { 1 } else { -1 });
+                page.set(RAN, if ok { 1 } else { -1 });
                 0
             };
             // SAFETY: the child only calls sigaction and stores to atomics.
             unsafe { spawn_and_reap(&mut clone_builder(via, flags), work) }?;
-            board.set(FIRST, disposition(Signal::SIGUSR2));
+            page.set(FIRST, disposition(Signal::SIGUSR2));
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
-            1 => words(board.get(FIRST)),
+        Ok(match page.get(RAN) {
+            1 => words(page.get(FIRST)),
             0 => NOT_RUN.into(),
             _ => "the child's sigaction failed".into(),
         })
@@ -113,7 +113,7 @@ fn child_handlers(usr1: i64, usr2: i64) -> String {
 
 fn clear_sighand(via: Syscall, with: bool) -> Verdict {
     observe(child_handlers(if with { 0 } else { 2 }, 1), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let handler = handler();
             sys(
                 "sigaction",
@@ -129,18 +129,18 @@ fn clear_sighand(via: Syscall, with: bool) -> Verdict {
                 CloneFlags::empty()
             };
             let work = || {
-                board.set(FIRST, disposition(Signal::SIGUSR1));
-                board.set(SECOND, disposition(Signal::SIGUSR2));
-                board.set(RAN, 1);
+                page.set(FIRST, disposition(Signal::SIGUSR1));
+                page.set(SECOND, disposition(Signal::SIGUSR2));
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: the child only reads dispositions and stores to atomics.
             unsafe { spawn_and_reap(&mut clone_builder(via, flags), work) }?;
             Ok(())
         })?;
-        Ok(match board.get(RAN) {
+        Ok(match page.get(RAN) {
             0 => NOT_RUN.into(),
-            _ => child_handlers(board.get(FIRST), board.get(SECOND)),
+            _ => child_handlers(page.get(FIRST), page.get(SECOND)),
         })
     })
 }
@@ -176,7 +176,7 @@ fn exit_signal_words(usr1: bool, chld: bool, reaped: bool) -> String {
 
 /// Whether `sig` is pending; with `wait`, waits for it up to [`DEADLINE`]
 /// (and takes it).
-fn pending(sig: Signal, wait: bool) -> Result<bool, Stop> {
+fn pending(sig: Signal, wait: bool) -> Result<bool, Abort> {
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset/sigaddset initialise and fill a live sigset_t.
     let set = unsafe {
@@ -205,7 +205,7 @@ fn pending(sig: Signal, wait: bool) -> Result<bool, Stop> {
 
 fn exit_signal(via: Syscall, with: bool) -> Verdict {
     observe(exit_signal_words(with, false, true), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             // Block both, so that they stay pending for us to look at.
             let mut set = MaybeUninit::<libc::sigset_t>::uninit();
             // SAFETY: initialises a live sigset_t and blocks what it holds.
@@ -220,15 +220,15 @@ fn exit_signal(via: Syscall, with: bool) -> Verdict {
             // SAFETY: the child does nothing.
             let status =
                 unsafe { spawn_and_reap(clone_builder(via, CloneFlags::empty()).exit_signal(signal), || 0) }?;
-            board.set(THIRD, i64::from(status.code() == Some(0)));
-            board.set(FIRST, i64::from(pending(Signal::SIGUSR1, with)?));
-            board.set(SECOND, i64::from(pending(Signal::SIGCHLD, false)?));
+            page.set(THIRD, i64::from(status.code() == Some(0)));
+            page.set(FIRST, i64::from(pending(Signal::SIGUSR1, with)?));
+            page.set(SECOND, i64::from(pending(Signal::SIGCHLD, false)?));
             Ok(())
         })?;
         Ok(exit_signal_words(
-            board.get(FIRST) == 1,
-            board.get(SECOND) == 1,
-            board.get(THIRD) == 1,
+            page.get(FIRST) == 1,
+            page.get(SECOND) == 1,
+            page.get(THIRD) == 1,
         ))
     })
 }

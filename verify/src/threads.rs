@@ -5,7 +5,7 @@
 use clonekit::{raw, CloneFlags, Syscall, TidSlot};
 use nix::unistd::Pid;
 
-use super::helper::{in_helper, reap, reap_pid, step, yes_no, Gate, Stop, DEADLINE, NOT_RUN};
+use super::helper::{in_helper, reap, reap_pid, step, yes_no, Abort, HoldPipe, DEADLINE, NOT_RUN};
 use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -24,7 +24,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("parent/clone3/without", "-PARENT", "child's parent", Clone3, false, parent),
 ];
 
-/// Board words.
+/// Words of the report page.
 const RAN: usize = 0;
 const CHILD_TGID: usize = 1;
 const CHILD_TID: usize = 2;
@@ -54,7 +54,7 @@ fn thread_words(same_tgid: bool, same_tid: bool, joined: bool, alive: bool) -> S
 
 fn thread(via: Syscall, with: bool) -> Verdict {
     observe(thread_words(with, false, true, true), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let slot = TidSlot::new();
             let mut clone = clone_builder(via, THREADISH);
             if with {
@@ -63,38 +63,38 @@ fn thread(via: Syscall, with: bool) -> Verdict {
                     .exit_signal(None);
             }
             let work = || {
-                board.set(CHILD_TGID, i64::from(raw::getpid().as_raw()));
-                board.set(CHILD_TID, i64::from(raw::gettid().as_raw()));
-                board.set(RAN, 1);
+                page.set(CHILD_TGID, i64::from(raw::getpid().as_raw()));
+                page.set(CHILD_TID, i64::from(raw::gettid().as_raw()));
+                page.set(RAN, 1);
                 0
             };
             // SAFETY: raw getpid/gettid and stores to atomics only; the
             // child returns, which is the `exit` system call.
             let spawned = unsafe { clone.clear_child_tid(&slot).spawn(work) };
             let mut child = step("spawn", spawned)?;
-            board.set(JOINED, i64::from(slot.wait_cleared(Some(DEADLINE))));
+            page.set(JOINED, i64::from(slot.wait_cleared(Some(DEADLINE))));
             if !with {
                 step("wait", reap(&mut child))?;
             }
             drop(child);
-            board.set(HELPER_PID, i64::from(raw::getpid().as_raw()));
-            board.set(ALIVE, 1);
+            page.set(HELPER_PID, i64::from(raw::getpid().as_raw()));
+            page.set(ALIVE, 1);
             Ok(())
         })?;
-        if board.get(RAN) == 0 {
+        if page.get(RAN) == 0 {
             return Ok(NOT_RUN.into());
         }
-        let helper = board.get(HELPER_PID);
+        let helper = page.get(HELPER_PID);
         Ok(thread_words(
-            board.get(CHILD_TGID) == helper,
-            board.get(CHILD_TID) == helper,
-            board.get(JOINED) == 1,
-            board.get(ALIVE) == 1,
+            page.get(CHILD_TGID) == helper,
+            page.get(CHILD_TID) == helper,
+            page.get(JOINED) == 1,
+            page.get(ALIVE) == 1,
         ))
     })
 }
 
-/// Board words for `vfork`: each holds 1 for no, 2 for yes.
+/// Words of the report page.for `vfork`: each holds 1 for no, 2 for yes.
 const DONE: usize = 0;
 const RESUMED: usize = 1;
 const SAW_RESUMED: usize = 2;
@@ -118,10 +118,10 @@ fn vfork_words(done_at_return: bool, saw_resumed: bool) -> String {
 
 fn vfork(via: Syscall, with: bool) -> Verdict {
     observe(vfork_words(with, !with), || {
-        let board = in_helper(|board| {
-            let gate = Gate::new()?;
-            board.set(RESUMED, yes_no(false));
-            board.set(DONE, yes_no(false));
+        let page = in_helper(|page| {
+            let gate = HoldPipe::new()?;
+            page.set(RESUMED, yes_no(false));
+            page.set(DONE, yes_no(false));
             let mut flags = CloneFlags::VM;
             flags.set(CloneFlags::VFORK, with);
             let work = || {
@@ -130,30 +130,30 @@ fn vfork(via: Syscall, with: bool) -> Verdict {
                     // back until it has looked.
                     gate.pass();
                 }
-                board.set(SAW_RESUMED, board.get(RESUMED));
-                board.set(DONE, yes_no(true));
+                page.set(SAW_RESUMED, page.get(RESUMED));
+                page.set(DONE, yes_no(true));
                 0
             };
             // SAFETY: poll/read on a pipe and stores to atomics only.
             let spawned = unsafe { clone_builder(via, flags).spawn(work) };
             let mut child = step("spawn", spawned)?;
-            board.set(DONE_AT_RETURN, board.get(DONE));
-            board.set(RESUMED, yes_no(true));
+            page.set(DONE_AT_RETURN, page.get(DONE));
+            page.set(RESUMED, yes_no(true));
             gate.open();
             step("wait", reap(&mut child))?;
             Ok(())
         })?;
-        if board.get(SAW_RESUMED) == 0 {
+        if page.get(SAW_RESUMED) == 0 {
             return Ok(NOT_RUN.into());
         }
         Ok(vfork_words(
-            board.get(DONE_AT_RETURN) == 2,
-            board.get(SAW_RESUMED) == 2,
+            page.get(DONE_AT_RETURN) == 2,
+            page.get(SAW_RESUMED) == 2,
         ))
     })
 }
 
-/// Board words for `parent`.
+/// Words of the report page.for `parent`.
 const CHILD_PPID: usize = 0;
 const CHILD_PID: usize = 1;
 const HELPER: usize = 2;
@@ -179,41 +179,41 @@ fn parent(via: Syscall, with: bool) -> Verdict {
             "child's parent is the caller"
         },
         || {
-            let board = in_helper(|board| {
-                board.set(HELPER, i64::from(raw::getpid().as_raw()));
-                board.set(HELPER_PPID, i64::from(raw::getppid().as_raw()));
+            let page = in_helper(|page| {
+                page.set(HELPER, i64::from(raw::getpid().as_raw()));
+                page.set(HELPER_PPID, i64::from(raw::getppid().as_raw()));
                 let mut clone = clone_builder(via, CloneFlags::empty());
                 if with {
                     clone.flags(CloneFlags::PARENT).exit_signal(None);
                 }
                 let work = || {
-                    board.set(CHILD_PPID, i64::from(raw::getppid().as_raw()));
+                    page.set(CHILD_PPID, i64::from(raw::getppid().as_raw()));
                     0
                 };
                 // SAFETY: a raw getppid and a store to an atomic only.
                 let spawned = unsafe { clone.spawn(work) };
                 let mut child = step("spawn", spawned)?;
-                board.set(CHILD_PID, i64::from(child.pid().as_raw()));
+                page.set(CHILD_PID, i64::from(child.pid().as_raw()));
                 if with {
                     // Our sibling now: the caller reaps it. Wait for its report.
-                    if board.await_set(CHILD_PPID) == 0 {
-                        return Err(Stop::Broken("the CLONE_PARENT child did not report"));
+                    if page.await_set(CHILD_PPID) == 0 {
+                        return Err(Abort::Broken("the CLONE_PARENT child did not report"));
                     }
                 } else {
                     step("wait", reap(&mut child))?;
                 }
                 Ok(())
             })?;
-            if with && board.get(CHILD_PID) > 0 {
+            if with && page.get(CHILD_PID) > 0 {
                 // The kernel made the child ours: reap it, bounded.
-                let pid = Pid::from_raw(board.get(CHILD_PID) as libc::pid_t);
+                let pid = Pid::from_raw(page.get(CHILD_PID) as libc::pid_t);
                 reap_pid(pid)
-                    .map_err(|e| super::helper::Stopped::Fail(format!("reaping the sibling: {e}")))?;
+                    .map_err(|e| super::helper::NoVerdict::Fail(format!("reaping the sibling: {e}")))?;
             }
             Ok(parent_words(
-                board.get(CHILD_PPID),
-                board.get(HELPER),
-                board.get(HELPER_PPID),
+                page.get(CHILD_PPID),
+                page.get(HELPER),
+                page.get(HELPER_PPID),
             ))
         },
     )

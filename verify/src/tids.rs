@@ -17,7 +17,9 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::helper::{in_helper, reap, reap_pid, spawn_and_reap, step, sys, Board, Gate, DEADLINE, NOT_RUN};
+use super::helper::{
+    in_helper, reap, reap_pid, spawn_and_reap, step, sys, HoldPipe, ReportPage, DEADLINE, NOT_RUN,
+};
 use super::{clone_builder, observe, spec, Spec, Verdict};
 
 #[rustfmt::skip]
@@ -42,7 +44,7 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!("child_cleartid/clone3/without", "VM, -CHILD_CLEARTID", "TID slot at exit", Clone3, false, cleartid_vm),
 ];
 
-/// Board words.
+/// Words of the report page.
 const CHILD: usize = 0;
 const PARENT_VIEW: usize = 1;
 const CHILD_VIEW: usize = 2;
@@ -140,15 +142,15 @@ fn parent_settid_vm(via: Syscall, with: bool) -> Verdict {
 
 fn parent_settid_in(via: Syscall, with: bool, flags: CloneFlags) -> Verdict {
     observe(parent_slot(if with { 1 } else { 0 }, 1), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             if with {
                 let slot = TidSlot::new();
                 let work = || 0;
                 // SAFETY: the child does nothing.
                 let spawned = unsafe { clone_builder(via, flags).parent_tid(&slot).spawn(work) };
                 let mut child = step("spawn", spawned)?;
-                board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
-                board.set(CHILD, i64::from(child.pid().as_raw()));
+                page.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
+                page.set(CHILD, i64::from(child.pid().as_raw()));
                 step("wait", reap(&mut child))?;
                 return Ok(());
             }
@@ -160,16 +162,16 @@ fn parent_settid_in(via: Syscall, with: bool, flags: CloneFlags) -> Verdict {
                 // SAFETY: the child exits at once.
                 None => unsafe { raw::exit_group(0) },
                 Some(pid) => {
-                    board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
-                    board.set(CHILD, i64::from(pid.as_raw()));
+                    page.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
+                    page.set(CHILD, i64::from(pid.as_raw()));
                     sys("wait4", reap_pid(pid))?;
                 }
             }
             Ok(())
         })?;
-        let tid = board.get(CHILD);
+        let tid = page.get(CHILD);
         // Normalise to the words of the promise: the TID is 1 there.
-        let value = match board.get(PARENT_VIEW) {
+        let value = match page.get(PARENT_VIEW) {
             v if v == tid => 1,
             0 => 0,
             _ => -1,
@@ -182,58 +184,58 @@ fn both_slots(parent: &str, child: &str) -> String {
     format!("parent's slot: {parent}; child's slot: {child}")
 }
 
-fn child_report(board: &Board) -> String {
-    if board.get(RAN) == 0 {
+fn child_report(page: &ReportPage) -> String {
+    if page.get(RAN) == 0 {
         return NOT_RUN.into();
     }
-    let tid = board.get(CHILD);
+    let tid = page.get(CHILD);
     both_slots(
-        holds(board.get(PARENT_VIEW), tid),
-        holds(board.get(CHILD_VIEW), tid),
+        holds(page.get(PARENT_VIEW), tid),
+        holds(page.get(CHILD_VIEW), tid),
     )
 }
 
 /// Records what the child sees in its slot (`seen`, read in the child), and
 /// its TID.
-fn report_child_view(board: &Board, seen: Option<Pid>) {
-    board.set(CHILD_VIEW, seen.map_or(0, |p| i64::from(p.as_raw())));
-    board.set(CHILD, i64::from(raw::gettid().as_raw()));
-    board.set(RAN, 1);
+fn report_child_view(page: &ReportPage, seen: Option<Pid>) {
+    page.set(CHILD_VIEW, seen.map_or(0, |p| i64::from(p.as_raw())));
+    page.set(CHILD, i64::from(raw::gettid().as_raw()));
+    page.set(RAN, 1);
 }
 
 fn child_settid_vm(via: Syscall, _: bool) -> Verdict {
     observe(both_slots("the child's tid", "the child's tid"), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let slot = TidSlot::new();
-            let gate = Gate::new()?;
+            let gate = HoldPipe::new()?;
             // With VM the builder also clears this slot at exit, so the
             // parent looks while the child is held at the gate.
             let work = || {
-                report_child_view(board, slot.get());
+                report_child_view(page, slot.get());
                 gate.pass();
                 0
             };
             // SAFETY: the child reads an atomic, makes raw calls and stores to atomics.
             let spawned = unsafe { clone_builder(via, CloneFlags::VM).child_tid(&slot).spawn(work) };
             let mut child = step("spawn", spawned)?;
-            board.await_set(RAN);
-            board.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
+            page.await_set(RAN);
+            page.set(PARENT_VIEW, slot.get().map_or(0, |p| i64::from(p.as_raw())));
             gate.open();
             step("wait", reap(&mut child))?;
             Ok(())
         })?;
-        Ok(child_report(&board))
+        Ok(child_report(&page))
     })
 }
 
 fn child_settid(via: Syscall, with: bool) -> Verdict {
     let child = if with { "the child's tid" } else { "empty" };
     observe(both_slots("empty", child), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let parent_view = if with {
                 let slot = TidSlot::new();
                 let work = || {
-                    report_child_view(board, slot.get());
+                    report_child_view(page, slot.get());
                     0
                 };
                 // SAFETY: as in `child_settid_vm`.
@@ -246,7 +248,7 @@ fn child_settid(via: Syscall, with: bool) -> Verdict {
                     raw_fork(via, CloneFlags::empty(), std::ptr::null_mut(), slot.as_ptr())
                 })? {
                     None => {
-                        report_child_view(board, slot.get());
+                        report_child_view(page, slot.get());
                         // SAFETY: the child's work is done.
                         unsafe { raw::exit_group(0) }
                     }
@@ -254,10 +256,10 @@ fn child_settid(via: Syscall, with: bool) -> Verdict {
                 }
                 slot.get()
             };
-            board.set(PARENT_VIEW, parent_view.map_or(0, |p| i64::from(p.as_raw())));
+            page.set(PARENT_VIEW, parent_view.map_or(0, |p| i64::from(p.as_raw())));
             Ok(())
         })?;
-        Ok(child_report(&board))
+        Ok(child_report(&page))
     })
 }
 
@@ -267,7 +269,7 @@ unsafe extern "C" fn exit_at_once(_: *mut c_void) -> ! {
     unsafe { raw::exit(0) }
 }
 
-/// Slot states after exit, as board values.
+/// Slot states after exit, as page values.
 const CLEARED: i64 = 1;
 const STILL_TID: i64 = 2;
 
@@ -283,8 +285,8 @@ fn cleared_words(state: i64) -> &'static str {
 /// CLONE_CHILD_SETTID` child, whose slot nobody clears.
 fn cleartid_vm(via: Syscall, with: bool) -> Verdict {
     observe(cleared_words(if with { CLEARED } else { STILL_TID }), || {
-        let stack = Stack::new(64 * 1024).map_err(|e| super::helper::Stopped::Fail(e.to_string()))?;
-        let board = in_helper(|board| {
+        let stack = Stack::new(64 * 1024).map_err(|e| super::helper::NoVerdict::Fail(e.to_string()))?;
+        let page = in_helper(|page| {
             if with {
                 let slot = TidSlot::new();
                 let work = || 0;
@@ -299,7 +301,7 @@ fn cleartid_vm(via: Syscall, with: bool) -> Verdict {
                 let joined = slot.wait_cleared(Some(DEADLINE));
                 // A wait that does not wait: whether the slot is still 0.
                 let cleared = slot.wait_cleared(Some(Duration::ZERO));
-                board.set(PARENT_VIEW, if joined && cleared { CLEARED } else { 0 });
+                page.set(PARENT_VIEW, if joined && cleared { CLEARED } else { 0 });
                 step("wait", reap(&mut child))?;
                 return Ok(());
             }
@@ -311,10 +313,10 @@ fn cleartid_vm(via: Syscall, with: bool) -> Verdict {
                 None if slot.is_cleared() => CLEARED,
                 _ => 0,
             };
-            board.set(PARENT_VIEW, state);
+            page.set(PARENT_VIEW, state);
             Ok(())
         })?;
-        Ok(cleared_words(board.get(PARENT_VIEW)).into())
+        Ok(cleared_words(page.get(PARENT_VIEW)).into())
     })
 }
 
@@ -372,7 +374,7 @@ const MARK: i32 = 12345;
 
 fn cleartid_no_vm(via: Syscall, _: bool) -> Verdict {
     observe(kept_words(true), || {
-        let board = in_helper(|board| {
+        let page = in_helper(|page| {
             let word = AtomicI32::new(MARK);
             // SAFETY: no VM; the pointer is a live word; the child exits at once.
             match sys("clone", unsafe {
@@ -387,9 +389,9 @@ fn cleartid_no_vm(via: Syscall, _: bool) -> Verdict {
                 None => unsafe { raw::exit_group(0) },
                 Some(pid) => drop(sys("wait4", reap_pid(pid))?),
             }
-            board.set(PARENT_VIEW, i64::from(word.load(Ordering::SeqCst) == MARK));
+            page.set(PARENT_VIEW, i64::from(word.load(Ordering::SeqCst) == MARK));
             Ok(())
         })?;
-        Ok(kept_words(board.get(PARENT_VIEW) == 1).into())
+        Ok(kept_words(page.get(PARENT_VIEW) == 1).into())
     })
 }
