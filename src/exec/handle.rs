@@ -2,8 +2,10 @@
 //! parent's ends of its piped stdio.
 
 use std::fs::File;
+use std::os::fd::BorrowedFd;
 use std::process::{ExitStatus, Output};
 
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::output;
@@ -53,6 +55,41 @@ impl ExecChild {
     /// ```
     pub fn pid(&self) -> Pid {
         self.child.pid()
+    }
+
+    /// The child's pidfd, with [`Exec::pidfd`](super::Exec::pidfd) (see [`Child::pidfd`]).
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.child.pidfd()
+    }
+
+    /// Sends `sig` to the child, never to a process that reused its pid
+    /// (see [`Child::kill`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::kill`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Exec, Signal};
+    /// let mut child = Exec::new("sleep").arg("10").pidfd(true).spawn()?;
+    /// child.kill(Signal::SIGKILL)?;
+    /// assert!(!child.wait()?.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn kill(&mut self, sig: Signal) -> Result<()> {
+        self.child.kill(sig)
+    }
+
+    /// Reaps the child if it has exited, without blocking (see
+    /// [`Child::try_wait`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::try_wait`].
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.child.try_wait()
     }
 
     /// Closes the child's stdin (so that it sees end of file), then waits
