@@ -40,6 +40,8 @@ pub struct HostSupport {
     pub clone3: bool,
     /// `CLONE_PIDFD` works (Linux 5.2).
     pub clone_pidfd: bool,
+    /// `CLONE_PIDFD` together with `CLONE_THREAD` works (Linux 6.9).
+    pub thread_pidfd: bool,
     /// `CLONE_CLEAR_SIGHAND` works (clone3, Linux 5.5).
     pub clear_sighand: bool,
     /// `CLONE_INTO_CGROUP` works into the caller's own cgroup v2 directory
@@ -183,6 +185,13 @@ pub fn probe() -> HostSupport {
         },
     );
     let clone_pidfd = push("CLONE_PIDFD", try_child(CloneBuilder::new().pidfd(true)));
+    let thread_pidfd = push(
+        "CLONE_PIDFD with CLONE_THREAD",
+        match crate::engine::thread_pidfd_works() {
+            Ok(()) => Ok("pidfd_open(PIDFD_THREAD) works (Linux 6.9)".into()),
+            Err(errno) => Err(format!("{errno:?}: thread pidfds came in Linux 6.9")),
+        },
+    );
     let clear_sighand = push(
         "CLONE_CLEAR_SIGHAND",
         needs_clone3(clone3).and_then(|()| {
@@ -247,6 +256,7 @@ pub fn probe() -> HostSupport {
     HostSupport {
         clone3,
         clone_pidfd,
+        thread_pidfd,
         clear_sighand,
         into_cgroup,
         user_namespaces,

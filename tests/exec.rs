@@ -616,10 +616,7 @@ fn new_uts_namespace(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::F
 #[rstest]
 fn into_cgroup(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::Fork)] strategy: Strategy) {
     let _serial = serial();
-    let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.join("cgroup.procs").exists());
+    let root = support::procfs::cgroup2_mount();
     let (Some(root), true) = (root, support::is_root()) else {
         skip!("needs root and a cgroup2 mount");
     };

@@ -702,13 +702,14 @@ extern "C" fn report_cgroup(arg: *mut c_void) -> ! {
     }
 }
 
-const CGROUP2: &str = "/sys/fs/cgroup/unified";
-
 /// Legacy clone drops INTO_CGROUP (bit 33): the child starts in the caller's
 /// cgroup; clone3 starts it in the one asked for.
 fn into_cgroup_on_legacy_clone() {
+    let Some(mount) = support::procfs::cgroup2_mount() else {
+        skip!("no cgroup2 file system in /proc/self/mountinfo");
+    };
     let name = format!("/clonekit-rules-{}", std::process::id());
-    let path = format!("{CGROUP2}{name}");
+    let path = format!("{}{name}", mount.display());
     if let Err(err) = std::fs::create_dir(&path) {
         skip!("cannot create a cgroup v2 directory at {path}: {err}");
     }
@@ -756,13 +757,18 @@ fn newtime_on_legacy_clone() {
         Err(err) => skip!("no time namespaces here (/proc/self/ns/time: {err})"),
     };
     let arg = &ours as *const u64 as *mut c_void;
-    // Exit signal "none": the low byte is 0x80, NEWTIME itself.
-    let legacy = observe(|| {}, args(F::NEWTIME, 0), Syscall::Clone, report_time_ns, arg);
-    assert_eq!(
-        child_code(legacy, "legacy clone"),
-        0,
-        "legacy clone: same time namespace"
-    );
+    // Exit signal "none": the low byte is 0x80, NEWTIME itself. Kernels
+    // before 7.1 read it as exit signal 128 and ignore the namespace (the
+    // child stays in ours); 7.1 and later refuse it (EINVAL). Either way
+    // legacy clone cannot carry NEWTIME, which is what Rule::Clone3Only says.
+    match observe(|| {}, args(F::NEWTIME, 0), Syscall::Clone, report_time_ns, arg) {
+        Err(Errno::EINVAL) => println!("legacy clone with CLONE_NEWTIME: EINVAL (Linux 7.1 and later)"),
+        legacy => assert_eq!(
+            child_code(legacy, "legacy clone"),
+            0,
+            "legacy clone: same time namespace"
+        ),
+    }
     match observe(
         || {},
         args(F::NEWTIME, SIGCHLD),
@@ -830,6 +836,28 @@ fn accepted_by_kernel(#[case] flags: CloneFlags, #[case] exit_signal: u64, #[cas
             Err(Errno::EPERM) => skip_part!(format!("{flags:?} via {via:?}"), "EPERM (no privilege here)"),
             Err(errno) => panic!("{flags:?} via {via:?}: the kernel refused with {errno}"),
         }
+    }
+}
+
+/// `CLONE_PIDFD | CLONE_THREAD`: the builder's answer is the kernel's. Where
+/// `check()` says `Unsupported` (before Linux 6.9), the raw call is refused
+/// with EINVAL; where it accepts, so does the kernel (`accepted_by_kernel`).
+#[test]
+fn thread_pidfd_is_unsupported_exactly_where_the_kernel_refuses_it() {
+    let _serial = serial();
+    let flags = F::PIDFD | F::THREAD | F::SIGHAND | F::VM;
+    let mut builder = CloneBuilder::new();
+    builder.flags(flags).exit_signal(None);
+    let page = SharedPage::new();
+    let mut raw_args = args(flags, 0);
+    raw_args.parent_tid = page.addr(0);
+    let kernel = send(raw_args, Syscall::Clone);
+    match (builder.check(), kernel) {
+        (Ok(()), Ok(_)) => {}
+        (Err(Error::Unsupported { errno, .. }), Err(Errno::EINVAL)) => {
+            println!("CLONE_PIDFD | CLONE_THREAD: Unsupported here ({errno}), as the kernel says")
+        }
+        (check, kernel) => panic!("check() said {check:?}, the kernel {kernel:?}"),
     }
 }
 

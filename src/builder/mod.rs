@@ -367,7 +367,8 @@ impl<'a> CloneBuilder<'a> {
     /// # Errors
     ///
     /// [`Error::Conflict`] naming the broken [`Rule`]; [`Error::Unsupported`]
-    /// when clone3 is needed and absent.
+    /// when clone3 is needed and absent, or for `CLONE_PIDFD` with
+    /// `CLONE_THREAD` before Linux 6.9 (which answers a bare EINVAL).
     ///
     /// # Examples
     ///
@@ -401,6 +402,14 @@ impl<'a> CloneBuilder<'a> {
         let flags = self.effective_flags();
         flags.check()?;
         self.check_arguments(flags)?;
+        if flags.contains(CloneFlags::PIDFD | CloneFlags::THREAD) {
+            if let Err(errno) = engine::thread_pidfd_works() {
+                return Err(Error::Unsupported {
+                    feature: "CLONE_PIDFD with CLONE_THREAD (Linux 6.9)",
+                    errno,
+                });
+            }
+        }
         let clone3_feature = self.clone3_feature(flags);
         let clone3 = match (self.syscall, clone3_feature) {
             (Syscall::Clone3, _) => true,
@@ -597,6 +606,16 @@ impl<'a> CloneBuilder<'a> {
     ///   child's group).
     ///
     /// The caller's mask is restored in the caller when the call returns.
+    ///
+    /// A `CLONE_VM` child that dies by a signal whose default action dumps
+    /// core (`SIGSEGV` from a stack overflow into the guard page, `SIGBUS`,
+    /// `SIGABRT`, ...) dies alone from Linux 5.16 on. Before 5.16 the
+    /// kernel's core-dump path first killed every process sharing the
+    /// memory, the caller included, whatever `RLIMIT_CORE` said, unless the
+    /// memory was not dumpable (fs/coredump.c `zap_threads`, until
+    /// "coredump: Limit coredumps to a single thread group"). No setting of
+    /// the child's can prevent it soundly there (dumpability belongs to the
+    /// shared memory): give such a child a stack it cannot overflow.
     ///
     /// # Errors
     ///

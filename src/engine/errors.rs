@@ -4,7 +4,7 @@
 
 use nix::errno::Errno;
 
-use super::clone3::clone3_recheck;
+use super::features::clone3_recheck;
 use crate::error::Error;
 use crate::flags::CloneFlags;
 

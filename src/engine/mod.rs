@@ -14,8 +14,8 @@
 // Unsafe is denied crate-wide; this file holds some: issuing the clone itself.
 #![allow(unsafe_code)]
 
-mod clone3;
 mod errors;
+mod features;
 pub(crate) mod signals;
 
 use std::ffi::c_void;
@@ -27,8 +27,8 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-pub(crate) use self::clone3::{clone3_recheck, clone3_works};
 use self::errors::{clone3_error, clone_error};
+pub(crate) use self::features::{clone3_recheck, clone3_works, thread_pidfd_works};
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
 use crate::raw::{self, CloneArgs};

@@ -450,6 +450,10 @@ pub unsafe fn chdir(path: *const c_char) -> Result<(), Errno> {
     unit(unsafe { syscall1(libc::SYS_chdir, path as usize) })
 }
 
+/// The `pidfd_open` flag for a pidfd of a thread rather than of a thread
+/// group (`O_EXCL`; Linux 6.9).
+pub const PIDFD_THREAD: c_uint = libc::O_EXCL as c_uint;
+
 /// `pidfd_open(pid, flags)`—a pidfd (`O_CLOEXEC`) for process `pid`. Race-free
 /// only for a child of ours that is known not to be reaped yet (its pid cannot
 /// be reused). A caller that ignores `SIGCHLD` cannot know that: the kernel

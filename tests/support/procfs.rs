@@ -36,3 +36,27 @@ pub fn pid_ns_depth() -> Option<usize> {
     let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
     Some(nspid.split_whitespace().count())
 }
+
+/// The running kernel's version as (major, minor), from `uname -r`
+/// (`/proc/sys/kernel/osrelease`); (0, 0) if it cannot be read.
+pub fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|part| part.parse::<u32>().unwrap_or(0));
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
+}
+
+/// Where cgroup v2 is mounted: the first `cgroup2` line of
+/// `/proc/self/mountinfo` (`/sys/fs/cgroup` on most systems,
+/// `/sys/fs/cgroup/unified` on hybrid ones), if any.
+pub fn cgroup2_mount() -> Option<std::path::PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let is_cgroup2 = right.split_whitespace().next()? == "cgroup2";
+        let mount_point = left.split_whitespace().nth(4)?;
+        is_cgroup2.then(|| std::path::PathBuf::from(mount_point))
+    })
+}
