@@ -21,7 +21,7 @@ mod support;
 
 use support::procfs::{children, fd_count, status_mask};
 use support::rerun::run_test;
-use support::{serial, wait_until, DEADLINE};
+use support::{serial, stress_count, wait_until, DEADLINE};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -577,7 +577,7 @@ fn concurrent_spawns(#[values(Strategy::CloneVfork, Strategy::Vfork, Strategy::F
                 scope.spawn(move || {
                     let mut exec = Exec::new("true");
                     exec.strategy(strategy).stdout(Stdio::Null);
-                    (0..200)
+                    (0..stress_count(200))
                         .filter(|_| !exec.status().is_ok_and(|s| s.success()))
                         .count()
                 })

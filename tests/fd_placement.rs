@@ -29,6 +29,7 @@ mod support;
 
 use support::procfs::fd_count;
 use support::rerun::{only_listing, run_self};
+use support::stress_count;
 
 const HELPER_ENV: &str = "CLONEKIT_FD_PLACEMENT_HELPER";
 const SEED_ENV: &str = "CLONEKIT_FD_PLACEMENT_SEED";
@@ -55,7 +56,8 @@ fn main() {
         return;
     }
     let (shell, highest) = shell();
-    println!("seed {seed:#x} ({SEED_ENV}), {ITERATIONS} iterations per helper, {shell} writes to fds 0..={highest}");
+    let iterations = stress_count(ITERATIONS);
+    println!("seed {seed:#x} ({SEED_ENV}), {iterations} iterations per helper, {shell} writes to fds 0..={highest}");
     let mut bad = Vec::new();
     for strategy in STRATEGIES {
         for stdio in ["open", "closed"] {
@@ -90,8 +92,9 @@ fn shell() -> (&'static str, RawFd) {
     }
 }
 
-/// A helper: `ITERATIONS` random placements with `strategy`, the parent's
-/// stdio open or closed. Exits with 0 if every one was right.
+/// A helper: `ITERATIONS` random placements (fewer under
+/// `CLONEKIT_STRESS_SCALE`) with `strategy`, the parent's stdio open or
+/// closed. Exits with 0 if every one was right.
 fn helper(which: &str, seed: u64) -> i32 {
     let (strategy, stdio) = which.split_once(',').expect("strategy,stdio");
     let (index, strategy) = STRATEGIES
@@ -111,7 +114,8 @@ fn helper(which: &str, seed: u64) -> i32 {
     let mut rng = XorShift::new(seed ^ ((index as u64 * 2 + u64::from(close_stdio) + 1) << 56));
     let (shell, highest) = shell();
     let fds_before = fd_count();
-    for iteration in 0..ITERATIONS {
+    let iterations = stress_count(ITERATIONS);
+    for iteration in 0..iterations {
         let case = Placement::random(&mut rng, highest);
         let described = format!("{case:?}");
         if let Err(why) = case.check(shell, strategy) {
@@ -127,7 +131,7 @@ fn helper(which: &str, seed: u64) -> i32 {
         let _ = writeln!(report, "FAIL {which}: {fds_before} fds before, {fds_after} after");
         return 1;
     }
-    let _ = writeln!(report, "PASS {which}: {ITERATIONS} placements");
+    let _ = writeln!(report, "PASS {which}: {iterations} placements");
     0
 }
 

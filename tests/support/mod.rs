@@ -94,6 +94,25 @@ pub mod shared_page;
 /// any awaited event may take before the test gives up on it.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// The variable that divides the iteration counts of the stress tests: set
+/// where the machine is much slower than a host (an emulated kernel in the
+/// kernel matrix), unset elsewhere.
+pub const STRESS_SCALE_ENV: &str = "CLONEKIT_STRESS_SCALE";
+
+/// How many times a stress test repeats what it would repeat `count` times
+/// on a host: `count` divided by [`STRESS_SCALE_ENV`] (1 when unset), at
+/// least once.
+pub fn stress_count(count: usize) -> usize {
+    let scale = match std::env::var(STRESS_SCALE_ENV) {
+        Ok(text) => match text.parse::<usize>() {
+            Ok(scale) if scale > 0 => scale,
+            _ => panic!("{STRESS_SCALE_ENV}={text:?}: expected a divisor, a whole number from 1"),
+        },
+        Err(_) => 1,
+    };
+    (count / scale).max(1)
+}
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Serialises the tests of one program that take it: they fork, create
