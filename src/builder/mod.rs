@@ -1,14 +1,20 @@
 //! [`CloneBuilder`]: every argument of clone(2)/clone3(2), checked, then
-//! issued through the system call that can carry it.
+//! issued through the system call that can carry it. This file holds the
+//! type, its thread and process setters, `fork` and `spawn`;
+//! `namespace_args.rs` the namespace and cgroup setters; `resolve.rs` what
+//! the arguments resolve to before the call; `spawn_stack.rs` the child's
+//! stack frame and entry.
 
 // Unsafe is denied crate-wide; this file holds some: `fork`/`spawn`/`tls` are unsafe to call, and call the engine.
 #![allow(unsafe_code)]
 
+mod namespace_args;
+mod resolve;
 mod spawn_stack;
 
 use std::ffi::c_void;
 use std::fmt;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::ptr::{self, NonNull};
 
 use nix::errno::Errno;
@@ -17,14 +23,14 @@ use nix::unistd::Pid;
 
 use self::spawn_stack::{place_frame, run_closure, take_closure, ChildSignals};
 use crate::child::{Child, Forked};
-use crate::engine::{self, signals, Call, Request, Start};
+use crate::engine::{self, signals, Start};
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
 use crate::raw;
-use crate::rules::{self, pid_ns_depth, Arguments, Conflict, Rule};
+use crate::rules::{Conflict, Rule};
 use crate::stack::Stack;
 use crate::tid::TidSlot;
-use crate::userns::{self, IdMap, IdMaps, MapSync, Setgroups};
+use crate::userns::{self, IdMaps, MapSync};
 
 /// Which system call a [`CloneBuilder`] issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,14 +92,6 @@ pub struct CloneBuilder<'a> {
     set_tid_depth: Option<usize>,
     id_maps: IdMaps<'a>,
     syscall: Syscall,
-}
-
-/// What a checked builder resolves to: the flags the kernel will get and
-/// whether clone3 carries them.
-#[derive(Clone, Copy)]
-struct Resolved {
-    flags: CloneFlags,
-    clone3: bool,
 }
 
 impl Default for CloneBuilder<'_> {
@@ -193,168 +191,6 @@ impl<'a> CloneBuilder<'a> {
         self
     }
 
-    /// `CLONE_INTO_CGROUP` (clone3, Linux 5.7): the child starts in the cgroup
-    /// v2 directory open as `dir` (an `O_RDONLY` or `O_PATH` descriptor of
-    /// the directory; a `BorrowedFd` is never -1, so no bad number reaches
-    /// the kernel).
-    ///
-    /// # Errors
-    ///
-    /// When the kernel refuses the placement, [`fork`](Self::fork) and
-    /// [`spawn`](Self::spawn) return [`Error::Sys`] (`call: "clone3"`) whose `detail` says why,
-    /// never a child placed elsewhere:
-    ///
-    /// - `EBUSY`: the cgroup has a domain controller enabled in its
-    ///   `cgroup.subtree_control` (the "no internal processes" rule);
-    /// - `EOPNOTSUPP`: the cgroup is in the "domain invalid" state (a
-    ///   threaded subtree's non-threaded member);
-    /// - `EACCES`: the caller may not move a process there (cgroups(7)
-    ///   delegation: `cgroup.procs` of the target and of the common ancestor
-    ///   must be writable);
-    /// - `EBADF`: `dir` is not a cgroup v2 directory; `ENODEV`: the cgroup
-    ///   was removed;
-    /// - `ENOSYS` (no clone3) and `E2BIG` (clone3 older than Linux 5.7) are
-    ///   [`Error::Unsupported`].
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// use std::os::fd::AsFd;
-    /// use clonekit::{CloneBuilder, Forked, raw};
-    /// let dir = std::fs::File::open("/sys/fs/cgroup/my-group")?;
-    /// // SAFETY: no shared flags, no tls; the child below only calls exit_group (async-signal-safe).
-    /// match unsafe { CloneBuilder::new().cgroup(dir.as_fd()).fork()? } {
-    ///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
-    ///     Forked::Child => unsafe { raw::exit_group(0) },
-    ///     Forked::Parent(mut child) => { child.wait()?; }
-    /// }
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # References
-    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`CLONE_INTO_CGROUP`),
-    ///   [cgroups(7)](https://man7.org/linux/man-pages/man7/cgroups.7.html)
-    pub fn cgroup(&mut self, dir: BorrowedFd<'a>) -> &mut Self {
-        self.cgroup = Some(dir);
-        self
-    }
-
-    /// The child's PID in each PID namespace, innermost first (clone3, Linux
-    /// 5.5; needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in each).
-    ///
-    /// Checked before the call, as the kernel's `alloc_pid` would: at most
-    /// one PID per level the child will have (the caller's PID namespace
-    /// level + 1, one more with `CLONE_NEWPID`) — [`Rule::SetTidTooDeep`];
-    /// every PID at least 1 — [`Rule::SetTidNotPositive`]; with
-    /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`]. A PID
-    /// already in use is `EEXIST` from the kernel.
-    ///
-    /// The level is read here, when `set_tid` is called (`NSpid` in
-    /// `/proc/thread-self/status`: this reads /proc and allocates);
-    /// [`check`](Self::check), [`fork`](Self::fork) and
-    /// [`spawn`](Self::spawn) then read nothing and allocate nothing, so a
-    /// builder prepared before a raw fork can be used in the forked child of
-    /// a multi-threaded process. The level is the calling thread's at that
-    /// moment: after an `unshare` or `setns` of the PID namespace for
-    /// children, call `set_tid` again. When /proc cannot tell (it is missing,
-    /// or the PID namespace for children is not the thread's own), only the
-    /// kernel checks the depth.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use clonekit::{CloneBuilder, CloneFlags, Pid, Rule, Error};
-    /// let tids = [Pid::from_raw(1); 40];
-    /// let err = CloneBuilder::new().set_tid(&tids).check().unwrap_err();
-    /// assert!(matches!(err, Error::Conflict(c) if c.rule() == Rule::SetTidTooLong));
-    /// ```
-    ///
-    /// # References
-    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`set_tid`)
-    pub fn set_tid(&mut self, tids: &'a [Pid]) -> &mut Self {
-        self.set_tid = Some(tids);
-        self.set_tid_depth = pid_ns_depth();
-        self
-    }
-
-    /// The `uid_map` of the child's new user namespace (needs
-    /// `CLONE_NEWUSER`), written by the caller to `/proc/<pid>/uid_map`
-    /// before the child goes on: the child blocks on a socket until the maps
-    /// are written, in [`fork`](Self::fork) before `Forked::Child` is
-    /// returned, in [`spawn`](Self::spawn) before the closure runs.
-    ///
-    /// A map does not change the child's credentials: the child still has
-    /// the caller's ids, seen inside through the map (`nobody` where they
-    /// are unmapped); a child that should be root inside either maps 0 to
-    /// the caller's own id, or calls `setresuid(0, 0, 0)` inside, where it
-    /// has every capability. An unprivileged caller may map only its own
-    /// uid, with one line (user_namespaces(7)). A caller that changed its
-    /// ids is not dumpable, so its children's `/proc` files are root's and
-    /// the maps fail with `EACCES` until it calls
-    /// `prctl(PR_SET_DUMPABLE, 1)`. Writing the maps allocates nothing and takes no
-    /// lock, so a forked child of a multi-threaded program may use this too.
-    ///
-    /// # Errors
-    ///
-    /// [`Rule::IdMapsWithoutNewuser`], [`Rule::IdMapsWithVm`],
-    /// [`Rule::IdMapsWithFiles`], [`Rule::IdMapsWithVfork`] before the call; when a map cannot be
-    /// written, `Error::Sys { call: "write", detail: Some("/proc/<pid>/uid_map"), .. }`
-    /// (or `gid_map`, `setgroups`) after the child has been killed and reaped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use clonekit::{CloneBuilder, CloneFlags, Forked, IdMap, raw};
-    /// // SAFETY: geteuid has no preconditions and cannot fail.
-    /// let uid = [IdMap::single(0, unsafe { libc::geteuid() })];
-    /// // SAFETY: getegid has no preconditions and cannot fail.
-    /// let gid = [IdMap::single(0, unsafe { libc::getegid() })];
-    /// let mut builder = CloneBuilder::new();
-    /// builder.flags(CloneFlags::NEWUSER).uid_map(&uid).gid_map(&gid);
-    /// // SAFETY: no tls; the child only calls geteuid and exit_group, both async-signal-safe.
-    /// match unsafe { builder.fork() } {
-    ///     // root inside: exit 0
-    ///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
-    ///     Ok(Forked::Child) => unsafe { raw::exit_group(libc::geteuid() as i32) },
-    ///     Ok(Forked::Parent(mut child)) => assert_eq!(child.wait()?.code(), Some(0)),
-    ///     Err(e) => println!("user namespaces are not allowed here: {e}"),
-    /// }
-    /// # Ok::<(), clonekit::Error>(())
-    /// ```
-    ///
-    /// # References
-    /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
-    pub fn uid_map(&mut self, maps: &'a [IdMap]) -> &mut Self {
-        self.id_maps.uid = Some(maps);
-        self
-    }
-
-    /// The `gid_map` of the child's new user namespace, written like
-    /// [`uid_map`](Self::uid_map), after `setgroups` (see
-    /// [`setgroups`](Self::setgroups)).
-    ///
-    /// # Errors
-    ///
-    /// As for [`uid_map`](Self::uid_map).
-    ///
-    /// # References
-    /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
-    pub fn gid_map(&mut self, maps: &'a [IdMap]) -> &mut Self {
-        self.id_maps.gid = Some(maps);
-        self
-    }
-
-    /// What to write to the child's `/proc/<pid>/setgroups` before its
-    /// `gid_map` (default [`Setgroups::Auto`]: `deny` only when the kernel
-    /// refuses the `gid_map` without it, i.e. the caller lacks `CAP_SETGID`).
-    ///
-    /// # References
-    /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
-    pub fn setgroups(&mut self, setgroups: Setgroups) -> &mut Self {
-        self.id_maps.setgroups = setgroups;
-        self
-    }
-
     /// Which system call to issue (default [`Syscall::Auto`]).
     pub fn syscall(&mut self, which: Syscall) -> &mut Self {
         self.syscall = which;
@@ -382,123 +218,13 @@ impl<'a> CloneBuilder<'a> {
         self.resolve().map(drop)
     }
 
-    /// The flags the kernel gets: the ones given plus the ones the argument
-    /// methods imply.
-    fn effective_flags(&self) -> CloneFlags {
-        let mut flags = self.flags;
-        flags.set(
-            CloneFlags::PIDFD,
-            self.pidfd || self.flags.contains(CloneFlags::PIDFD),
-        );
-        flags |= implied(self.parent_tid.is_some(), CloneFlags::PARENT_SETTID)
-            | implied(self.child_tid.is_some(), CloneFlags::CHILD_SETTID)
-            | implied(self.clear_child_tid.is_some(), CloneFlags::CHILD_CLEARTID)
-            | implied(self.tls.is_some(), CloneFlags::SETTLS)
-            | implied(self.cgroup.is_some(), CloneFlags::INTO_CGROUP);
-        flags
-    }
-
-    fn resolve(&self) -> Result<Resolved> {
-        let flags = self.effective_flags();
-        flags.check()?;
-        self.check_arguments(flags)?;
-        if flags.contains(CloneFlags::PIDFD | CloneFlags::THREAD) {
-            if let Err(errno) = engine::thread_pidfd_works() {
-                return Err(Error::Unsupported {
-                    feature: "CLONE_PIDFD with CLONE_THREAD (Linux 6.9)",
-                    errno,
-                });
-            }
+    /// The handle the caller gets: a pidfd it did not ask for (one taken
+    /// for a `CLONE_PARENT` child, see `takes_private_pidfd`) stays private.
+    fn handle(&self, child: Child<'a>) -> Child<'a> {
+        match self.pidfd || self.flags.contains(CloneFlags::PIDFD) {
+            true => child,
+            false => child.keep_pidfd_private(),
         }
-        let clone3_feature = self.clone3_feature(flags);
-        let clone3 = match (self.syscall, clone3_feature) {
-            (Syscall::Clone3, _) => true,
-            (Syscall::Auto, None) => false,
-            (Syscall::Clone, None) => false,
-            (Syscall::Clone, Some(_)) => {
-                let rule = if self.set_tid.is_none() && !flags.intersects(CloneFlags::CLONE3_ONLY) {
-                    Rule::PidfdWithParentSettid
-                } else {
-                    Rule::Clone3Only
-                };
-                return Err(Conflict::new(rule, flags).into());
-            }
-            (Syscall::Auto, Some(feature)) => {
-                if let Err(errno) = engine::clone3_works() {
-                    return Err(Error::Unsupported { feature, errno });
-                }
-                true
-            }
-        };
-        Ok(Resolved { flags, clone3 })
-    }
-
-    /// The rules between flags and the arguments that go with them.
-    fn check_arguments(&self, flags: CloneFlags) -> std::result::Result<(), Conflict> {
-        let given = Arguments {
-            parent_tid: self.parent_tid.is_some(),
-            child_tid: self.child_tid,
-            clear_child_tid: self.clear_child_tid,
-            tls: self.tls.is_some(),
-            cgroup: self.cgroup.is_some(),
-            exit_signal: self.exit_signal.is_some(),
-            id_maps: self.id_maps.any(),
-            set_tid: self.set_tid.map(|tids| (tids, self.set_tid_depth)),
-        };
-        rules::check_arguments(flags, &given)
-    }
-
-    /// The first thing asked for that only clone3 can carry, if any.
-    fn clone3_feature(&self, flags: CloneFlags) -> Option<&'static str> {
-        let features = [
-            (flags.contains(CloneFlags::CLEAR_SIGHAND), "CLONE_CLEAR_SIGHAND"),
-            (flags.contains(CloneFlags::INTO_CGROUP), "CLONE_INTO_CGROUP"),
-            (flags.contains(CloneFlags::NEWTIME), "CLONE_NEWTIME"),
-            (self.set_tid.is_some(), "set_tid"),
-            (
-                flags.contains(CloneFlags::PIDFD | CloneFlags::PARENT_SETTID),
-                "CLONE_PIDFD with CLONE_PARENT_SETTID",
-            ),
-        ];
-        features.iter().find(|(asked, _)| *asked).map(|&(_, name)| name)
-    }
-
-    /// The engine's request for these arguments, with the flags and call
-    /// `resolved` settled on and the child_tid word `child_tid` (or NULL).
-    fn request(&self, resolved: Resolved, child_tid: *mut i32) -> Request<'a> {
-        Request {
-            flags: resolved.flags,
-            best_effort: CloneFlags::empty(),
-            exit_signal: self.exit_signal,
-            parent_tid: self.parent_tid.map_or(ptr::null_mut(), TidSlot::as_ptr),
-            child_tid,
-            tls: self.tls.unwrap_or(ptr::null_mut()),
-            set_tid: self.set_tid,
-            cgroup: self.cgroup.map(|fd| fd.as_raw_fd()),
-            call: if resolved.clone3 {
-                Call::Clone3
-            } else {
-                Call::Clone
-            },
-            clone3_feature: self.clone3_feature(resolved.flags),
-        }
-    }
-
-    /// Whether to take a pidfd the caller did not ask for, for the
-    /// [`Child`]'s own use: a `CLONE_PARENT` child is reaped by our parent,
-    /// so its pid may be reused at any time, and only a pidfd lets
-    /// [`Child::kill`] reach it safely. Taken where the call can carry one
-    /// (not with `CLONE_THREAD`, nor beside a parent TID slot on legacy clone).
-    fn takes_private_pidfd(&self, resolved: Resolved) -> bool {
-        let flags = resolved.flags;
-        flags.contains(CloneFlags::PARENT)
-            && !flags.intersects(CloneFlags::PIDFD | CloneFlags::THREAD)
-            && (resolved.clone3 || !flags.contains(CloneFlags::PARENT_SETTID))
-    }
-
-    /// The child_tid pointer: one slot serves CHILD_SETTID and CHILD_CLEARTID.
-    fn child_tid_slot(&self) -> Option<&'a TidSlot> {
-        self.clear_child_tid.or(self.child_tid)
     }
 
     /// Creates a child that continues from this call like fork(2): with a
@@ -561,10 +287,7 @@ impl<'a> CloneBuilder<'a> {
                 Ok(Forked::Child)
             }
             Some(pid) => {
-                let mut child = Child::of_process(pid, flags, created.pidfd);
-                if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
-                    child = child.keep_pidfd_private();
-                }
+                let child = self.handle(Child::of_process(pid, flags, created.pidfd));
                 write_maps_or_discard(sync, &self.id_maps, child).map(Forked::Parent)
             }
         }
@@ -749,19 +472,8 @@ impl<'a> CloneBuilder<'a> {
         let done_word = done_word.map(NonNull::from);
         // SAFETY: `done_word` is a slot borrowed for 'a or lies in `stack`,
         // and the kernel clears it (CLONE_CHILD_CLEARTID with CLONE_VM).
-        let mut child = unsafe { Child::new(pid, flags, pidfd, Some(stack), done_word) };
-        if !self.pidfd && !self.flags.contains(CloneFlags::PIDFD) {
-            child = child.keep_pidfd_private();
-        }
+        let child = self.handle(unsafe { Child::new(pid, flags, pidfd, Some(stack), done_word) });
         write_maps_or_discard(sync, &self.id_maps, child)
-    }
-}
-
-fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
-    if asked {
-        flag
-    } else {
-        CloneFlags::empty()
     }
 }
 

@@ -141,13 +141,12 @@ pub(crate) unsafe fn clone_child(
     let mut clone3 = match request.call {
         Call::Clone => false,
         Call::Clone3 => true,
-        Call::PreferClone3 => clone3_works().is_ok(),
+        Call::PreferClone3 => match (clone3_works(), request.clone3_feature) {
+            (Ok(()), _) => true,
+            (Err(errno), Some(feature)) => return Err(Error::Unsupported { feature, errno }),
+            (Err(_), None) => false,
+        },
     };
-    if !clone3 && request.call == Call::PreferClone3 {
-        if let (Some(feature), Err(errno)) = (request.clone3_feature, clone3_works()) {
-            return Err(Error::Unsupported { feature, errno });
-        }
-    }
     // Set when clone3 refused CLONE_CLEAR_SIGHAND (EINVAL): without it, the
     // next attempt tells whether that was the reason.
     let mut dropped_clear_sighand = false;
