@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The kernel matrix: every test binary of the workspace and the verify binary,
-# run as root inside each kernel of KERNELS, booted under QEMU (TCG).
+# run as root inside each kernel of KERNELS, booted under QEMU (TCG), on
+# x86_64 (amd64) and, cross-built, on aarch64 (arm64).
 #
-#   .ci/kernels.sh            every kernel of the list
-#   .ci/kernels.sh 6.1 7.3    only these
-#   .ci/kernels.sh --list     print the list
+#   .ci/kernels.sh                 every kernel of the list
+#   .ci/kernels.sh 6.1 arm64-7.3   only these
+#   .ci/kernels.sh --list          print the list
 #
 # Per kernel it prints the passed, failed and skipped tests (a test that
 # printed `SKIP` is skipped, not passed), the failures with their output and the
@@ -17,16 +18,23 @@
 # the suite's newest again).
 set -euo pipefail
 
-# The kernels: a name, the Debian suite, and the package that holds the
-# kernel image (/boot/vmlinuz-*; from 7.x linux-binary-* holds it). A `*`
-# stands for one part of the name without a `-`; the newest match is taken.
-# Adding a kernel is adding a line.
+# The kernels: a name, the Debian architecture, the Debian suite, and the
+# package that holds the kernel image (/boot/vmlinuz-*; from 7.x
+# linux-binary-* holds it). A `*` stands for one part of the name without a
+# `-`; the newest match is taken. Adding a kernel is adding a line.
 KERNELS='
-5.10  bullseye-security  linux-image-5.10.0-*-amd64
-6.1   bookworm           linux-image-6.1.0-*-amd64
-6.12  trixie             linux-image-6.12.*-amd64
-7.3   experimental       linux-binary-7.3-amd64
+5.10       amd64  bullseye-security  linux-image-5.10.0-*-amd64
+6.1        amd64  bookworm           linux-image-6.1.0-*-amd64
+6.12       amd64  trixie             linux-image-6.12.*-amd64
+7.3        amd64  experimental       linux-binary-7.3-amd64
+arm64-6.1  arm64  bookworm           linux-image-6.1.0-*-arm64
+arm64-7.3  arm64  experimental       linux-binary-7.3-arm64
 '
+
+# The userland of a foreign architecture's initramfs: Debian's packages of
+# this machine's suite (their libc must be at least the one the cross build
+# links against), with everything they depend on.
+USERLAND=(libc6 dash bash coreutils grep sed strace busybox-static)
 
 # Under TCG a program may be slow: each test binary gets this long, each
 # kernel this long in all (boot included).
@@ -44,21 +52,37 @@ export CARGO_TERM_COLOR=never
 say() { printf '%s\n' "$*" >&2; }
 die() { say "kernels.sh: $*"; exit 1; }
 
-kernel_lines() { printf '%s\n' "$KERNELS" | awk 'NF == 3'; }
+kernel_lines() { printf '%s\n' "$KERNELS" | awk 'NF == 4'; }
 
 # ---------------------------------------------------------------------------
 # What the matrix needs on the host.
 
 REQUIRED_PACKAGES=(qemu-system-x86 busybox-static strace dash bash coreutils grep sed jq binutils)
+# The cross build and the VM for arm64: Debian's Rust (rustc-web, the same
+# version for both architectures) with the aarch64 standard library.
+ARM64_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  rustc-web cargo-web libstd-rust-web-dev:arm64)
+
+# The architectures of the kernels selected (set by main).
+ARCHES=()
+
+wants_arch() { [[ " ${ARCHES[*]} " == *" $1 "* ]]; }
 
 install_requirements() {
-  local missing=()
+  local missing=() packages=("${REQUIRED_PACKAGES[@]}")
   command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
   [ -x /bin/busybox ] && file_is_static /bin/busybox || missing+=(busybox-static)
   local tool
   for tool in strace dash bash jq readelf strip; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
+  if wants_arch arm64; then
+    packages+=("${ARM64_PACKAGES[@]}")
+    for tool in qemu-system-aarch64 aarch64-linux-gnu-gcc aarch64-linux-gnu-strip /usr/bin/cargo /usr/bin/rustc; do
+      command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    [ -d "$(cross_sysroot)/lib/rustlib/aarch64-unknown-linux-gnu" ] || missing+=(libstd-rust-web-dev:arm64)
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     say "##############################################################"
@@ -67,10 +91,17 @@ install_requirements() {
     say "##############################################################"
     exit 0
   fi
-  say "installing ${REQUIRED_PACKAGES[*]}"
+  wants_arch arm64 && dpkg --add-architecture arm64
+  say "installing ${packages[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${REQUIRED_PACKAGES[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 }
+
+# The sysroot of Debian's rustc (not rustup's, which comes first in PATH).
+cross_sysroot() { /usr/bin/rustc --print sysroot 2>/dev/null || echo /usr; }
+
+# This machine's Debian suite (bookworm, trixie, ...).
+host_suite() { . /etc/os-release && echo "$VERSION_CODENAME"; }
 
 file_is_static() { ! readelf -l "$1" 2>/dev/null | grep -q 'INTERP'; }
 
@@ -105,10 +136,10 @@ system_mirror() {
       END { if (uri != "") emit(uri, key) }'
 }
 
-# Fills APT_OPTS with the options of the private apt tree of suite $1,
-# writing its sources list first.
+# Fills APT_OPTS with the options of the private apt tree of suite $1 and
+# Debian architecture $2, writing its sources list first.
 private_apt() {
-  local suite=$1 dir=$WORK/apt/$1 kind=main line uri key
+  local suite=$1 arch=$2 dir=$WORK/apt/$1-$2 kind=main line uri key
   case $suite in *-security) kind=security ;; esac
   line=$(system_mirror "$kind")
   if [ -z "$line" ] && [ "$kind" = security ]; then
@@ -124,6 +155,7 @@ private_apt() {
     -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
     # What this machine has installed is not a candidate.
     -o Dir::State::status=/dev/null
+    -o "APT::Architecture=$arch" -o "APT::Architectures=$arch"
     -o APT::Sandbox::User=root -o Acquire::Languages=none
     -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false
     -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false
@@ -139,13 +171,13 @@ newest_package() {
   apt-cache "${APT_OPTS[@]}" pkgnames "${pattern%%\**}" | grep -E "^$regex\$" | sort -V | tail -n 1
 }
 
-# Downloads kernel $1 (suite $2, package pattern $3) once: leaves
-# $WORK/kernel/$1/vmlinuz and its Debian version in .../version.
+# Downloads kernel $1 (architecture $2, suite $3, package pattern $4) once:
+# leaves $WORK/kernel/$1/vmlinuz and its Debian version in .../version.
 fetch_kernel() {
-  local name=$1 suite=$2 pattern=$3 dir=$WORK/kernel/$1 package
+  local name=$1 arch=$2 suite=$3 pattern=$4 dir=$WORK/kernel/$1 package
   if [ -s "$dir/vmlinuz" ] && [ -s "$dir/version" ]; then return 0; fi
-  say "kernel $name: downloading from $suite"
-  private_apt "$suite"
+  say "kernel $name: downloading from $suite ($arch)"
+  private_apt "$suite" "$arch"
   apt-get "${APT_OPTS[@]}" -qq update
   package=$(newest_package "$pattern")
   [ -n "$package" ] || die "kernel $name: no package matches $pattern in $suite"
@@ -163,10 +195,13 @@ fetch_kernel() {
 }
 
 # ---------------------------------------------------------------------------
-# The initramfs, shared by every kernel.
+# The initramfs, one per architecture, shared by its kernels.
 
-STAGE=$WORK/initramfs.d
-INITRAMFS=$WORK/initramfs.cpio
+# Where the initramfs of architecture $1 is staged, and the archive.
+stage_of() { echo "$WORK/initramfs-$1.d"; }
+initramfs_of() { echo "$WORK/initramfs-$1.cpio"; }
+# The one being built (set by build_initramfs).
+STAGE=
 
 # Copies the file $1 to the same path in the initramfs (symlinks resolved).
 stage_file() {
@@ -193,57 +228,118 @@ harnessless_tests() {
     END { if (test && harness == "false") print name }' Cargo.toml verify/Cargo.toml
 }
 
-# Builds the test binaries and the verify binary; stages each under /tests
+# Builds the test binaries and the verify binary for architecture $1 (arm64
+# cross-built with Debian's Rust, warnings denied); stages each under /tests
 # with a name that says what it is (`unit-<crate>` for unit tests) and a
 # `.plain` suffix for the programs without the harness.
 stage_tests() {
-  local plain name kind exe
-  say "building the test binaries (release)"
-  cargo test --workspace --release --no-run --message-format=json-render-diagnostics >"$WORK/tests.json"
-  cargo build --release -p clonekit-verify --message-format=json-render-diagnostics >"$WORK/verify.json"
+  local arch=$1 plain name kind exe
+  say "building the test binaries (release, $arch)"
+  build_for "$arch" test --workspace --release --no-run >"$WORK/tests-$arch.json"
+  build_for "$arch" build --release -p clonekit-verify >"$WORK/verify-$arch.json"
   plain=" $(harnessless_tests | tr '\n' ' ') "
   mkdir -p "$STAGE/tests"
   jq -r 'select(.reason == "compiler-artifact" and .executable != null and .profile.test)
-         | [.target.name, .target.kind[0], .executable] | @tsv' "$WORK/tests.json" |
+         | [.target.name, .target.kind[0], .executable] | @tsv' "$WORK/tests-$arch.json" |
     while IFS=$'\t' read -r name kind exe; do
       case $kind in test) ;; *) name=unit-$name ;; esac
       case $plain in *" $name "*) name=$name.plain ;; esac
-      strip_into "$exe" "$STAGE/tests/$name"
+      strip_into "$arch" "$exe" "$STAGE/tests/$name"
     done
   exe=$(jq -r 'select(.reason == "compiler-artifact" and .target.kind[0] == "bin"
-                and .target.name == "clonekit-verify") | .executable' "$WORK/verify.json")
-  strip_into "$exe" "$STAGE/tests/clonekit-verify.plain"
+                and .target.name == "clonekit-verify") | .executable' "$WORK/verify-$arch.json")
+  strip_into "$arch" "$exe" "$STAGE/tests/clonekit-verify.plain"
 }
 
-# A copy of the binary $1 at $2 without its debug info (smaller to load).
+# `cargo "$@"` for architecture $1, its JSON messages on stdout: amd64 with
+# this machine's toolchain, arm64 with Debian's Rust in its own target dir.
+build_for() {
+  local arch=$1
+  shift
+  case $arch in
+    amd64) cargo "$@" --message-format=json-render-diagnostics ;;
+    arm64)
+      CARGO_TARGET_DIR=$TARGET/cross RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTFLAGS="-D warnings" \
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+        /usr/bin/cargo "$@" --target aarch64-unknown-linux-gnu --message-format=json-render-diagnostics
+      ;;
+    *) die "no build for architecture $arch" ;;
+  esac
+}
+
+# A copy of the binary $2 (architecture $1) at $3 without its debug info
+# (smaller to load), with the libraries it loads (amd64; a foreign
+# userland brings its own).
 strip_into() {
-  strip --strip-debug -o "$2" "$1"
-  local lib
-  for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+  local arch=$1 lib
+  case $arch in
+    amd64) strip --strip-debug -o "$3" "$2" ;;
+    arm64) aarch64-linux-gnu-strip --strip-debug -o "$3" "$2" ;;
+  esac
+  [ "$arch" = amd64 ] || return 0
+  for lib in $(ldd "$2" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
     [ -e "$STAGE$lib" ] || stage_file "$lib"
   done
 }
 
-build_initramfs() {
-  rm -rf "$STAGE" && mkdir -p "$STAGE"/{usr/bin,usr/sbin,usr/lib,usr/lib64,proc,sys,dev,tmp,root,etc}
-  local link
-  for link in bin sbin lib lib64; do ln -s "usr/$link" "$STAGE/$link"; done
-  stage_tests
-  # The userland the tests run: dash as sh, bash, coreutils, grep, strace,
-  # and busybox for what /init needs (mount, poweroff).
+# The userland the tests run (dash as sh, bash, coreutils, grep, sed,
+# strace) and busybox for what /init needs (mount, poweroff): this
+# machine's programs for amd64.
+stage_host_userland() {
   local program
   for program in $(dpkg -L coreutils | grep -E '^/(usr/)?s?bin/') \
     /usr/bin/dash /usr/bin/bash /usr/bin/grep /usr/bin/sed "$(command -v strace)"; do
     stage_program "$program"
   done
-  ln -sf dash "$STAGE/usr/bin/sh"
   cp /bin/busybox "$STAGE/usr/sbin/busybox"
+}
+
+# The same for a foreign architecture $1: USERLAND and what it depends on,
+# downloaded once from this machine's suite and unpacked, its /bin, /sbin
+# and /lib merged into /usr as on the amd64 initramfs.
+stage_foreign_userland() {
+  local arch=$1 dir=$WORK/userland/$1
+  if [ ! -e "$dir/unpacked" ]; then
+    say "userland $arch: downloading ${USERLAND[*]} and their dependencies"
+    private_apt "$(host_suite)" "$arch"
+    apt-get "${APT_OPTS[@]}" -qq update
+    rm -rf "$dir" && mkdir -p "$dir/deb" "$dir/root"
+    local packages deb
+    packages=$(apt-cache "${APT_OPTS[@]}" depends --recurse --no-recommends --no-suggests \
+      --no-conflicts --no-breaks --no-replaces --no-enhances "${USERLAND[@]}" | grep -E '^[a-z0-9]' | sort -u)
+    # shellcheck disable=SC2086
+    (cd "$dir/deb" && apt-get "${APT_OPTS[@]}" -qq download $packages)
+    for deb in "$dir"/deb/*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
+    rm -rf "$dir/deb" && touch "$dir/unpacked"
+  fi
+  local top
+  for top in bin sbin lib; do
+    if [ -d "$dir/root/$top" ] && [ ! -L "$dir/root/$top" ]; then cp -a "$dir/root/$top/." "$STAGE/usr/$top/"; fi
+  done
+  cp -a "$dir/root/usr/." "$STAGE/usr/"
+  cp "$STAGE/usr/bin/busybox" "$STAGE/usr/sbin/busybox"
+}
+
+# Builds the initramfs of architecture $1.
+build_initramfs() {
+  local arch=$1 initramfs
+  STAGE=$(stage_of "$arch")
+  initramfs=$(initramfs_of "$arch")
+  rm -rf "$STAGE" && mkdir -p "$STAGE"/{usr/bin,usr/sbin,usr/lib,usr/lib64,proc,sys,dev,tmp,root,etc}
+  local link
+  for link in bin sbin lib lib64; do ln -s "usr/$link" "$STAGE/$link"; done
+  stage_tests "$arch"
+  case $arch in
+    amd64) stage_host_userland ;;
+    *) stage_foreign_userland "$arch" ;;
+  esac
+  ln -sf dash "$STAGE/usr/bin/sh"
   echo 'root:x:0:0:root:/root:/bin/sh' >"$STAGE/etc/passwd"
   echo 'root:x:0:' >"$STAGE/etc/group"
   write_init >"$STAGE/init"
   chmod +x "$STAGE/init"
-  (cd "$STAGE" && find . | LC_ALL=C sort | /bin/busybox cpio -o -H newc >"$INITRAMFS" 2>/dev/null)
-  say "initramfs: $(du -m "$INITRAMFS" | cut -f1) MiB"
+  (cd "$STAGE" && find . | LC_ALL=C sort | /bin/busybox cpio -o -H newc >"$initramfs" 2>/dev/null)
+  say "initramfs ($arch): $(du -m "$initramfs" | cut -f1) MiB"
 }
 
 # The VM's /init: mounts what the tests need, runs every binary under
@@ -251,7 +347,7 @@ build_initramfs() {
 write_init() {
   cat <<EOF
 #!/bin/sh
-export PATH=/usr/sbin:/usr/bin HOME=/root TMPDIR=/tmp CLONEKIT_STRESS_SCALE=$STRESS_SCALE
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp CLONEKIT_STRESS_SCALE=$STRESS_SCALE
 bb=/usr/sbin/busybox
 up() { read -r seconds _ </proc/uptime; echo "\$seconds"; }
 \$bb mount -t proc proc /proc
@@ -285,11 +381,17 @@ EOF
 # ---------------------------------------------------------------------------
 # Booting, and reading the console.
 
+# Boots kernel $2 of architecture $1 with its initramfs, the console in $3.
+# arm64: the `virt` machine with every feature QEMU emulates, pointer
+# authentication and BTI included.
 boot() {
-  local vmlinuz=$1 log=$2
-  timeout -k 10 "$KERNEL_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2G \
-    -nographic -no-reboot -kernel "$vmlinuz" -initrd "$INITRAMFS" \
-    -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1 || true
+  local arch=$1 vmlinuz=$2 log=$3 machine
+  case $arch in
+    amd64) machine=(qemu-system-x86_64 -cpu max -append "console=ttyS0 panic=-1 quiet") ;;
+    arm64) machine=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -append "console=ttyAMA0 panic=-1 quiet") ;;
+  esac
+  timeout -k 10 "$KERNEL_TIMEOUT" "${machine[@]}" -accel tcg,thread=multi -smp 2 -m 2G \
+    -nographic -no-reboot -kernel "$vmlinuz" -initrd "$(initramfs_of "$arch")" </dev/null >"$log" 2>&1 || true
 }
 
 # Reads a console log; prints `boot <s>`, `count <passed> <failed> <skipped>`,
@@ -377,12 +479,13 @@ parse_log() {
     }'
 }
 
+# Boots kernel $1 (architecture $2) and reports what ran in it.
 run_kernel() {
-  local name=$1 log=$WORK/logs/$1.log start elapsed parsed version
+  local name=$1 arch=$2 log=$WORK/logs/$1.log start elapsed parsed version
   version=$(cat "$WORK/kernel/$name/version")
   say "kernel $name ($version): booting"
   start=$SECONDS
-  boot "$WORK/kernel/$name/vmlinuz" "$log"
+  boot "$arch" "$WORK/kernel/$name/vmlinuz" "$log"
   parsed=$(parse_log "$log")
   local boot_s passed failed skipped finished
   boot_s=$(awk '$1 == "boot" { print $2 }' <<<"$parsed")
@@ -392,7 +495,7 @@ run_kernel() {
     # A second failure counts.
     mv "$log" "$log.first-boot"
     say "    kernel $name did not reach /init; booting it again (first console: $log.first-boot)"
-    boot "$WORK/kernel/$name/vmlinuz" "$log"
+    boot "$arch" "$WORK/kernel/$name/vmlinuz" "$log"
     parsed=$(parse_log "$log")
     boot_s=$(awk '$1 == "boot" { print $2 }' <<<"$parsed")
   fi
@@ -421,10 +524,11 @@ main() {
     kernel_lines
     return 0
   fi
-  local wanted=("$@") selected=() name suite pattern
-  while read -r name suite pattern; do
+  local wanted=("$@") selected=() name arch suite pattern
+  while read -r name arch suite pattern; do
     if [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" $name "* ]]; then
-      selected+=("$name $suite $pattern")
+      selected+=("$name $arch $suite $pattern")
+      wants_arch "$arch" || ARCHES+=("$arch")
     fi
   done < <(kernel_lines)
   local known
@@ -441,10 +545,11 @@ main() {
     # shellcheck disable=SC2086
     fetch_kernel $line
   done
-  build_initramfs
+  for arch in "${ARCHES[@]}"; do build_initramfs "$arch"; done
   TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0
   for line in "${selected[@]}"; do
-    run_kernel "${line%% *}"
+    # shellcheck disable=SC2086
+    run_kernel $line
   done
   echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
   echo "matrix wall time: $((SECONDS - matrix_start)) s"

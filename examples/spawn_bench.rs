@@ -87,11 +87,14 @@ fn target_program(target: &str) -> PathBuf {
         return PathBuf::from(target);
     }
     let path = std::env::temp_dir().join(format!("clonekit-static-exit-{}", std::process::id()));
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     spawn_methods::write_static_target(&path)
         .unwrap_or_else(|e| fail(&format!("writing {}: {e}", path.display())));
-    #[cfg(not(target_arch = "x86_64"))]
-    fail("--target static is only built for x86_64");
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    fail(&format!(
+        "--target static is not built for this architecture ({})",
+        path.display()
+    ));
     path
 }
 

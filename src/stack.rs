@@ -8,7 +8,8 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 
-/// The page size; 4 KiB on every x86_64 Linux (checked at run time).
+/// The page size: 4 KiB on x86_64, 4, 16 or 64 KiB on aarch64 (read at
+/// run time).
 fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -18,8 +19,8 @@ fn page_size() -> usize {
 /// A child's stack: one anonymous `MAP_STACK` mapping whose lowest page is a
 /// `PROT_NONE` guard, so that a child that overflows it dies by `SIGSEGV`
 /// instead of writing whatever lies below. The usable part is a whole number
-/// of pages, so its top is page aligned (and so 16-byte aligned, as both the
-/// x86_64 ABI and clone3 want).
+/// of pages, so its top is page aligned (and so 16-byte aligned, as the
+/// x86_64 and aarch64 ABIs and clone3 want).
 ///
 /// The mapping is unmapped when the `Stack` is dropped. A [`Child`](crate::Child)
 /// that runs on a stack owns it, and never drops it while the child may still

@@ -107,7 +107,6 @@ const FALLBACK_HELPER_ENV: &str = "CLONEKIT_FALLBACK_HELPER";
 /// Runs the helper below in a process of its own, where a seccomp filter
 /// makes clone3 answer ENOSYS: `Strategy::CloneVfork` must fall back to
 /// legacy clone and reset the handlers itself.
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn clone_vfork_falls_back_without_clone3() {
     let _serial = serial();
@@ -118,7 +117,6 @@ fn clone_vfork_falls_back_without_clone3() {
     );
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 #[ignore = "helper process for clone_vfork_falls_back_without_clone3"]
 fn fallback_helper() {

@@ -718,11 +718,13 @@ fn nofile(checks: &mut Checks) {
 
 /// `syscall` ("clone3" or "vfork") refused with `errno`: every strategy
 /// must still work, falling back to what remains.
-#[cfg(target_arch = "x86_64")]
 fn refused_syscall(checks: &mut Checks, syscall: &str, errno: Errno) {
     let nr = match syscall {
         "clone3" => libc::SYS_clone3,
-        _ => libc::SYS_vfork,
+        _ => match vfork_syscall() {
+            Some(nr) => nr,
+            None => return checks.skip("this architecture has no vfork system call (it is clone there)"),
+        },
     };
     if let Err(err) = support::seccomp::refuse(nr, errno) {
         return checks.skip(&format!("cannot install a seccomp filter: {err:?}"));
@@ -730,7 +732,10 @@ fn refused_syscall(checks: &mut Checks, syscall: &str, errno: Errno) {
     everything_works(checks);
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn refused_syscall(checks: &mut Checks, _syscall: &str, _errno: Errno) {
-    checks.skip("the seccomp filter is written for x86_64 only");
+/// The `vfork` system call's number, where the architecture has one.
+fn vfork_syscall() -> Option<libc::c_long> {
+    #[cfg(clonekit_sys_vfork)]
+    return Some(libc::SYS_vfork);
+    #[cfg(not(clonekit_sys_vfork))]
+    return None;
 }

@@ -211,25 +211,44 @@ fn wait(pid: libc::pid_t) -> io::Result<c_int> {
     })
 }
 
-/// Writes a 129-byte static x86_64 ELF program that calls `exit(0)` and
-/// nothing else, so that a spawn of it measures the spawn machinery, not the
-/// dynamic loader and libc start-up.
+/// The machine code of the static target: `exit(0)`, and its ELF
+/// `e_machine`.
 #[cfg(target_arch = "x86_64")]
-pub fn write_static_target(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    const BASE: u64 = 0x40_0000;
-    const HEADERS: u64 = 64 + 56;
-    let code: [u8; 9] = [
+const EXIT_0: (u16, &[u8]) = (
+    0x3e, // EM_X86_64
+    &[
         0x31, 0xff, // xor edi, edi        ; status 0
         0xb8, 0x3c, 0, 0, 0, // mov eax, 60 ; SYS_exit
         0x0f, 0x05, // syscall
-    ];
+    ],
+);
+#[cfg(target_arch = "aarch64")]
+const EXIT_0: (u16, &[u8]) = (
+    0xb7, // EM_AARCH64
+    &[
+        0x00, 0x00, 0x80, 0xd2, // mov x0, #0   ; status 0
+        0xa8, 0x0b, 0x80, 0xd2, // mov x8, #93  ; SYS_exit
+        0x01, 0x00, 0x00, 0xd4, // svc #0
+    ],
+);
+
+/// Writes a static ELF program of about 130 bytes that calls `exit(0)` and
+/// nothing else, so that a spawn of it measures the spawn machinery, not the
+/// dynamic loader and libc start-up.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub fn write_static_target(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    const BASE: u64 = 0x40_0000;
+    // The headers are 120 bytes: the code after them is 4-byte aligned, as
+    // aarch64 instructions must be.
+    const HEADERS: u64 = 64 + 56;
+    let (machine, code) = EXIT_0;
     let size = HEADERS + code.len() as u64;
     let mut elf = Vec::with_capacity(size as usize);
     // ELF header: 64-bit, little-endian, version 1, System V ABI.
     elf.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     elf.extend_from_slice(&2u16.to_le_bytes()); // e_type: ET_EXEC
-    elf.extend_from_slice(&0x3eu16.to_le_bytes()); // e_machine: x86-64
+    elf.extend_from_slice(&machine.to_le_bytes()); // e_machine
     elf.extend_from_slice(&1u32.to_le_bytes()); // e_version
     elf.extend_from_slice(&(BASE + HEADERS).to_le_bytes()); // e_entry: the code
     elf.extend_from_slice(&64u64.to_le_bytes()); // e_phoff: right after this header
@@ -249,7 +268,7 @@ pub fn write_static_target(path: &Path) -> io::Result<()> {
     elf.extend_from_slice(&size.to_le_bytes()); // p_filesz
     elf.extend_from_slice(&size.to_le_bytes()); // p_memsz
     elf.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
-    elf.extend_from_slice(&code);
+    elf.extend_from_slice(code);
     debug_assert_eq!(elf.len() as u64, size);
     // Write to a fresh name and rename, so a running copy is never rewritten.
     let tmp = path.with_extension("new");

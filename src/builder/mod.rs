@@ -170,13 +170,15 @@ impl<'a> CloneBuilder<'a> {
         self
     }
 
-    /// `CLONE_SETTLS`: the child's thread pointer (`fs` base on x86_64).
+    /// `CLONE_SETTLS`: the child's thread pointer (`fs` base on x86_64,
+    /// `TPIDR_EL0` on aarch64).
     ///
     /// # Safety
     ///
     /// `tls` must point to a thread control block that is valid for the
     /// child's whole life in the layout this platform's libc and Rust expect
-    /// (on x86_64, its first word points to itself), or the child must never
+    /// (on x86_64 its first word points to itself; on aarch64 it points to
+    /// the 16-byte TCB before the static TLS block), or the child must never
     /// touch thread-local storage.
     pub unsafe fn tls(&mut self, tls: *mut c_void) -> &mut Self {
         self.tls = Some(tls);

@@ -49,10 +49,11 @@ pub enum Strategy {
     /// The `vfork` system call, the child moved to a cached stack at once.
     /// Takes no flags: namespaces and a cgroup are refused. With a pidfd, or
     /// where vfork is refused (a seccomp filter), the same child is made by
-    /// `clone(CLONE_VM | CLONE_VFORK [| CLONE_PIDFD])`.
+    /// `clone(CLONE_VM | CLONE_VFORK [| CLONE_PIDFD])`. Architectures without
+    /// a `vfork` system call (aarch64, riscv64, ...) always make it that way.
     Vfork,
     /// The `fork` system call (`clone` or `clone3` with namespaces, a cgroup
-    /// or a pidfd): the child has a copy of memory, so it reports a failure over
+    /// or a pidfd, and `clone(SIGCHLD)` where there is no `fork` system call): the child has a copy of memory, so it reports a failure over
     /// an `O_CLOEXEC` pipe. Slowest (page tables are copied), but needs
     /// nothing from the kernel that fork does not.
     Fork,

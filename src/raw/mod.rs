@@ -27,7 +27,7 @@
 //! a call fails; in a `CLONE_VM` child that shares the caller's TLS that
 //! would write the *parent thread's* `errno` behind its back. The calls
 //! whose docs say "errno-free" issue the `syscall` instruction themselves
-//! (on x86_64; see `arch/`) and touch no memory but their arguments: those
+//! (on x86_64 and aarch64; see `arch/`) and touch no memory but their arguments: those
 //! are the ones such a child may make (the child's contract, clause 3).
 //!
 //! The functions are grouped by domain: processes (in
@@ -65,12 +65,17 @@ pub use signal::{
 };
 
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
-#[cfg_attr(not(target_arch = "x86_64"), path = "arch/unsupported.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    path = "arch/unsupported.rs"
+)]
 mod arch;
 
 /// Whether this architecture has the new-stack trampolines
-/// ([`clone_on_stack`], [`clone3_on_stack`], [`vfork_on_stack`]).
-pub const HAS_TRAMPOLINES: bool = cfg!(target_arch = "x86_64");
+/// ([`clone_on_stack`], [`clone3_on_stack`]; [`vfork_on_stack`] also needs
+/// the `vfork` system call, which x86_64 has and aarch64 does not).
+pub const HAS_TRAMPOLINES: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
 /// The function a child created on a new stack jumps to. It receives the
 /// `arg` given to the trampoline and must never return: it ends with

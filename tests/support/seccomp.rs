@@ -3,13 +3,19 @@
 
 use clonekit::Errno;
 
+/// The `AUDIT_ARCH_*` value seccomp reports for this architecture's system
+/// calls (linux/audit.h): a filter checks it, since system call numbers
+/// differ by architecture.
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xc000_003e; // AUDIT_ARCH_X86_64
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xc000_00b7; // AUDIT_ARCH_AARCH64
+
 /// Installs, for the calling thread and the tasks it creates afterwards, a
 /// filter under which system call `nr` fails with `errno` and every other
 /// call is allowed. Sets `PR_SET_NO_NEW_PRIVS` first, so it works without
 /// privilege. A filter cannot be removed: call this in a helper process.
-#[cfg(target_arch = "x86_64")]
 pub fn refuse(nr: libc::c_long, errno: Errno) -> Result<(), Errno> {
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
     const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
     const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
     let stmt = |code: u32, k: u32| libc::sock_filter {
@@ -28,7 +34,7 @@ pub fn refuse(nr: libc::c_long, errno: Errno) -> Result<(), Errno> {
     let ret = libc::BPF_RET | libc::BPF_K;
     let mut filter = [
         stmt(load, ARCH),
-        jump_if(AUDIT_ARCH_X86_64, 1, 0),
+        jump_if(AUDIT_ARCH, 1, 0),
         stmt(ret, libc::SECCOMP_RET_ALLOW),
         stmt(load, NR),
         jump_if(nr as u32, 0, 1),

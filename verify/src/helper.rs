@@ -161,13 +161,22 @@ pub(crate) fn step<T>(what: &'static str, result: clonekit::Result<T>) -> Result
     result.map_err(|err| Abort::Error(what, err))
 }
 
-/// Attaches a step name to a raw call's errno.
+/// Attaches a step name to a raw call's errno. `ENOSYS` from a raw call
+/// where this architecture has no trampoline is `Unsupported` (a skip): the
+/// call could not be made, so there is nothing to check.
 pub(crate) fn sys<T>(what: &'static str, result: Result<T, Errno>) -> Result<T, Abort> {
     result.map_err(|errno| {
-        let err = Error::Sys {
-            call: what,
-            errno,
-            detail: None,
+        let err = if errno == Errno::ENOSYS && !raw::HAS_TRAMPOLINES {
+            Error::Unsupported {
+                feature: "a child on a new stack (no trampoline for this architecture)",
+                errno,
+            }
+        } else {
+            Error::Sys {
+                call: what,
+                errno,
+                detail: None,
+            }
         };
         Abort::Error(what, err)
     })
