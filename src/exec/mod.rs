@@ -67,8 +67,9 @@ use crate::userns::{IdMaps, MapSync, Setgroups};
 /// no pidfd, [`Strategy::CloneVfork`]; `argv[0]` is the program; the
 /// parent's ids, groups, umask, resource limits and root; `no_new_privs`
 /// as the parent has it; no uid/gid maps, no host name, no `pre_exec` hook.
-/// A hook or a uid/gid map makes the child fork-like whatever the strategy
-/// (see [`pre_exec`](Exec::pre_exec), [`uid_map`](Exec::uid_map)).
+/// A hook, a uid/gid map or new ids make the child fork-like whatever the
+/// strategy (see [`pre_exec`](Exec::pre_exec), [`uid_map`](Exec::uid_map),
+/// [`uid`](Exec::uid)).
 ///
 /// `{:?}` prints the command line as `std::process::Command` does (`cd
 /// "/dir" && env -u REMOVED SET="v" "program" "arg"`); `{:#?}` every field.

@@ -28,6 +28,14 @@ impl Exec {
     /// first (`setgroups(0)`, an `EPERM` ignored), as std does, so that a
     /// child of root keeps none of root's groups.
     ///
+    /// With [`uid`](Self::uid), [`gid`](Self::gid) or
+    /// [`groups`](Self::groups), the child is created fork-like (its own
+    /// copy of memory) whatever the [`Strategy`](crate::Strategy) says, as
+    /// std stops using `posix_spawn` for them: the kernel marks the memory of
+    /// a process whose ids change as not dumpable, and a vfork-like child
+    /// shares the parent's, which would leave the parent without core dumps
+    /// and with root-owned `/proc` files.
+    ///
     /// # Errors
     ///
     /// At spawn: `Exec { stage: Credentials, errno: EPERM }` without
@@ -387,8 +395,12 @@ impl Exec {
     }
 
     /// Whether the child must have its own copy of memory: it waits for its
-    /// maps, or runs user code (see [`pre_exec`](Self::pre_exec)).
+    /// maps, runs user code (see [`pre_exec`](Self::pre_exec)), or changes
+    /// its ids (see [`uid`](Self::uid)).
     pub(super) fn needs_fork(&self) -> bool {
-        !self.hooks.is_empty() || self.settings.uid_map.is_some() || self.settings.gid_map.is_some()
+        let settings = &self.settings;
+        let ids = settings.uid.is_some() || settings.gid.is_some() || settings.groups.is_some();
+        let maps = settings.uid_map.is_some() || settings.gid_map.is_some();
+        ids || maps || !self.hooks.is_empty()
     }
 }
