@@ -378,9 +378,15 @@ impl Exec {
     /// # Errors
     ///
     /// - `Nul`: an interior NUL byte; nothing was spawned;
+    /// - `Conflict`: an option needs a namespace that was not asked for
+    ///   ([`Rule::IdMapsWithoutNewuser`](crate::Rule::IdMapsWithoutNewuser),
+    ///   [`Rule::HostnameWithoutNewuts`](crate::Rule::HostnameWithoutNewuts));
+    ///   nothing was spawned;
     /// - `Exec { stage, errno }`: the child failed at `stage` (e.g. `Exec`
-    ///   with `ENOENT`, `EACCES`, `ENOEXEC` or `E2BIG`; `Chdir`; `Fds`); it
-    ///   has been reaped;
+    ///   with `ENOENT`, `EACCES`, `ENOEXEC` or `E2BIG`; `Chdir`; `Fds`;
+    ///   each option's own stage, such as `Credentials` or `Rlimit`), or
+    ///   its uid/gid maps could not be written (`IdMaps`); it has been
+    ///   reaped;
     /// - `Unsupported`: what was asked for cannot be done with this strategy
     ///   or on this host;
     /// - `Sys`: a system call in the parent failed (`clone3`, `pipe2`, ...);
