@@ -220,6 +220,7 @@ fn pre_exec_runs_last_in_a_forked_child(
     #[values(STRATEGIES[0], STRATEGIES[1], STRATEGIES[2])] strategy: Strategy,
 ) {
     let _serial = serial();
+    HOOK_RAN_HERE.store(false, Ordering::Relaxed);
     let mut exec = sh("umask", strategy);
     exec.umask(0o077);
     // SAFETY: the hook makes raw system calls and writes an atomic: async-signal-safe.
