@@ -178,6 +178,28 @@ pub enum ExecStage {
     SignalMask,
     /// `execve()` of every candidate path.
     Exec,
+    /// Writing the uid/gid maps of the new user namespace
+    /// ([`Exec::uid_map`](crate::Exec::uid_map)): done by the parent while
+    /// the child waits; `errno` is what the write of `/proc/<pid>/uid_map`,
+    /// `setgroups` or `gid_map` answered.
+    IdMaps,
+    /// `sethostname()` in the new UTS namespace ([`Exec::hostname`](crate::Exec::hostname)).
+    Hostname,
+    /// `prlimit()` of one resource ([`Exec::rlimit`](crate::Exec::rlimit)).
+    Rlimit,
+    /// `chroot()` to the new root, or `chdir("/")` inside it ([`Exec::chroot`](crate::Exec::chroot)).
+    Root,
+    /// `setgroups()` ([`Exec::groups`](crate::Exec::groups), or dropping the
+    /// groups before [`Exec::gid`](crate::Exec::gid) /
+    /// [`Exec::uid`](crate::Exec::uid)).
+    Groups,
+    /// `setgid()` or `setuid()` ([`Exec::gid`](crate::Exec::gid), [`Exec::uid`](crate::Exec::uid)).
+    Credentials,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` ([`Exec::no_new_privs`](crate::Exec::no_new_privs)).
+    NoNewPrivs,
+    /// A [`pre_exec`](crate::Exec::pre_exec) hook returned an error (its
+    /// `raw_os_error()`, `EINVAL` if it has none) or panicked (`EINVAL`).
+    PreExec,
 }
 
 impl fmt::Display for ExecStage {
@@ -191,6 +213,14 @@ impl fmt::Display for ExecStage {
             ExecStage::DeathSignal => "set its parent-death signal",
             ExecStage::SignalMask => "restore its signal mask",
             ExecStage::Exec => "execute the program",
+            ExecStage::IdMaps => "get its user namespace's uid/gid maps",
+            ExecStage::Hostname => "set its host name",
+            ExecStage::Rlimit => "set a resource limit",
+            ExecStage::Root => "change its root directory",
+            ExecStage::Groups => "set its supplementary groups",
+            ExecStage::Credentials => "change its user or group id",
+            ExecStage::NoNewPrivs => "set no_new_privs",
+            ExecStage::PreExec => "run its pre_exec hook",
         })
     }
 }

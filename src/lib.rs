@@ -115,6 +115,7 @@ pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::CloneFlags;
 pub use fork::fork;
 pub use probe::{probe, Feature, HostSupport, SeccompMode};
+pub use raw::Resource;
 pub use rules::{Conflict, Rule};
 pub use stack::Stack;
 pub use tid::TidSlot;

@@ -142,6 +142,9 @@ pub enum Rule {
     /// With `CLONE_NEWPID`, the child is the new namespace's first process,
     /// so `set_tid[0]` must be 1 (kernel/pid.c `alloc_pid`: EINVAL).
     SetTidNewpidNotOne,
+    /// `Exec::hostname` without `CLONE_NEWUTS` in its namespaces: the child
+    /// would rename the host itself, not a namespace of its own.
+    HostnameWithoutNewuts,
     /// `spawn` with `CLONE_VM` joins the child through its CLEARTID slot, so
     /// the slot must be free (0) when the child is made: a slot that is not
     /// may be the release word of another child that still runs.
@@ -202,6 +205,9 @@ impl Rule {
             }
             Rule::IdMapsWithVfork => {
                 "uid/gid maps cannot be combined with CLONE_VFORK: the suspended parent could never write them"
+            }
+            Rule::HostnameWithoutNewuts => {
+                "a host name needs CLONE_NEWUTS: without a new UTS namespace it would rename the host"
             }
             Rule::TidSlotInUse => {
                 "the clear_child_tid (or child_tid) slot is not 0: it may belong to a running CLONE_VM child; \

@@ -264,6 +264,12 @@ use CloneFlags as F;
     Check::Builder(|| CloneBuilder::new().flags(F::NEWUSER | F::VFORK).uid_map(&ID_MAP).check()),
     Kernel::Cannot("not a kernel rule: the suspended parent could never write the maps")
 )]
+#[case::hostname_without_newuts(
+    Rule::HostnameWithoutNewuts,
+    // Refused at spawn, before anything is created.
+    Check::Builder(|| clonekit::Exec::new("true").hostname("box").spawn().map(drop)),
+    Kernel::Cannot("not a kernel rule: sethostname would rename the host's own UTS namespace")
+)]
 fn checked_and_sent(#[case] rule: Rule, #[case] check: Check, #[case] kernel: Kernel) {
     let _serial = serial();
     match check {

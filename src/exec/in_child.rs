@@ -14,22 +14,29 @@
 //! The only memory written is the plan's atomics (the temporary fds of phase
 //! one and the error word) and this stack.
 //!
-//! The order: signal handlers to `SIG_DFL` (unless `CLONE_CLEAR_SIGHAND` did
-//! it) → `SIGPIPE` to `SIG_DFL` (unless kept) → `setsid` / `setpgid` → fds (two phases) → `close_other_fds` →
-//! `chdir` → death signal, then the parent check → the signal mask → `execve`
-//! each candidate → on failure, the error word and `exit_group(127)`.
+//! The order: the wait for the uid/gid maps (fork-like children only) →
+//! signal handlers to `SIG_DFL` (unless `CLONE_CLEAR_SIGHAND` did it) →
+//! `SIGPIPE` to `SIG_DFL` (unless kept) → the host name → `setsid` /
+//! `setpgid` → fds (two phases) → `close_other_fds` → resource limits →
+//! umask → `chroot` and `chdir("/")` → `setgroups`, `setgid`, `setuid` (std's
+//! order, after every step that needs a privilege) → `chdir` (as the new
+//! user, as std does) → death signal (after the ids: changing them clears
+//! it), then the parent check → `no_new_privs` → the signal mask → the
+//! `pre_exec` hooks (fork-like children only) → `execve` each candidate → on
+//! failure, the error word and `exit_group(127)`.
 
 // Unsafe is denied crate-wide; this file holds some: the program that runs in the child.
 #![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::os::fd::RawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::plan::{stage_code, Plan};
+use super::plan::{stage_code, Confinement, Identity, Plan};
 use crate::engine::signals::reset_handlers;
 use crate::error::ExecStage;
 use crate::raw;
@@ -68,11 +75,17 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
 /// Every step before `execve`.
 fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     let at = |stage| move |errno| (stage, errno);
+    if plan.spawn.map_sync.0 >= 0 {
+        wait_for_maps(plan.spawn.map_sync).map_err(at(ExecStage::IdMaps))?;
+    }
     if plan.spawn.reset_handlers.load(Ordering::Relaxed) {
         reset_handlers().map_err(at(ExecStage::Signals))?;
     }
     if plan.reset_sigpipe {
         reset_sigpipe().map_err(at(ExecStage::Signals))?;
+    }
+    if let Some(name) = &plan.confinement.hostname {
+        raw::sethostname(name).map_err(at(ExecStage::Hostname))?;
     }
     if plan.setsid {
         raw::setsid().map_err(at(ExecStage::Session))?;
@@ -84,6 +97,8 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     if plan.close_other_fds {
         close_others(plan, *report_fd).map_err(at(ExecStage::Fds))?;
     }
+    confine(&plan.confinement)?;
+    become_identity(&plan.identity)?;
     if !plan.cwd.is_null() {
         // SAFETY: the plan's string is alive and NUL-terminated.
         unsafe { raw::chdir(plan.cwd) }.map_err(at(ExecStage::Chdir))?;
@@ -91,10 +106,112 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     if plan.death_signal != 0 {
         death_signal(plan).map_err(at(ExecStage::DeathSignal))?;
     }
+    if plan.confinement.no_new_privs {
+        raw::set_no_new_privs().map_err(at(ExecStage::NoNewPrivs))?;
+    }
     let mask = plan.sigmask.as_ref().unwrap_or(&plan.spawn.old_mask);
     // SAFETY: `mask` is a live sigset_t.
     unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) }
-        .map_err(at(ExecStage::SignalMask))
+        .map_err(at(ExecStage::SignalMask))?;
+    run_hooks(plan).map_err(at(ExecStage::PreExec))
+}
+
+/// Closes the write end of the id-map socket pair (so that a parent that
+/// died is end-of-file), then blocks until the parent's byte says the maps
+/// are written. End-of-file: the parent gave up (`ECANCELED`); it kills us.
+fn wait_for_maps((read, write): (RawFd, RawFd)) -> Result<(), Errno> {
+    // SAFETY: this child's own copy of the parent's end; nothing uses it.
+    let _ = unsafe { raw::close(write) };
+    let mut byte = 0u8;
+    let got = loop {
+        // SAFETY: a live one-byte buffer on this stack.
+        match unsafe { raw::read(read, &mut byte, 1) } {
+            Err(Errno::EINTR) => continue,
+            other => break other,
+        }
+    };
+    // SAFETY: as above; closed before anything is placed at its number.
+    let _ = unsafe { raw::close(read) };
+    match got? {
+        1 => Ok(()),
+        _ => Err(Errno::ECANCELED),
+    }
+}
+
+/// The resource limits, the umask and the new root, before the ids change
+/// (raising a hard limit or `chroot` need a privilege the new ids may lack).
+fn confine(confinement: &Confinement) -> Result<(), Failed> {
+    for &(resource, soft, hard) in confinement.rlimits.iter() {
+        raw::setrlimit(resource, soft, hard).map_err(|errno| (ExecStage::Rlimit, errno))?;
+    }
+    if let Some(mask) = confinement.umask {
+        raw::umask(mask);
+    }
+    if !confinement.root.is_null() {
+        // SAFETY: the plan's string and a literal, both alive and
+        // NUL-terminated. The child has its own root and working directory
+        // (no CLONE_FS); going to the new "/" at once leaves no way out.
+        unsafe { raw::chroot(confinement.root).and_then(|()| raw::chdir(c"/".as_ptr())) }
+            .map_err(|errno| (ExecStage::Root, errno))?;
+    }
+    Ok(())
+}
+
+/// `setgroups`, `setgid`, `setuid`, in std's order. Without an explicit
+/// list, the groups are dropped before a new gid or uid (so that the child
+/// keeps none of root's), an `EPERM` ignored as std does (the caller may
+/// change its own gid or uid back without `CAP_SETGID`).
+fn become_identity(identity: &Identity) -> Result<(), Failed> {
+    let groups = |errno| (ExecStage::Groups, errno);
+    let credentials = |errno| (ExecStage::Credentials, errno);
+    let drop_groups = || match raw::setgroups(&[]) {
+        Err(Errno::EPERM) => Ok(()),
+        other => other.map_err(groups),
+    };
+    if let Some(list) = &identity.groups {
+        raw::setgroups(list).map_err(groups)?;
+    }
+    if let Some(gid) = identity.gid {
+        if identity.groups.is_none() {
+            drop_groups()?;
+        }
+        raw::setgid(gid).map_err(credentials)?;
+    }
+    if let Some(uid) = identity.uid {
+        if identity.groups.is_none() {
+            drop_groups()?;
+        }
+        raw::setuid(uid).map_err(credentials)?;
+    }
+    Ok(())
+}
+
+/// Runs the `pre_exec` hooks in order, the first failure stopping them: its
+/// errno (`EINVAL` when the error has none, or the hook panicked). The error
+/// or the panic's payload is leaked, not dropped: freeing may need a lock
+/// that a thread of the parent held when it forked us.
+fn run_hooks(plan: &Plan) -> Result<(), Errno> {
+    if plan.spawn.hooks.is_null() {
+        return Ok(());
+    }
+    // SAFETY: set only for a fork-like child: this is its own copy of the
+    // Exec's hooks, and nothing else in this process uses them.
+    let hooks = unsafe { &mut *plan.spawn.hooks };
+    for hook in hooks.iter_mut() {
+        match catch_unwind(AssertUnwindSafe(&mut **hook)) {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                let errno = err.raw_os_error().unwrap_or(libc::EINVAL);
+                std::mem::forget(err);
+                return Err(Errno::from_raw(errno));
+            }
+            Err(payload) => {
+                std::mem::forget(payload);
+                return Err(Errno::EINVAL);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Sets `SIGPIPE` to `SIG_DFL`, as `std::process::Command` does: the Rust

@@ -23,6 +23,16 @@ use crate::raw;
 /// How [`Exec`](super::Exec) creates the child. All three run the same child program and
 /// pass the same tests; they differ in cost and in what the kernel must offer.
 ///
+/// An `Exec` with a [`pre_exec`](super::Exec::pre_exec) hook, a
+/// [`uid_map`](super::Exec::uid_map) / [`gid_map`](super::Exec::gid_map), or
+/// new ids ([`uid`](super::Exec::uid), [`gid`](super::Exec::gid),
+/// [`groups`](super::Exec::groups)) always creates its child as
+/// [`Strategy::Fork`] does, whatever strategy was chosen: a hook is arbitrary
+/// code, which may not run on the parent's memory; a child waiting for its
+/// maps cannot be a `CLONE_VFORK` child, whose parent is suspended until it
+/// execs; and a change of ids marks the memory not dumpable, which must not
+/// be the parent's.
+///
 /// # Examples
 ///
 /// ```

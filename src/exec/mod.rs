@@ -5,6 +5,9 @@
 //!   environment, stdio) and `spawn`/`status`/`output`;
 //! - `setup.rs`: how the child is set up before `execve` (fds, session,
 //!   signals, namespaces, cgroup, pidfd, strategy);
+//! - `sandbox.rs`: who the child becomes and what confines it (ids,
+//!   `pre_exec`, uid/gid maps, host name, limits, umask, root,
+//!   `no_new_privs`);
 //! - `plan.rs` builds, in the parent, everything the child needs, and caches it;
 //! - `stdio.rs`: [`Stdio`] and the fds one spawn opens for it;
 //! - `method.rs`: the three ways of creating the child ([`Strategy`]) and
@@ -18,6 +21,7 @@ mod in_child;
 mod launch;
 mod output;
 mod plan;
+mod sandbox;
 mod setup;
 mod stack_pool;
 mod stdio;
@@ -31,16 +35,18 @@ use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
+use std::ptr;
 
 use nix::unistd::Pid;
 
 use self::launch::{read_report, SpawnMethod};
-use self::plan::{Plan, Settings, STDIO_SLOTS};
+use self::plan::{Extra, Hook, Plan, Settings, STDIO_SLOTS};
 use self::stdio::{StdioDefault, StdioEnds};
 use crate::child::Child;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExecStage, Result};
 use crate::flags::CloneFlags;
 use crate::raw;
+use crate::userns::{IdMaps, MapSync, Setgroups};
 
 /// A program to run, built like `std::process::Command` and spawned with a
 /// vfork-like clone whose child runs only raw system calls prepared here.
@@ -58,7 +64,15 @@ use crate::raw;
 /// reset and ignored signals left ignored except `SIGPIPE`, which is back at
 /// its default action as with `std::process::Command` (see
 /// [`reset_sigpipe`](Exec::reset_sigpipe)), no death signal, no namespaces,
-/// no pidfd, [`Strategy::CloneVfork`].
+/// no pidfd, [`Strategy::CloneVfork`]; `argv[0]` is the program; the
+/// parent's ids, groups, umask, resource limits and root; `no_new_privs`
+/// as the parent has it; no uid/gid maps, no host name, no `pre_exec` hook.
+/// A hook, a uid/gid map or new ids make the child fork-like whatever the
+/// strategy (see [`pre_exec`](Exec::pre_exec), [`uid_map`](Exec::uid_map),
+/// [`uid`](Exec::uid)).
+///
+/// `{:?}` prints the command line as `std::process::Command` does (`cd
+/// "/dir" && env -u REMOVED SET="v" "program" "arg"`); `{:#?}` every field.
 ///
 /// # Examples
 ///
@@ -81,6 +95,8 @@ pub struct Exec {
     cgroup: Option<OwnedFd>,
     pidfd: bool,
     strategy: Strategy,
+    /// The `pre_exec` hooks, in order.
+    hooks: Vec<Hook>,
     /// The cached plan; `None` when a setter changed what it holds.
     plan: Option<Plan>,
 }
@@ -106,6 +122,7 @@ impl Exec {
             cgroup: None,
             pidfd: false,
             strategy: Strategy::default(),
+            hooks: Vec::new(),
             plan: None,
         }
     }
@@ -114,6 +131,77 @@ impl Exec {
     fn settings(&mut self) -> &mut Settings {
         self.plan = None;
         &mut self.settings
+    }
+
+    /// Sets the child's `argv[0]` (the program is still what
+    /// [`new`](Self::new) was given), as `CommandExt::arg0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = clonekit::Exec::new("sh").arg0("renamed").args(["-c", "echo $0"]).output()?;
+    /// assert_eq!(out.stdout, b"renamed\n");
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn arg0(&mut self, arg: impl AsRef<OsStr>) -> &mut Self {
+        self.settings().arg0 = Some(arg.as_ref().to_owned());
+        self
+    }
+
+    /// The program, as given to [`new`](Self::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(clonekit::Exec::new("ls").get_program(), "ls");
+    /// ```
+    pub fn get_program(&self) -> &OsStr {
+        &self.settings.program
+    }
+
+    /// The arguments, without `argv[0]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut exec = clonekit::Exec::new("ls");
+    /// exec.arg0("list").args(["-l", "/"]);
+    /// assert_eq!(exec.get_args().collect::<Vec<_>>(), ["-l", "/"]);
+    /// ```
+    pub fn get_args(&self) -> impl ExactSizeIterator<Item = &OsStr> + '_ {
+        self.settings.args.iter().map(|arg| arg.as_os_str())
+    }
+
+    /// The explicit changes to the environment, sorted by name: `Some`
+    /// value for a variable set, `None` for one removed. After
+    /// [`env_clear`](Self::env_clear), only the variables set since.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::ffi::OsStr;
+    /// let mut exec = clonekit::Exec::new("ls");
+    /// exec.env("B", "1").env_remove("A");
+    /// let envs: Vec<_> = exec.get_envs().collect();
+    /// assert_eq!(envs, [(OsStr::new("A"), None), (OsStr::new("B"), Some(OsStr::new("1")))]);
+    /// ```
+    pub fn get_envs(&self) -> impl ExactSizeIterator<Item = (&OsStr, Option<&OsStr>)> + '_ {
+        let vars = self.settings.env.vars.iter();
+        vars.map(|(key, value)| (key.as_os_str(), value.as_deref()))
+    }
+
+    /// The working directory, if [`current_dir`](Self::current_dir) set one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut exec = clonekit::Exec::new("ls");
+    /// assert_eq!(exec.get_current_dir(), None);
+    /// exec.current_dir("/tmp");
+    /// assert_eq!(exec.get_current_dir(), Some(std::path::Path::new("/tmp")));
+    /// ```
+    pub fn get_current_dir(&self) -> Option<&Path> {
+        self.settings.cwd.as_deref()
     }
 
     /// Adds an argument.
@@ -290,9 +378,15 @@ impl Exec {
     /// # Errors
     ///
     /// - `Nul`: an interior NUL byte; nothing was spawned;
+    /// - `Conflict`: an option needs a namespace that was not asked for
+    ///   ([`Rule::IdMapsWithoutNewuser`](crate::Rule::IdMapsWithoutNewuser),
+    ///   [`Rule::HostnameWithoutNewuts`](crate::Rule::HostnameWithoutNewuts));
+    ///   nothing was spawned;
     /// - `Exec { stage, errno }`: the child failed at `stage` (e.g. `Exec`
-    ///   with `ENOENT`, `EACCES`, `ENOEXEC` or `E2BIG`; `Chdir`; `Fds`); it
-    ///   has been reaped;
+    ///   with `ENOENT`, `EACCES`, `ENOEXEC` or `E2BIG`; `Chdir`; `Fds`;
+    ///   each option's own stage, such as `Credentials` or `Rlimit`), or
+    ///   its uid/gid maps could not be written (`IdMaps`); it has been
+    ///   reaped;
     /// - `Unsupported`: what was asked for cannot be done with this strategy
     ///   or on this host;
     /// - `Sys`: a system call in the parent failed (`clone3`, `pipe2`, ...);
@@ -368,8 +462,12 @@ impl Exec {
     }
 
     fn spawn_with(&mut self, defaults: [StdioDefault; STDIO_SLOTS]) -> Result<ExecChild> {
+        self.check_options()?;
         let method = SpawnMethod {
-            strategy: self.strategy,
+            strategy: match self.needs_fork() {
+                true => Strategy::Fork,
+                false => self.strategy,
+            },
             namespaces: self.namespaces,
             cgroup: self.cgroup.as_ref().map(AsRawFd::as_raw_fd),
             pidfd: self.pidfd,
@@ -384,6 +482,12 @@ impl Exec {
             Strategy::Fork => Some(raw::pipe2(libc::O_CLOEXEC).map_err(Error::sys("pipe2"))?),
             _ => None,
         };
+        let maps = IdMaps {
+            uid: self.settings.uid_map.as_deref(),
+            gid: self.settings.gid_map.as_deref(),
+            setgroups: Setgroups::Auto,
+        };
+        let map_sync = maps.any().then(MapSync::new).transpose()?;
         // What getppid() must say in the child; only a death signal asks.
         let parent = if plan.death_signal == 0 || method.namespaces.contains(CloneFlags::NEWPID) {
             Pid::from_raw(0)
@@ -391,7 +495,15 @@ impl Exec {
             raw::getpid()
         };
         let report_fd = report.as_ref().map_or(-1, |(_, write)| write.as_raw_fd());
-        plan.prepare(ends.child_sources(), parent, report_fd);
+        let extra = Extra {
+            map_sync: map_sync.as_ref().map_or((-1, -1), MapSync::raw),
+            // Only a fork-like child runs them (see `needs_fork`).
+            hooks: match self.hooks.is_empty() {
+                true => ptr::null_mut(),
+                false => &mut self.hooks,
+            },
+        };
+        plan.prepare(ends.child_sources(), parent, report_fd, extra);
 
         let launched = method.run(plan);
         // The child has its copies (or the launch failed): close ours.
@@ -400,6 +512,17 @@ impl Exec {
         // The child has exec'd or exited (vfork-like) or has its own memory
         // (fork), and holds no stack of ours.
         let mut child = Child::of_process(pid, CloneFlags::empty(), pidfd);
+        if let Some(sync) = map_sync {
+            // The child waits for its maps before anything else.
+            if let Err(err) = sync.release(pid, &maps) {
+                child.discard();
+                let errno = err.errno().unwrap_or(nix::errno::Errno::EIO);
+                return Err(Error::Exec {
+                    stage: ExecStage::IdMaps,
+                    errno,
+                });
+            }
+        }
         let failure = match report {
             Some((read, write)) => {
                 drop(write);
@@ -432,25 +555,60 @@ const _: fn() = || {
 };
 
 impl fmt::Debug for Exec {
+    /// The command line as `std::process::Command` prints it; with `{:#?}`,
+    /// every field.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return self.fmt_fields(f);
+        }
+        let settings = &self.settings;
+        if let Some(dir) = &settings.cwd {
+            write!(f, "cd {dir:?} && ")?;
+        }
+        if settings.env.clear {
+            // The variables set afterwards follow, as assignments.
+            f.write_str("env -i ")?;
+        } else {
+            // A removed variable needs the command wrapped in `env`.
+            let mut removed = self.get_envs().filter(|(_, value)| value.is_none()).peekable();
+            if removed.peek().is_some() {
+                f.write_str("env ")?;
+            }
+            for (key, _) in removed {
+                write!(f, "-u {} ", key.to_string_lossy())?;
+            }
+        }
+        for (key, value) in self.get_envs() {
+            if let Some(value) = value {
+                write!(f, "{}={value:?} ", key.to_string_lossy())?;
+            }
+        }
+        let program = settings.program.as_os_str();
+        let arg0 = settings.arg0.as_deref().unwrap_or(program);
+        if arg0 != program {
+            write!(f, "[{program:?}] ")?;
+        }
+        write!(f, "{arg0:?}")?;
+        for arg in self.get_args() {
+            write!(f, " {arg:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Exec {
+    /// Every field, for `{:#?}`.
+    fn fmt_fields(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exec")
-            .field("program", &self.settings.program)
-            .field("args", &self.settings.args)
-            .field("env", &self.settings.env)
-            .field("cwd", &self.settings.cwd)
+            .field("settings", &self.settings)
             .field("stdio", &self.stdio)
-            .field("fds", &self.settings.fds)
-            .field("setsid", &self.settings.setsid)
-            .field("process_group", &self.settings.process_group)
-            .field("reset_sigpipe", &!self.settings.keep_sigpipe)
-            .field("death_signal", &self.settings.death_signal)
-            .field("close_other_fds", &self.settings.close_other_fds)
             .field("namespaces", &self.namespaces)
             .field("cgroup", &self.cgroup)
             .field("pidfd", &self.pidfd)
             .field("strategy", &self.strategy)
+            .field("pre_exec_hooks", &self.hooks.len())
             .field("planned", &self.plan.is_some())
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_uint, CString, OsStr, OsString};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
 use crate::error::{Error, ExecStage, Result};
+use crate::raw::Resource;
+use crate::userns::IdMap;
 
 extern "C" {
     /// The process's environment, as libc keeps it (`mut`: libc changes it).
@@ -64,6 +67,46 @@ pub(crate) struct Settings {
     pub(crate) keep_sigpipe: bool,
     pub(crate) death_signal: Option<Signal>,
     pub(crate) close_other_fds: bool,
+    /// `argv[0]`, when it is not the program.
+    pub(crate) arg0: Option<OsString>,
+    pub(crate) uid: Option<u32>,
+    pub(crate) gid: Option<u32>,
+    /// The supplementary groups; `None` drops them when `uid` or `gid` is set.
+    pub(crate) groups: Option<Vec<u32>>,
+    pub(crate) umask: Option<u32>,
+    /// (resource, soft, hard), at most one per resource.
+    pub(crate) rlimits: Vec<(Resource, u64, u64)>,
+    pub(crate) no_new_privs: bool,
+    pub(crate) hostname: Option<OsString>,
+    pub(crate) root: Option<PathBuf>,
+    /// Written by the parent, not read by the child's plan.
+    pub(crate) uid_map: Option<Vec<IdMap>>,
+    pub(crate) gid_map: Option<Vec<IdMap>>,
+}
+
+/// A [`pre_exec`](super::Exec::pre_exec) hook.
+pub(crate) type Hook = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
+
+/// Who the child becomes, in std's order: groups, then gid, then uid.
+#[derive(Debug)]
+pub(crate) struct Identity {
+    /// `Some`: the groups to set (an explicit list); `None`: with a uid or
+    /// gid, the groups are dropped, as std does (an `EPERM` is ignored).
+    pub(crate) groups: Option<Vec<u32>>,
+    pub(crate) gid: Option<u32>,
+    pub(crate) uid: Option<u32>,
+}
+
+/// The steps beyond std's: namespaces' contents, limits, root, privileges.
+#[derive(Debug)]
+pub(crate) struct Confinement {
+    /// The host name of the new UTS namespace.
+    pub(crate) hostname: Option<Vec<u8>>,
+    pub(crate) rlimits: Vec<(Resource, u64, u64)>,
+    pub(crate) umask: Option<u32>,
+    /// The new root directory, or NULL.
+    pub(crate) root: *const c_char,
+    pub(crate) no_new_privs: bool,
 }
 
 /// One fd the child places: `src` (in the parent's table, which the child
@@ -93,6 +136,12 @@ pub(crate) struct PerSpawn {
     pub(crate) environ: *const *const c_char,
     /// The lowest fd number above every source and target, for phase one.
     pub(crate) fd_floor: RawFd,
+    /// The child's copies of the socket pair on which it waits until the
+    /// parent has written its uid/gid maps (read, write), or -1s.
+    pub(crate) map_sync: (RawFd, RawFd),
+    /// The `pre_exec` hooks, or NULL; set only for a fork-like child, which
+    /// runs them on its own copy of memory.
+    pub(crate) hooks: *mut Vec<Hook>,
     /// The failed stage (`stage_code`), 0 for none.
     pub(crate) stage: AtomicI32,
     /// The errno of the failed stage.
@@ -128,18 +177,21 @@ pub(crate) struct Plan {
     pub(crate) reset_sigpipe: bool,
     /// 0 for none.
     pub(crate) death_signal: c_int,
+    pub(crate) identity: Identity,
+    pub(crate) confinement: Confinement,
     pub(crate) spawn: PerSpawn,
 }
 
 // SAFETY: the raw pointers point into `_strings` (owned, never mutated) or,
 // for `environ`, into libc's environment; shared access only reads them, and
-// the only words written through `&Plan` are atomics.
+// the only words written through `&Plan` are atomics. `hooks` is followed
+// only in a fork-like child, on its own copy of memory.
 unsafe impl Send for Plan {}
 // SAFETY: as above.
 unsafe impl Sync for Plan {}
 
 /// Stage numbers as stored in the error word (0 means none).
-const STAGES: [ExecStage; 8] = [
+const STAGES: [ExecStage; 16] = [
     ExecStage::Signals,
     ExecStage::Session,
     ExecStage::ProcessGroup,
@@ -148,6 +200,14 @@ const STAGES: [ExecStage; 8] = [
     ExecStage::DeathSignal,
     ExecStage::SignalMask,
     ExecStage::Exec,
+    ExecStage::IdMaps,
+    ExecStage::Hostname,
+    ExecStage::Rlimit,
+    ExecStage::Root,
+    ExecStage::Groups,
+    ExecStage::Credentials,
+    ExecStage::NoNewPrivs,
+    ExecStage::PreExec,
 ];
 
 /// The error-word number of `stage` (1-based).
@@ -193,7 +253,8 @@ impl Plan {
         let mut strings = Vec::new();
         let program = settings.program.as_bytes();
         let mut argv = Vec::with_capacity(settings.args.len() + 2);
-        argv.push(hold(c_string(program)?, &mut strings));
+        let arg0 = settings.arg0.as_ref().map_or(program, |arg0| arg0.as_bytes());
+        argv.push(hold(c_string(arg0)?, &mut strings));
         for arg in &settings.args {
             argv.push(hold(c_string(arg.as_bytes())?, &mut strings));
         }
@@ -216,10 +277,12 @@ impl Plan {
             paths.push(hold(c_string(&candidate)?, &mut strings));
         }
 
-        let cwd = match &settings.cwd {
-            Some(dir) => hold(c_string(dir.as_os_str().as_bytes())?, &mut strings),
-            None => ptr::null(),
+        let mut path = |dir: &Option<PathBuf>| match dir {
+            Some(dir) => c_string(dir.as_os_str().as_bytes()).map(|dir| hold(dir, &mut strings)),
+            None => Ok(ptr::null()),
         };
+        let cwd = path(&settings.cwd)?;
+        let root = path(&settings.root)?;
 
         let mut moves: Vec<FdMove> = (0..STDIO_SLOTS as RawFd)
             .map(|dst| FdMove::new(-1, dst))
@@ -258,6 +321,18 @@ impl Plan {
             sigmask: settings.sigmask.as_ref().map(|set| *set.as_ref()),
             reset_sigpipe: !settings.keep_sigpipe,
             death_signal: settings.death_signal.map_or(0, |sig| sig as c_int),
+            identity: Identity {
+                groups: settings.groups.clone(),
+                gid: settings.gid,
+                uid: settings.uid,
+            },
+            confinement: Confinement {
+                hostname: settings.hostname.as_ref().map(|name| name.as_bytes().to_vec()),
+                rlimits: settings.rlimits.clone(),
+                umask: settings.umask,
+                root,
+                no_new_privs: settings.no_new_privs,
+            },
             spawn: PerSpawn {
                 old_mask: crate::raw::full_sigset(),
                 reset_handlers: AtomicBool::new(true),
@@ -265,6 +340,8 @@ impl Plan {
                 report_fd: -1,
                 environ: ptr::null(),
                 fd_floor: 0,
+                map_sync: (-1, -1),
+                hooks: ptr::null_mut(),
                 stage: AtomicI32::new(0),
                 errno: AtomicI32::new(0),
             },
@@ -272,8 +349,15 @@ impl Plan {
     }
 
     /// Fills in what changes per spawn: the stdio sources (-1: inherit),
-    /// the expected parent pid and the error pipe. Allocates nothing.
-    pub(crate) fn prepare(&mut self, stdio: [RawFd; STDIO_SLOTS], parent: Pid, report_fd: RawFd) {
+    /// the expected parent pid, the error pipe, the id-map sync socket and
+    /// the hooks (see [`PerSpawn`]). Allocates nothing.
+    pub(crate) fn prepare(
+        &mut self,
+        stdio: [RawFd; STDIO_SLOTS],
+        parent: Pid,
+        report_fd: RawFd,
+        extra: Extra,
+    ) {
         for (slot, src) in self.moves.iter_mut().zip(stdio) {
             slot.src = src;
         }
@@ -284,6 +368,8 @@ impl Plan {
         self.spawn.fd_floor = highest.saturating_add(1);
         self.spawn.parent = parent;
         self.spawn.report_fd = report_fd;
+        self.spawn.map_sync = extra.map_sync;
+        self.spawn.hooks = extra.hooks;
         // SAFETY: reading the pointer libc keeps; it stays valid until the
         // environment is changed, which Rust's `set_var` makes `unsafe`.
         self.spawn.environ = unsafe { ptr::addr_of!(environ).read() };
@@ -296,6 +382,15 @@ impl Plan {
         let stage = stage_from_code(self.spawn.stage.load(Ordering::Relaxed))?;
         Some((stage, Errno::from_raw(self.spawn.errno.load(Ordering::Relaxed))))
     }
+}
+
+/// What a fork-like child gets besides the rest of [`PerSpawn`].
+#[derive(Debug)]
+pub(crate) struct Extra {
+    /// See [`PerSpawn::map_sync`].
+    pub(crate) map_sync: (RawFd, RawFd),
+    /// See [`PerSpawn::hooks`].
+    pub(crate) hooks: *mut Vec<Hook>,
 }
 
 impl FdMove {

@@ -9,7 +9,7 @@ use core::ffi::{c_int, c_long};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::arch::{syscall0, syscall2};
+use super::arch::{syscall0, syscall1, syscall2, syscall5};
 use super::{kernel_result, libc_result, unit};
 use crate::CloneFlags;
 
@@ -106,6 +106,128 @@ pub fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<(), Errno> {
     // SAFETY: plain integers.
     let ret = unsafe { libc::syscall(libc::SYS_setresgid, rgid, egid, sgid) };
     libc_result(ret).map(drop)
+}
+
+/// `setuid(uid)`—the raw system call: with `CAP_SETUID` it sets the real,
+/// effective and saved uid (and leaving uid 0 clears the capabilities),
+/// without it only the effective uid, to the real or saved one. For this
+/// thread only, like [`setresuid`].
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // SAFETY: geteuid has no preconditions and cannot fail.
+/// let me = unsafe { libc::geteuid() };
+/// assert_eq!(raw::setuid(me), Ok(())); // becoming who we are is allowed
+/// ```
+///
+/// # References
+/// - [setuid(2)](https://man7.org/linux/man-pages/man2/setuid.2.html)
+pub fn setuid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: one integer.
+    unit(unsafe { syscall1(libc::SYS_setuid, uid as usize) })
+}
+
+/// `setgid(gid)`—the raw system call, the group counterpart of [`setuid`].
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // SAFETY: getegid has no preconditions and cannot fail.
+/// let me = unsafe { libc::getegid() };
+/// assert_eq!(raw::setgid(me), Ok(()));
+/// ```
+///
+/// # References
+/// - [setgid(2)](https://man7.org/linux/man-pages/man2/setgid.2.html)
+pub fn setgid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: one integer.
+    unit(unsafe { syscall1(libc::SYS_setgid, gid as usize) })
+}
+
+/// `setgroups(len, list)`—replaces the supplementary group IDs (needs
+/// `CAP_SETGID`; refused in a user namespace whose `setgroups` file says
+/// `deny`). An empty slice drops them all.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls setgroups and exit_group, raw syscalls that are async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
+///     Forked::Child => unsafe { raw::exit_group(raw::setgroups(&[]).is_ok() as i32) },
+///     // 1 as root, 0 (EPERM) otherwise
+///     Forked::Parent(mut child) => assert!(child.wait()?.code().is_some()),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [setgroups(2)](https://man7.org/linux/man-pages/man2/setgroups.2.html)
+pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the kernel reads `len` gid_t's (u32 on Linux) from a live slice.
+    unit(unsafe { syscall2(libc::SYS_setgroups, groups.len(), groups.as_ptr() as usize) })
+}
+
+/// `sethostname(name, len)`—the host name of the caller's UTS namespace
+/// (needs `CAP_SYS_ADMIN` in the user namespace that owns it; at most 64
+/// bytes, else `EINVAL`).
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// // Longer than the kernel's 64 bytes: refused whoever asks.
+/// assert!(matches!(raw::sethostname(&[b'x'; 65]), Err(Errno::EINVAL | Errno::EPERM)));
+/// ```
+///
+/// # References
+/// - [sethostname(2)](https://man7.org/linux/man-pages/man2/sethostname.2.html)
+pub fn sethostname(name: &[u8]) -> Result<(), Errno> {
+    // SAFETY: the kernel reads `len` bytes from a live slice.
+    unit(unsafe { syscall2(libc::SYS_sethostname, name.as_ptr() as usize, name.len()) })
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)`—from now on `execve` grants no
+/// privilege (set-user-ID bits and file capabilities are ignored); kept
+/// across fork and execve, and cannot be unset.
+///
+/// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
+/// this call (see [the raw layer](crate::raw)).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls set_no_new_privs and exit_group, raw syscalls that are async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: the forked child has its own memory: nothing left undropped is needed by anyone.
+///     Forked::Child => unsafe { raw::exit_group(raw::set_no_new_privs().is_ok() as i32) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(1)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
+/// # References
+/// - [PR_SET_NO_NEW_PRIVS(2const)](https://man7.org/linux/man-pages/man2/PR_SET_NO_NEW_PRIVS.2const.html)
+pub fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: plain integers; the kernel wants the unused arguments 0.
+    unit(unsafe { syscall5(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0, 0) })
 }
 
 /// `setsid()`—makes the caller the leader of a new session and process group.

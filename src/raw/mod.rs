@@ -54,11 +54,12 @@ pub use fd::{
 };
 pub use futex::{futex_wait, futex_wake};
 pub use ids::{
-    getpid, getppid, gettid, parent_and_self, set_pdeathsig, setpgid, setresgid, setresuid, setsid, unshare,
+    getpid, getppid, gettid, parent_and_self, set_no_new_privs, set_pdeathsig, setgid, setgroups,
+    sethostname, setpgid, setresgid, setresuid, setsid, setuid, unshare,
 };
 pub use process::{
-    chdir, clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, execve, exit, exit_group, fork,
-    pidfd_open, vfork_on_stack, wait4, waitid, WaitInfo, PIDFD_THREAD,
+    chdir, chroot, clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, execve, exit, exit_group,
+    fork, pidfd_open, setrlimit, umask, vfork_on_stack, wait4, waitid, Resource, WaitInfo, PIDFD_THREAD,
 };
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,

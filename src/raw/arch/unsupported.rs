@@ -115,3 +115,13 @@ pub(crate) unsafe fn syscall4(nr: i64, a0: usize, a1: usize, a2: usize, a3: usiz
     // SAFETY: forwarded from the caller.
     raw_result(unsafe { libc::syscall(nr as libc::c_long, a0, a1, a2, a3) })
 }
+
+/// A system call with five arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// As for [`syscall1`].
+pub(crate) unsafe fn syscall5(nr: i64, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+    // SAFETY: forwarded from the caller.
+    raw_result(unsafe { libc::syscall(nr as libc::c_long, a0, a1, a2, a3, a4) })
+}

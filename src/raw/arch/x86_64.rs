@@ -274,3 +274,29 @@ pub(crate) unsafe fn syscall4(nr: i64, a0: usize, a1: usize, a2: usize, a3: usiz
     }
     ret
 }
+
+/// A system call with five arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// As for [`syscall1`].
+#[inline]
+pub(crate) unsafe fn syscall5(nr: i64, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call and its arguments.
+    unsafe {
+        asm!(
+            "syscall",              // call `rax` with (rdi, rsi, rdx, r10, r8)
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a0,
+            in("rsi") a1,
+            in("rdx") a2,
+            in("r10") a3,
+            in("r8") a4,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
