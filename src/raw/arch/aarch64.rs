@@ -229,3 +229,27 @@ pub(crate) unsafe fn syscall4(nr: i64, a0: usize, a1: usize, a2: usize, a3: usiz
     }
     ret
 }
+
+/// A system call with five arguments; returns the raw result or `-errno`.
+///
+/// # Safety
+///
+/// As for [`syscall1`].
+#[inline]
+pub(crate) unsafe fn syscall5(nr: i64, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the call and its arguments.
+    unsafe {
+        asm!(
+            "svc #0",               // call `x8` with (x0, x1, x2, x3, x4)
+            in("x8") nr,
+            inlateout("x0") a0 => ret,
+            in("x1") a1,
+            in("x2") a2,
+            in("x3") a3,
+            in("x4") a4,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
