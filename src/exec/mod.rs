@@ -32,13 +32,14 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
 
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use self::launch::{read_report, SpawnMethod};
 use self::plan::{Plan, Settings, STDIO_SLOTS};
 use self::stdio::{StdioDefault, StdioEnds};
 use crate::child::Child;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExecStage, Result};
 use crate::flags::CloneFlags;
 use crate::raw;
 
@@ -81,6 +82,8 @@ pub struct Exec {
     cgroup: Option<OwnedFd>,
     pidfd: bool,
     strategy: Strategy,
+    /// Whether the handle kills and reaps the child when dropped.
+    kill_on_drop: bool,
     /// The cached plan; `None` when a setter changed what it holds.
     plan: Option<Plan>,
 }
@@ -106,6 +109,7 @@ impl Exec {
             cgroup: None,
             pidfd: false,
             strategy: Strategy::default(),
+            kill_on_drop: false,
             plan: None,
         }
     }
@@ -315,11 +319,33 @@ impl Exec {
     /// assert!(child.wait()?.success());
     ///
     /// let err = Exec::new("/no/such/program").spawn().unwrap_err();
-    /// assert_eq!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT });
+    /// assert!(matches!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT, .. }));
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub fn spawn(&mut self) -> Result<ExecChild> {
         self.spawn_with([StdioDefault::Inherit; STDIO_SLOTS])
+    }
+
+    /// Whether the [`ExecChild`] of each later spawn, when dropped before
+    /// the child was reaped, kills it with `SIGKILL` and reaps it (default
+    /// `false`: dropping neither kills nor reaps, as with
+    /// `std::process::Child`). The plan is unaffected.
+    ///
+    /// A child the signal cannot reach (it runs a set-user-ID program as
+    /// another user: `EPERM`) is left running rather than waited for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = clonekit::Exec::new("sleep").arg("10").kill_on_drop(true).spawn()?;
+    /// let pid = child.id();
+    /// drop(child); // killed and reaped: no zombie
+    /// assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn kill_on_drop(&mut self, on: bool) -> &mut Self {
+        self.kill_on_drop = on;
+        self
     }
 
     /// Runs the child to completion with stdio inherited (unless set) and
@@ -373,6 +399,7 @@ impl Exec {
             namespaces: self.namespaces,
             cgroup: self.cgroup.as_ref().map(AsRawFd::as_raw_fd),
             pidfd: self.pidfd,
+            private_pidfd: true,
         };
         method.check()?;
         let plan = match &mut self.plan {
@@ -400,6 +427,10 @@ impl Exec {
         // The child has exec'd or exited (vfork-like) or has its own memory
         // (fork), and holds no stack of ours.
         let mut child = Child::of_process(pid, CloneFlags::empty(), pidfd);
+        if !self.pidfd {
+            // Made for the handle's own use (see `SpawnMethod::takes_pidfd`).
+            child = child.keep_pidfd_private();
+        }
         let failure = match report {
             Some((read, write)) => {
                 drop(write);
@@ -412,15 +443,24 @@ impl Exec {
             // (ECHILD) when the kernel reaped it already (SIGCHLD ignored)
             // or a SIGCHLD handler did: glibc's posix_spawn ignores it too.
             let _ = child.wait();
-            return Err(Error::Exec { stage, errno });
+            return Err(self.exec_error(stage, errno));
         }
-        let [stdin, stdout, stderr] = ends.parent;
-        Ok(ExecChild {
-            child,
-            stdin,
-            stdout,
-            stderr,
-        })
+        Ok(ExecChild::new(child, ends.parent, self.kill_on_drop))
+    }
+
+    /// The error for a child that failed at `stage`: the program, and what
+    /// the stage acted on where the program does not say it.
+    fn exec_error(&self, stage: ExecStage, errno: Errno) -> Error {
+        let detail = match stage {
+            ExecStage::Chdir => self.settings.cwd.as_ref().map(|dir| dir.to_string_lossy().into()),
+            _ => None,
+        };
+        Error::Exec {
+            program: self.settings.program.to_string_lossy().into(),
+            stage,
+            errno,
+            detail,
+        }
     }
 }
 
