@@ -228,11 +228,11 @@ impl ExecChild {
     /// wait again (drop [`stdin`](Self::stdin) first if the child waits for
     /// its end).
     ///
-    /// The handle holds a pidfd, made with the child, with every
-    /// [`Strategy`](crate::Strategy) but `Vfork` (whose system call cannot
-    /// make one unless [`Exec::pidfd`](super::Exec::pidfd) asks), and on
-    /// Linux 5.2 or later: the wait is then `poll` on it and ends as soon as
-    /// the child exits. Without one, [`try_wait`](Self::try_wait) is polled
+    /// The handle holds a pidfd, made with the child, with
+    /// [`Strategy::CloneVfork`](crate::Strategy::CloneVfork) (the default)
+    /// on Linux 5.2 or later, or wherever [`Exec::pidfd`](super::Exec::pidfd)
+    /// asks for one: the wait is then `poll` on it and ends as soon as the
+    /// child exits. Without one, [`try_wait`](Self::try_wait) is polled
     /// with sleeps of 1 ms growing to 50 ms, never past the deadline (see
     /// [`Child::wait_timeout`]).
     ///

@@ -150,10 +150,11 @@ impl SpawnMethod {
     /// Whether the clone makes a pidfd: when one is asked for, and else for
     /// the handle's own use (`wait_timeout` polls it; a kill through it
     /// never reaches another process), made with the child, where the call
-    /// carries it at no cost. The `vfork` system call cannot: there the
-    /// handle goes without, unless one is asked for.
+    /// carries it at no cost: `CloneVfork`'s. The `vfork` and `fork` system
+    /// calls cannot (`Fork` would become a `clone`, no longer `fork`): there
+    /// the handle goes without, unless one is asked for.
     fn takes_pidfd(&self) -> bool {
-        self.pidfd || (self.private_pidfd && self.strategy != Strategy::Vfork)
+        self.pidfd || (self.private_pidfd && self.strategy == Strategy::CloneVfork)
     }
 
     /// The engine's request for `flags` through `call`, exit signal SIGCHLD.

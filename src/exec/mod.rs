@@ -246,7 +246,7 @@ impl Exec {
     /// ```
     /// use std::io::Write;
     /// use clonekit::{Exec, Stdio};
-    /// let mut child = Exec::new("cat").stdin(Stdio::Piped).stdout(Stdio::Piped).spawn()?;
+    /// let mut child = Exec::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     /// child.stdin.take().unwrap().write_all(b"through")?;
     /// let out = child.wait_with_output()?;
     /// assert_eq!(out.stdout, b"through");
@@ -263,7 +263,7 @@ impl Exec {
     ///
     /// ```
     /// use clonekit::{Exec, Stdio};
-    /// assert!(Exec::new("echo").stdout(Stdio::Null).status()?.success());
+    /// assert!(Exec::new("echo").stdout(Stdio::null()).status()?.success());
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub fn stdout(&mut self, stdio: impl Into<Stdio>) -> &mut Self {
@@ -277,7 +277,7 @@ impl Exec {
     ///
     /// ```
     /// use clonekit::{Exec, Stdio};
-    /// let out = Exec::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::Piped).output()?;
+    /// let out = Exec::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::piped()).output()?;
     /// assert_eq!(out.stderr, b"oops\n");
     /// # Ok::<(), clonekit::Error>(())
     /// ```
