@@ -15,11 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut child = Exec::new("sh")
         .args(["-c", "echo \"$(pwd): $(tr a-z A-Z)\""])
         .current_dir("/tmp")
-        .stdin(Stdio::Piped)
-        .stdout(Stdio::Piped)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .pidfd(true)
         .spawn()?;
-    let pidfd = child.child.pidfd().map(|fd| fd.as_raw_fd());
+    let pidfd = child.pidfd().map(|fd| fd.as_raw_fd());
     println!("spawned pid {} (pidfd {:?})", child.pid(), pidfd);
 
     child

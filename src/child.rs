@@ -6,10 +6,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::ptr::NonNull;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
@@ -18,6 +19,7 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
 use crate::raw;
+use crate::rusage::ResourceUsage;
 use crate::stack::Stack;
 use crate::tid::TidSlot;
 
@@ -82,6 +84,8 @@ pub struct Child<'a> {
     done_word: Option<NonNull<TidSlot>>,
     /// How the child ended, once reaped.
     status: Option<ExitStatus>,
+    /// What it used, once reaped.
+    rusage: Option<ResourceUsage>,
     /// The child was reaped by someone else (the kernel, when `SIGCHLD` is
     /// ignored): its pid may already belong to another process.
     gone: bool,
@@ -116,6 +120,7 @@ impl<'a> Child<'a> {
             stack,
             done_word,
             status: None,
+            rusage: None,
             gone: false,
             _borrows: PhantomData,
         }
@@ -203,12 +208,12 @@ impl<'a> Child<'a> {
             return Ok(status);
         }
         loop {
-            match raw::wait4(self.pid, libc::__WALL) {
+            match raw::wait4_rusage(self.pid, libc::__WALL) {
                 Err(Errno::EINTR) => continue,
                 Err(errno) => return Err(self.lost("wait4", errno)),
                 Ok(None) => continue,
-                Ok(Some(raw_status)) => {
-                    if let Some(status) = self.record(raw_status) {
+                Ok(Some((raw_status, usage))) => {
+                    if let Some(status) = self.record(raw_status, &usage) {
                         return Ok(status);
                     }
                 }
@@ -230,11 +235,13 @@ impl<'a> Child<'a> {
         }
         match self.peek() {
             Err(errno) => Err(self.lost("waitid", errno)),
-            Ok(Some(info)) if info.is_final() => match raw::wait4(self.pid, libc::__WALL | libc::WNOHANG) {
-                Ok(Some(raw_status)) => Ok(self.record(raw_status)),
-                Ok(None) => Ok(None),
-                Err(errno) => Err(self.lost("wait4", errno)),
-            },
+            Ok(Some(info)) if info.is_final() => {
+                match raw::wait4_rusage(self.pid, libc::__WALL | libc::WNOHANG) {
+                    Ok(Some((raw_status, usage))) => Ok(self.record(raw_status, &usage)),
+                    Ok(None) => Ok(None),
+                    Err(errno) => Err(self.lost("wait4", errno)),
+                }
+            }
             Ok(_) => Ok(None),
         }
     }
@@ -268,17 +275,112 @@ impl<'a> Child<'a> {
         }
     }
 
-    /// Keeps a raw wait status if it is final (exited or killed); a stop or
-    /// continue report changes nothing (wait(2)).
-    fn record(&mut self, raw_status: libc::c_int) -> Option<ExitStatus> {
+    /// Keeps a raw wait status and the resource usage if the status is
+    /// final (exited or killed); a stop or continue report changes nothing
+    /// (wait(2)).
+    fn record(&mut self, raw_status: libc::c_int, usage: &libc::rusage) -> Option<ExitStatus> {
         let status = ExitStatus::from_raw(raw_status);
         if status.code().is_none() && status.signal().is_none() {
             return None;
         }
         self.status = Some(status);
+        self.rusage = Some(ResourceUsage::from_raw(usage));
         // A reaped child uses nothing of ours any more.
         self.done_word = None;
+        // A pidfd taken for our own use has no use left: give its fd back.
+        if self.pidfd_private {
+            self.pidfd = None;
+        }
         Some(status)
+    }
+
+    /// What the child used (CPU time, memory, faults, context switches),
+    /// once [`wait`](Self::wait) or [`try_wait`](Self::try_wait) has reaped
+    /// it; `None` before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().spawn(|| 0)? };
+    /// assert_eq!(child.rusage(), None);
+    /// child.wait()?;
+    /// assert!(child.rusage().unwrap().max_rss_kib > 0);
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
+    /// # References
+    /// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
+    pub fn rusage(&self) -> Option<ResourceUsage> {
+        self.rusage
+    }
+
+    /// Waits at most `timeout` for the child to end, and reaps it if it
+    /// did: `Ok(None)` if it still runs when the time is up.
+    ///
+    /// With a pidfd (asked for, or taken for this handle's own use), this
+    /// is `poll` on the pidfd, which becomes readable when the child exits:
+    /// the call returns as soon as it does. Without one (a kernel before
+    /// 5.2, or a child created without `CLONE_PIDFD`), it polls
+    /// [`try_wait`](Self::try_wait), sleeping between tries from 1 ms up
+    /// to 50 ms, never past the deadline: the exit is seen at most 50 ms late.
+    ///
+    /// A ptrace stop does not end the wait (see [`try_wait`](Self::try_wait)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`try_wait`](Self::try_wait), and `Sys { call: "poll" }`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use clonekit::{CloneBuilder, Signal};
+    /// // SAFETY: no CLONE_VM; the closure only loops on a system call.
+    /// let mut child = unsafe {
+    ///     CloneBuilder::new().pidfd(true).spawn(|| loop {
+    ///         // SAFETY: pause has no preconditions.
+    ///         unsafe { libc::pause() };
+    ///     })?
+    /// };
+    /// assert_eq!(child.wait_timeout(Duration::from_millis(10))?, None);
+    /// child.kill(Signal::SIGKILL)?;
+    /// assert!(child.wait_timeout(Duration::from_secs(60))?.is_some());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
+    /// # References
+    /// - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html) (polling a pidfd),
+    ///   [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        // Past any real deadline: a timeout too large to add waits without one.
+        let deadline = Instant::now().checked_add(timeout);
+        let mut nap = Duration::from_millis(1);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                return Ok(None);
+            }
+            match &self.pidfd {
+                Some(pidfd) => poll_readable(pidfd.as_fd(), left)?,
+                None => {
+                    std::thread::sleep(nap.min(left));
+                    nap = (nap * 2).min(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// Whether the child has been reaped through this handle.
+    pub(crate) fn is_reaped(&self) -> bool {
+        self.status.is_some()
     }
 
     /// The error for a failed wait; `ECHILD` means the child was reaped
@@ -379,6 +481,21 @@ impl<'a> Child<'a> {
         // SAFETY: as in `wait_done_with_memory`.
         self.done_word
             .is_some_and(|word| !unsafe { word.as_ref() }.is_cleared())
+    }
+}
+
+/// Waits at most `timeout` (or, for a huge one, without limit) until `fd`
+/// is readable; a signal ends the wait early, which the caller's loop absorbs.
+fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<()> {
+    let mut fds = [libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    let timeout = (timeout != Duration::MAX).then_some(timeout);
+    match raw::poll(&mut fds, timeout) {
+        Ok(_) | Err(Errno::EINTR) => Ok(()),
+        Err(errno) => Err(Error::sys("poll")(errno)),
     }
 }
 

@@ -12,7 +12,8 @@ use crate::rules::Conflict;
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// What went wrong. Every variant that comes from the kernel keeps its
-/// [`Errno`], and `From<Error> for io::Error` keeps it as `raw_os_error()`.
+/// [`Errno`] ([`Error::errno`]); `From<Error> for io::Error` keeps this
+/// error inside the `io::Error` (see there).
 ///
 /// # Examples
 ///
@@ -23,9 +24,13 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// assert!(matches!(err, Error::Conflict(c) if c.rule() == Rule::SighandWithoutVm));
 /// // The child could not exec: its own errno, with the stage it failed at.
 /// let err = Exec::new("/no/such/program").spawn().unwrap_err();
-/// assert!(matches!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT }));
+/// assert!(matches!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT, .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "spawning `/no/such/program`: execve: No such file or directory (os error 2)"
+/// );
 /// let io: std::io::Error = err.into();
-/// assert_eq!(io.raw_os_error(), Some(libc::ENOENT));
+/// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -35,7 +40,8 @@ pub enum Error {
     /// A system call failed.
     Sys {
         /// The system call, as its man page names it (`"clone3"`, `"wait4"`,
-        /// `"write"`).
+        /// `"write"`), and nothing else: code may match on it. Why or on
+        /// what is in `detail`.
         call: &'static str,
         /// What the kernel answered.
         errno: Errno,
@@ -53,12 +59,18 @@ pub enum Error {
         errno: Errno,
     },
     /// The spawned child failed at `stage`, before or at `execve`; it has been
-    /// reaped.
+    /// reaped. Match it with `..`: the fields that say on what may grow.
     Exec {
+        /// The program, as given to [`Exec::new`](crate::Exec::new) (lossily
+        /// made UTF-8).
+        program: Box<str>,
         /// The step that failed.
         stage: ExecStage,
         /// What the kernel answered there.
         errno: Errno,
+        /// What the step acted on, where that is one thing the program does
+        /// not say: the working directory for [`ExecStage::Chdir`].
+        detail: Option<Box<str>>,
     },
     /// A program name, argument or environment entry holds an interior NUL byte.
     Nul,
@@ -118,8 +130,17 @@ impl fmt::Display for Error {
             Error::Unsupported { feature, errno } => {
                 write!(f, "{feature} is not supported here: {} ({errno:?})", errno.desc())
             }
-            Error::Exec { stage, errno } => {
-                write!(f, "the child failed to {stage}: {} ({errno:?})", errno.desc())
+            Error::Exec {
+                program,
+                stage,
+                errno,
+                detail,
+            } => {
+                write!(f, "spawning `{program}`: {stage}")?;
+                if let Some(detail) = detail {
+                    write!(f, "{}{detail}", stage.joiner())?;
+                }
+                write!(f, ": {} (os error {})", errno.desc(), *errno as i32)
             }
             Error::Nul => f.write_str("a program name, argument or environment entry contains a NUL byte"),
             Error::StackTooSmall { size, needed } => {
@@ -145,16 +166,37 @@ impl From<Conflict> for Error {
 }
 
 impl From<Error> for io::Error {
-    /// Errors from the kernel become `io::Error::from_raw_os_error`, so
-    /// `raw_os_error()` gives the errno (the message is the OS's); a broken
-    /// rule, a NUL byte or a small stack become `InvalidInput` with our message.
+    /// An `io::Error` whose kind is the one std gives the errno
+    /// (`NotFound` for `ENOENT`, `PermissionDenied` for `EACCES` and
+    /// `EPERM`, `InvalidInput` for a broken rule, ...), whose message is this
+    /// error's (the program and stage, the system call and why), and which
+    /// carries this error itself.
+    ///
+    /// `raw_os_error()` is then `None` (an `io::Error` holds an errno or a
+    /// payload, not both): the errno, the stage and every other field come
+    /// back by downcasting the payload.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use clonekit::{Errno, Error, Exec, ExecStage};
+    /// let err: io::Error = Exec::new("true").current_dir("/nonexistent").spawn().unwrap_err().into();
+    /// assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "spawning `true`: chdir to /nonexistent: No such file or directory (os error 2)"
+    /// );
+    /// let inner = err.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap();
+    /// assert_eq!(inner.errno(), Some(Errno::ENOENT));
+    /// assert!(matches!(inner, Error::Exec { stage: ExecStage::Chdir, .. }));
+    /// ```
     fn from(err: Error) -> io::Error {
-        match err {
-            Error::Sys { errno, .. } | Error::Unsupported { errno, .. } | Error::Exec { errno, .. } => {
-                io::Error::from_raw_os_error(errno as i32)
-            }
-            other => io::Error::new(io::ErrorKind::InvalidInput, other),
-        }
+        let kind = match err.errno() {
+            Some(errno) => io::Error::from_raw_os_error(errno as i32).kind(),
+            None => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, err)
     }
 }
 
@@ -202,25 +244,38 @@ pub enum ExecStage {
     PreExec,
 }
 
+impl ExecStage {
+    /// What joins the stage and what it acted on in a message ("chdir to
+    /// /tmp").
+    fn joiner(self) -> &'static str {
+        match self {
+            ExecStage::Chdir => " to ",
+            _ => " ",
+        }
+    }
+}
+
+/// The step, short: the system call where one call is the step (`chdir`,
+/// `execve`, `setsid`, `setpgid`), else what it does.
 impl fmt::Display for ExecStage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ExecStage::Signals => "reset its signal handlers",
-            ExecStage::Session => "start a new session",
-            ExecStage::ProcessGroup => "join its process group",
-            ExecStage::Fds => "set up its file descriptors",
-            ExecStage::Chdir => "change to its working directory",
-            ExecStage::DeathSignal => "set its parent-death signal",
-            ExecStage::SignalMask => "restore its signal mask",
-            ExecStage::Exec => "execute the program",
-            ExecStage::IdMaps => "get its user namespace's uid/gid maps",
-            ExecStage::Hostname => "set its host name",
-            ExecStage::Rlimit => "set a resource limit",
-            ExecStage::Root => "change its root directory",
-            ExecStage::Groups => "set its supplementary groups",
-            ExecStage::Credentials => "change its user or group id",
-            ExecStage::NoNewPrivs => "set no_new_privs",
-            ExecStage::PreExec => "run its pre_exec hook",
+            ExecStage::Signals => "resetting signal handlers",
+            ExecStage::Session => "setsid",
+            ExecStage::ProcessGroup => "setpgid",
+            ExecStage::Fds => "placing file descriptors",
+            ExecStage::Chdir => "chdir",
+            ExecStage::DeathSignal => "setting the parent-death signal",
+            ExecStage::SignalMask => "restoring the signal mask",
+            ExecStage::Exec => "execve",
+            ExecStage::IdMaps => "writing the uid/gid maps",
+            ExecStage::Hostname => "sethostname",
+            ExecStage::Rlimit => "prlimit",
+            ExecStage::Root => "chroot",
+            ExecStage::Groups => "setgroups",
+            ExecStage::Credentials => "setuid/setgid",
+            ExecStage::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
+            ExecStage::PreExec => "the pre_exec hook",
         })
     }
 }

@@ -17,7 +17,10 @@
 //! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
 //!   only raw system calls prepared in the parent, then `execve`; failures
 //!   come back from `spawn` as [`Error::Exec`].
-//! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
+//! - [`ExecChild`]: `std::process::Child`'s methods under the same names,
+//!   plus `signal`, `wait_timeout` and the child's [`ResourceUsage`].
+//! - [`Child`]: wait, try_wait, wait_timeout, kill (through the pidfd when
+//!   there is one).
 //! - [`raw`]: one typed function per system call (`unsafe` where the call
 //!   can break memory or I/O safety), for those who
 //!   need exactly the call and no policy.
@@ -104,6 +107,7 @@ mod fork;
 mod probe;
 pub mod raw;
 mod rules;
+mod rusage;
 mod stack;
 mod tid;
 mod userns;
@@ -117,10 +121,20 @@ pub use fork::fork;
 pub use probe::{probe, Feature, HostSupport, SeccompMode};
 pub use raw::Resource;
 pub use rules::{Conflict, Rule};
+pub use rusage::ResourceUsage;
 pub use stack::Stack;
 pub use tid::TidSlot;
 pub use userns::{IdMap, Setgroups};
 
+// The types of other crates that appear in this crate's signatures, so
+// that a user needs no dependency of their own, of the same version, to
+// name them (tests/public_api.rs uses only these paths).
+/// The `bitflags` crate [`CloneFlags`] is made with: its `iter()` and
+/// trait implementations name this crate's types.
+pub use bitflags;
+/// The `libc` crate this crate is built with: the [`raw`] layer takes and
+/// returns its types (`pollfd`, `sigset_t`, `rusage`) and its constants.
+pub use libc;
 pub use nix::errno::Errno;
-pub use nix::sys::signal::Signal;
+pub use nix::sys::signal::{SigSet, Signal};
 pub use nix::unistd::Pid;

@@ -77,7 +77,7 @@ fn spawn_fails(exec: &mut Exec) -> Error {
 
 fn stage_of(err: &Error) -> Option<(ExecStage, Errno)> {
     match err {
-        Error::Exec { stage, errno } => Some((*stage, *errno)),
+        Error::Exec { stage, errno, .. } => Some((*stage, *errno)),
         _ => None,
     }
 }

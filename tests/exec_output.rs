@@ -3,7 +3,7 @@
 
 use std::fs::{self, File};
 
-use clonekit::{raw, Errno, Error, Exec, ExecChild, Pid, Signal, Stdio, Strategy};
+use clonekit::{raw, Errno, Error, Exec, ExecChild, Pid, Stdio, Strategy};
 use rstest::rstest;
 
 #[macro_use]
@@ -84,7 +84,7 @@ fn only_stderr_piped() {
 /// the read's EBADF, and leave the child neither running nor a zombie.
 fn fails_to_read_and_reaps(mut child: ExecChild) {
     let pid = child.pid();
-    child.stdout = Some(unreadable());
+    child.stdout = Some(std::os::fd::OwnedFd::from(unreadable()).into());
     let result = child.wait_with_output();
     let left_behind = clean_up(pid);
     assert_eq!(
@@ -216,7 +216,7 @@ fn nproc_helper() {
         Err(err) => skip!("not even one child under RLIMIT_NPROC {limit}: {err}"),
     };
     let thread = std::thread::Builder::new().spawn(|| ());
-    sleeper.child.kill(Signal::SIGKILL).unwrap();
+    sleeper.kill().unwrap();
     sleeper.wait().unwrap();
     assert!(thread.is_err(), "RLIMIT_NPROC {limit} allowed a second task");
 

@@ -85,7 +85,7 @@ fn handler_never_runs_in_child(strategy: Strategy) {
         stop.store(true, Ordering::Relaxed);
         codes
     });
-    leader.child.kill(Signal::SIGKILL).unwrap();
+    leader.kill().unwrap();
     leader.wait().unwrap();
     set_handler(Signal::SIGWINCH, SigHandler::SigDfl);
 
@@ -127,8 +127,8 @@ fn fallback_helper() {
     assert_eq!(raw::clone3_probe(), clonekit::Errno::ENOSYS);
     handler_never_runs_in_child(Strategy::CloneVfork);
     let mut child = Exec::new("sleep").arg("10").pidfd(true).spawn().unwrap();
-    assert!(child.child.pidfd().is_some(), "legacy clone gives a pidfd too");
-    child.child.kill(Signal::SIGKILL).unwrap();
+    assert!(child.pidfd().is_some(), "legacy clone gives a pidfd too");
+    child.kill().unwrap();
     child.wait().unwrap();
     // What only clone3 can do is refused, not silently dropped.
     let err = Exec::new("true")

@@ -319,10 +319,12 @@ fn sys_fails_with<T: Debug>(result: clonekit::Result<T>, want: Errno) -> Outcome
     }
 }
 
-fn exec_error(errno: Errno) -> Error {
+fn exec_error(program: &str, errno: Errno) -> Error {
     Error::Exec {
+        program: program.into(),
         stage: ExecStage::Exec,
         errno,
+        detail: None,
     }
 }
 
@@ -333,14 +335,14 @@ fn spawn_wait_kill(strategy: Strategy, pidfd: bool) -> Outcome {
     let mut child = exec("true", strategy, pidfd)
         .spawn()
         .map_err(|err| format!("spawn: {err:?}"))?;
-    let has_pidfd = child.child.pidfd().is_some();
+    let has_pidfd = child.pidfd().is_some();
     let waited = child.wait();
     if pidfd && !has_pidfd {
         return Err("pidfd(true) but no pidfd".into());
     }
     // SIGWINCH rather than SIGTERM: if the library wrongly sent it to a
     // recycled pid, a stranger would at worst redraw its window.
-    let killed = child.child.kill(Signal::SIGWINCH);
+    let killed = child.signal(Signal::SIGWINCH);
     let killed_errno = killed.as_ref().err().and_then(Error::errno);
     match (&waited, killed_errno) {
         (Ok(status), _) if !status.success() => Err(format!("true ended with {status:?}")),
@@ -390,11 +392,21 @@ fn under_sigchld_disposition(checks: &mut Checks) {
         let tag = tag(pidfd);
         checks.check(&format!("enoent{tag}"), |s| {
             let mut exec = exec("/no/such/program", s, pidfd);
-            (0..REPEAT).try_for_each(|_| fails_with(exec.spawn().map(reap), &exec_error(Errno::ENOENT)))
+            (0..REPEAT).try_for_each(|_| {
+                fails_with(
+                    exec.spawn().map(reap),
+                    &exec_error("/no/such/program", Errno::ENOENT),
+                )
+            })
         });
         checks.check(&format!("eacces{tag}"), |s| {
             let mut exec = exec(not_executable.path(), s, pidfd);
-            (0..REPEAT).try_for_each(|_| fails_with(exec.spawn().map(reap), &exec_error(Errno::EACCES)))
+            (0..REPEAT).try_for_each(|_| {
+                fails_with(
+                    exec.spawn().map(reap),
+                    &exec_error(not_executable.path(), Errno::EACCES),
+                )
+            })
         });
         checks.check(&format!("spawn-wait-kill{tag}"), |s| {
             (0..REPEAT).try_for_each(|_| spawn_wait_kill(s, pidfd))
@@ -410,7 +422,7 @@ fn everything_works(checks: &mut Checks) {
     checks.check("enoent", |s| {
         fails_with(
             exec("/no/such/program", s, false).spawn().map(reap),
-            &exec_error(Errno::ENOENT),
+            &exec_error("/no/such/program", Errno::ENOENT),
         )
     });
     for pidfd in [false, true] {
@@ -419,7 +431,7 @@ fn everything_works(checks: &mut Checks) {
             let mut child = exec("true", s, pidfd)
                 .spawn()
                 .map_err(|e| format!("spawn: {e:?}"))?;
-            let has_pidfd = child.child.pidfd().is_some();
+            let has_pidfd = child.pidfd().is_some();
             match child.wait() {
                 Ok(status) if status.success() && has_pidfd == pidfd => Ok(()),
                 other => Err(format!("wait: {other:?}, pidfd: {has_pidfd}")),

@@ -121,7 +121,7 @@ impl Spawner {
 
     fn clonekit(&mut self, which: usize) -> io::Result<c_int> {
         let mut child = self.execs[which].spawn()?;
-        Ok(child.child.wait()?.code().unwrap_or(-1))
+        Ok(child.wait()?.code().unwrap_or(-1))
     }
 
     fn posix_spawn(&self) -> io::Result<c_int> {

@@ -103,7 +103,11 @@ pub(super) struct SpawnMethod {
     pub(super) strategy: Strategy,
     pub(super) namespaces: CloneFlags,
     pub(super) cgroup: Option<RawFd>,
+    /// A pidfd was asked for: the handle shows it, and spawn fails without.
     pub(super) pidfd: bool,
+    /// Take a pidfd for the handle's own use where the call carries one
+    /// at no cost (see `takes_pidfd`); dropped if there is no fd free for it.
+    pub(super) private_pidfd: bool,
 }
 
 /// Whether the vfork system call was refused (a seccomp filter answering
@@ -150,8 +154,18 @@ impl SpawnMethod {
     fn flags(&self) -> CloneFlags {
         let mut flags = self.namespaces;
         flags.set(CloneFlags::INTO_CGROUP, self.cgroup.is_some());
-        flags.set(CloneFlags::PIDFD, self.pidfd);
+        flags.set(CloneFlags::PIDFD, self.takes_pidfd());
         flags
+    }
+
+    /// Whether the clone makes a pidfd: when one is asked for, and else for
+    /// the handle's own use (`wait_timeout` polls it; a kill through it
+    /// never reaches another process), made with the child, where the call
+    /// carries it at no cost: `CloneVfork`'s. The `vfork` and `fork` system
+    /// calls cannot (`Fork` would become a `clone`, no longer `fork`): there
+    /// the handle goes without, unless one is asked for.
+    fn takes_pidfd(&self) -> bool {
+        self.pidfd || (self.private_pidfd && self.strategy == Strategy::CloneVfork)
     }
 
     /// The engine's request for `flags` through `call`, exit signal SIGCHLD.
@@ -171,10 +185,18 @@ impl SpawnMethod {
         // SAFETY: both pointers are live sigset_t's.
         unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, &all, &mut plan.spawn.old_mask) }
             .map_err(Error::sys("rt_sigprocmask"))?;
-        let created = match self.strategy {
-            Strategy::CloneVfork => self.clone_vfork(plan),
-            Strategy::Vfork => self.vfork(plan),
-            Strategy::Fork => self.fork(plan),
+        let created = match self.create(plan) {
+            // No fd free for a pidfd nobody asked for: a spawn that needs no
+            // fd (stdio inherited) must not fail for it. Go without.
+            Err(Error::Sys {
+                errno: Errno::EMFILE | Errno::ENFILE,
+                ..
+            }) if !self.pidfd && self.takes_pidfd() => SpawnMethod {
+                private_pidfd: false,
+                ..*self
+            }
+            .create(plan),
+            other => other,
         };
         // SAFETY: as above.
         let restored =
@@ -199,6 +221,15 @@ impl SpawnMethod {
             return Err(err);
         }
         Ok((pid, pidfd))
+    }
+
+    /// Creates the child with this strategy.
+    fn create(&self, plan: &Plan) -> Result<(Pid, Option<OwnedFd>)> {
+        match self.strategy {
+            Strategy::CloneVfork => self.clone_vfork(plan),
+            Strategy::Vfork => self.vfork(plan),
+            Strategy::Fork => self.fork(plan),
+        }
     }
 
     /// `clone3(CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND | ...)` on a

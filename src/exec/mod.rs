@@ -37,6 +37,7 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Output};
 use std::ptr;
 
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use self::launch::{read_report, SpawnMethod};
@@ -97,6 +98,8 @@ pub struct Exec {
     strategy: Strategy,
     /// The `pre_exec` hooks, in order.
     hooks: Vec<Hook>,
+    /// Whether the handle kills and reaps the child when dropped.
+    kill_on_drop: bool,
     /// The cached plan; `None` when a setter changed what it holds.
     plan: Option<Plan>,
 }
@@ -123,6 +126,7 @@ impl Exec {
             pidfd: false,
             strategy: Strategy::default(),
             hooks: Vec::new(),
+            kill_on_drop: false,
             plan: None,
         }
     }
@@ -330,7 +334,7 @@ impl Exec {
     /// ```
     /// use std::io::Write;
     /// use clonekit::{Exec, Stdio};
-    /// let mut child = Exec::new("cat").stdin(Stdio::Piped).stdout(Stdio::Piped).spawn()?;
+    /// let mut child = Exec::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     /// child.stdin.take().unwrap().write_all(b"through")?;
     /// let out = child.wait_with_output()?;
     /// assert_eq!(out.stdout, b"through");
@@ -347,7 +351,7 @@ impl Exec {
     ///
     /// ```
     /// use clonekit::{Exec, Stdio};
-    /// assert!(Exec::new("echo").stdout(Stdio::Null).status()?.success());
+    /// assert!(Exec::new("echo").stdout(Stdio::null()).status()?.success());
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub fn stdout(&mut self, stdio: impl Into<Stdio>) -> &mut Self {
@@ -361,7 +365,7 @@ impl Exec {
     ///
     /// ```
     /// use clonekit::{Exec, Stdio};
-    /// let out = Exec::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::Piped).output()?;
+    /// let out = Exec::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::piped()).output()?;
     /// assert_eq!(out.stderr, b"oops\n");
     /// # Ok::<(), clonekit::Error>(())
     /// ```
@@ -409,11 +413,33 @@ impl Exec {
     /// assert!(child.wait()?.success());
     ///
     /// let err = Exec::new("/no/such/program").spawn().unwrap_err();
-    /// assert_eq!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT });
+    /// assert!(matches!(err, Error::Exec { stage: ExecStage::Exec, errno: Errno::ENOENT, .. }));
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub fn spawn(&mut self) -> Result<ExecChild> {
         self.spawn_with([StdioDefault::Inherit; STDIO_SLOTS])
+    }
+
+    /// Whether the [`ExecChild`] of each later spawn, when dropped before
+    /// the child was reaped, kills it with `SIGKILL` and reaps it (default
+    /// `false`: dropping neither kills nor reaps, as with
+    /// `std::process::Child`). The plan is unaffected.
+    ///
+    /// A child the signal cannot reach (it runs a set-user-ID program as
+    /// another user: `EPERM`) is left running rather than waited for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = clonekit::Exec::new("sleep").arg("10").kill_on_drop(true).spawn()?;
+    /// let pid = child.id();
+    /// drop(child); // killed and reaped: no zombie
+    /// assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn kill_on_drop(&mut self, on: bool) -> &mut Self {
+        self.kill_on_drop = on;
+        self
     }
 
     /// Runs the child to completion with stdio inherited (unless set) and
@@ -471,6 +497,7 @@ impl Exec {
             namespaces: self.namespaces,
             cgroup: self.cgroup.as_ref().map(AsRawFd::as_raw_fd),
             pidfd: self.pidfd,
+            private_pidfd: true,
         };
         method.check()?;
         let plan = match &mut self.plan {
@@ -512,15 +539,16 @@ impl Exec {
         // The child has exec'd or exited (vfork-like) or has its own memory
         // (fork), and holds no stack of ours.
         let mut child = Child::of_process(pid, CloneFlags::empty(), pidfd);
+        if !self.pidfd {
+            // Made for the handle's own use (see `SpawnMethod::takes_pidfd`).
+            child = child.keep_pidfd_private();
+        }
         if let Some(sync) = map_sync {
             // The child waits for its maps before anything else.
             if let Err(err) = sync.release(pid, &maps) {
                 child.discard();
-                let errno = err.errno().unwrap_or(nix::errno::Errno::EIO);
-                return Err(Error::Exec {
-                    stage: ExecStage::IdMaps,
-                    errno,
-                });
+                let errno = err.errno().unwrap_or(Errno::EIO);
+                return Err(self.exec_error(ExecStage::IdMaps, errno));
             }
         }
         let failure = match report {
@@ -535,15 +563,24 @@ impl Exec {
             // (ECHILD) when the kernel reaped it already (SIGCHLD ignored)
             // or a SIGCHLD handler did: glibc's posix_spawn ignores it too.
             let _ = child.wait();
-            return Err(Error::Exec { stage, errno });
+            return Err(self.exec_error(stage, errno));
         }
-        let [stdin, stdout, stderr] = ends.parent;
-        Ok(ExecChild {
-            child,
-            stdin,
-            stdout,
-            stderr,
-        })
+        Ok(ExecChild::new(child, ends.parent, self.kill_on_drop))
+    }
+
+    /// The error for a child that failed at `stage`: the program, and what
+    /// the stage acted on where the program does not say it.
+    fn exec_error(&self, stage: ExecStage, errno: Errno) -> Error {
+        let detail = match stage {
+            ExecStage::Chdir => self.settings.cwd.as_ref().map(|dir| dir.to_string_lossy().into()),
+            _ => None,
+        };
+        Error::Exec {
+            program: self.settings.program.to_string_lossy().into(),
+            stage,
+            errno,
+            detail,
+        }
     }
 }
 

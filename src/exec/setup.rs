@@ -93,7 +93,7 @@ impl Exec {
     ///
     /// ```
     /// use clonekit::{Exec, Signal};
-    /// use nix::sys::signal::SigSet;
+    /// use clonekit::SigSet;
     /// let mut mask = SigSet::empty();
     /// mask.add(Signal::SIGUSR1);
     /// assert!(Exec::new("true").sigmask(mask).status()?.success());
@@ -250,7 +250,7 @@ impl Exec {
     ///
     /// ```
     /// let mut child = clonekit::Exec::new("true").pidfd(true).spawn()?;
-    /// assert!(child.child.pidfd().is_some());
+    /// assert!(child.pidfd().is_some());
     /// child.wait()?;
     /// # Ok::<(), clonekit::Error>(())
     /// ```

@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use nix::errno::Errno;
 
@@ -10,13 +11,16 @@ use super::plan::STDIO_SLOTS;
 use crate::error::{Error, Result};
 use crate::raw;
 
-/// What a child's stdin, stdout or stderr is connected to.
+/// What a child's stdin, stdout or stderr is connected to, made as
+/// `std::process::Stdio` is ([`piped`](Stdio::piped), [`null`](Stdio::null),
+/// [`inherit`](Stdio::inherit), and `From` a file, an fd, or another
+/// child's pipe end), or named by its variant.
 ///
 /// # Examples
 ///
 /// ```
 /// use clonekit::{Exec, Stdio};
-/// let out = Exec::new("echo").arg("hi").stdout(Stdio::Piped).output()?;
+/// let out = Exec::new("echo").arg("hi").stdout(Stdio::piped()).output()?;
 /// assert_eq!(out.stdout, b"hi\n");
 /// # Ok::<(), clonekit::Error>(())
 /// ```
@@ -34,15 +38,134 @@ pub enum Stdio {
     Fd(OwnedFd),
 }
 
+impl Stdio {
+    /// A new pipe for each spawn ([`Stdio::Piped`]); the parent's end is in
+    /// [`ExecChild`](super::ExecChild)'s `stdin`, `stdout` or `stderr`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Exec, Stdio};
+    /// let child = Exec::new("echo").arg("hi").stdout(Stdio::piped()).spawn()?;
+    /// assert_eq!(child.wait_with_output()?.stdout, b"hi\n");
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn piped() -> Stdio {
+        Stdio::Piped
+    }
+
+    /// `/dev/null` ([`Stdio::Null`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Exec, Stdio};
+    /// let out = Exec::new("cat").stdin(Stdio::null()).output()?;
+    /// assert!(out.stdout.is_empty());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn null() -> Stdio {
+        Stdio::Null
+    }
+
+    /// The parent's own fd ([`Stdio::Inherit`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Exec, Stdio};
+    /// assert!(Exec::new("true").stdout(Stdio::inherit()).status()?.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn inherit() -> Stdio {
+        Stdio::Inherit
+    }
+}
+
+/// An fd: the child gets a copy of it ([`Stdio::Fd`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::OwnedFd;
+/// use clonekit::{Exec, Stdio};
+/// let null: OwnedFd = std::fs::File::open("/dev/null")?.into();
+/// assert!(Exec::new("cat").stdin(Stdio::from(null)).status()?.success());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 impl From<OwnedFd> for Stdio {
     fn from(fd: OwnedFd) -> Stdio {
         Stdio::Fd(fd)
     }
 }
 
+/// An open file: the child gets a copy of its fd ([`Stdio::Fd`]).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// let sink = std::fs::File::create("/dev/null")?;
+/// assert!(Exec::new("echo").arg("unseen").stdout(sink).status()?.success());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 impl From<File> for Stdio {
     fn from(file: File) -> Stdio {
         Stdio::Fd(file.into())
+    }
+}
+
+/// Another child's stdin: what this child writes goes to that one.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// let mut cat = Exec::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+/// let mut echo = Exec::new("echo").arg("hi").stdout(Stdio::from(cat.stdin.take().unwrap())).spawn()?;
+/// echo.wait()?;
+/// assert_eq!(cat.wait_with_output()?.stdout, b"hi\n");
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+impl From<ChildStdin> for Stdio {
+    fn from(stdin: ChildStdin) -> Stdio {
+        Stdio::Fd(stdin.into())
+    }
+}
+
+/// Another child's stdout: this child reads what that one writes.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// let mut echo = Exec::new("echo").arg("hi").stdout(Stdio::piped()).spawn()?;
+/// let out = Exec::new("cat").stdin(Stdio::from(echo.stdout.take().unwrap())).output()?;
+/// echo.wait()?;
+/// assert_eq!(out.stdout, b"hi\n");
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+impl From<ChildStdout> for Stdio {
+    fn from(stdout: ChildStdout) -> Stdio {
+        Stdio::Fd(stdout.into())
+    }
+}
+
+/// Another child's stderr: this child reads what that one writes there.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// let mut noisy = Exec::new("sh").args(["-c", "echo oops >&2"]).stderr(Stdio::piped()).spawn()?;
+/// let out = Exec::new("cat").stdin(Stdio::from(noisy.stderr.take().unwrap())).output()?;
+/// noisy.wait()?;
+/// assert_eq!(out.stdout, b"oops\n");
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+impl From<ChildStderr> for Stdio {
+    fn from(stderr: ChildStderr) -> Stdio {
+        Stdio::Fd(stderr.into())
     }
 }
 

@@ -331,6 +331,50 @@ pub fn wait4(pid: Pid, options: c_int) -> Result<Option<c_int>, Errno> {
     libc_result(ret).map(|got| (got != 0).then_some(status))
 }
 
+/// `wait4(pid, &status, options, &rusage)`—as [`wait4`], and also returns
+/// the resource usage of the child the kernel reaped (its own, and that of
+/// its reaped descendants): zero-filled when nothing was reaped.
+///
+/// # Caution
+///
+/// As for [`wait4`].
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// if let Forked::Parent(child) = unsafe { fork()? } {
+///     let (status, usage) = raw::wait4_rusage(child.pid(), 0)?.expect("no WNOHANG");
+///     assert_eq!(status, 0); // exit code 0
+///     assert!(usage.ru_maxrss > 0); // in KiB
+/// } else {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     unsafe { raw::exit_group(0) }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html),
+///   [getrusage(2)](https://man7.org/linux/man-pages/man2/getrusage.2.html)
+pub fn wait4_rusage(pid: Pid, options: c_int) -> Result<Option<(c_int, libc::rusage)>, Errno> {
+    let mut status: c_int = 0;
+    // SAFETY: rusage is plain old data; all-zero is valid.
+    let mut usage: libc::rusage = unsafe { core::mem::zeroed() };
+    // SAFETY: status and usage are live and of the types the kernel writes.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_wait4,
+            pid.as_raw(),
+            &mut status as *mut c_int,
+            options,
+            &mut usage as *mut libc::rusage,
+        )
+    };
+    libc_result(ret).map(|got| (got != 0).then_some((status, usage)))
+}
+
 /// What [`waitid`] found: the child and the `si_code`/`si_status` pair of
 /// its `siginfo_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
