@@ -34,7 +34,7 @@ arm64-7.3  arm64  experimental       linux-binary-7.3-arm64
 # The userland of a foreign architecture's initramfs: Debian's packages of
 # this machine's suite (their libc must be at least the one the cross build
 # links against), with everything they depend on.
-USERLAND=(libc6 dash bash coreutils grep sed strace busybox-static)
+USERLAND=(libc6 libc-bin dash bash coreutils grep sed strace busybox-static)
 
 # Under TCG a program may be slow: each test binary gets this long, each
 # kernel this long in all (boot included). arm64 is emulated more slowly
@@ -285,12 +285,12 @@ strip_into() {
 }
 
 # The userland the tests run (dash as sh, bash, coreutils, grep, sed,
-# strace) and busybox for what /init needs (mount, poweroff): this
+# strace, ldd) and busybox for what /init needs (mount, poweroff): this
 # machine's programs for amd64.
 stage_host_userland() {
   local program
   for program in $(dpkg -L coreutils | grep -E '^/(usr/)?s?bin/') \
-    /usr/bin/dash /usr/bin/bash /usr/bin/grep /usr/bin/sed "$(command -v strace)"; do
+    /usr/bin/dash /usr/bin/bash /usr/bin/grep /usr/bin/sed /usr/bin/ldd "$(command -v strace)"; do
     stage_program "$program"
   done
   cp /bin/busybox "$STAGE/usr/sbin/busybox"
@@ -301,7 +301,8 @@ stage_host_userland() {
 # and /lib merged into /usr as on the amd64 initramfs.
 stage_foreign_userland() {
   local arch=$1 dir=$WORK/userland/$1
-  if [ ! -e "$dir/unpacked" ]; then
+  # The list unpacked is kept: a changed list is downloaded again.
+  if [ "$(cat "$dir/unpacked" 2>/dev/null)" != "${USERLAND[*]}" ]; then
     say "userland $arch: downloading ${USERLAND[*]} and their dependencies"
     private_apt "$(host_suite)" "$arch"
     apt-get "${APT_OPTS[@]}" -qq update
@@ -312,7 +313,7 @@ stage_foreign_userland() {
     # shellcheck disable=SC2086
     (cd "$dir/deb" && apt-get "${APT_OPTS[@]}" -qq download $packages)
     for deb in "$dir"/deb/*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
-    rm -rf "$dir/deb" && touch "$dir/unpacked"
+    rm -rf "$dir/deb" && echo "${USERLAND[*]}" >"$dir/unpacked"
   fi
   local top
   for top in bin sbin lib; do

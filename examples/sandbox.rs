@@ -3,7 +3,7 @@
 //! a host name of its own, and prints what it printed.
 //!
 //! ```text
-//! cargo run --example sandbox                       # id; hostname; echo $$; cat /proc/self/uid_map
+//! cargo run --example sandbox                       # id; uname -n; echo $$; cat /proc/self/uid_map
 //! cargo run --example sandbox -- 'ls -la /proc/self/ns'
 //! ```
 //!
@@ -15,7 +15,7 @@ use std::process::{ExitCode, Output};
 use clonekit::{CloneFlags, Exec, IdMap};
 
 /// What the sandbox runs when no command is given.
-pub const DEFAULT_COMMAND: &str = "id; hostname; echo $$; cat /proc/self/uid_map";
+pub const DEFAULT_COMMAND: &str = "id; uname -n; echo $$; cat /proc/self/uid_map";
 
 /// The sandbox's host name.
 pub const HOSTNAME: &str = "sandbox";

@@ -169,7 +169,10 @@ impl Jail {
     fn new() -> io::Result<Jail> {
         let dir = std::env::temp_dir().join(format!("clonekit-jail-{}", std::process::id()));
         let jail = Jail(dir);
-        let ldd = Command::new("ldd").arg("/bin/sh").output()?;
+        let ldd = Command::new("ldd")
+            .arg("/bin/sh")
+            .output()
+            .map_err(|err| io::Error::new(err.kind(), format!("running ldd to build a chroot: {err}")))?;
         let libs = text(&ldd.stdout);
         let files = libs
             .split_whitespace()
@@ -406,7 +409,7 @@ fn credentials_fail_without_privilege() {
 fn check_sandbox() {
     let (uid, gid) = sandbox_example::caller_ids().unwrap();
     let (fds, kids) = (fd_count(), children());
-    let output = match sandbox_example::run_sandboxed("id -u; hostname; echo $$", uid, gid) {
+    let output = match sandbox_example::run_sandboxed("id -u; uname -n; echo $$", uid, gid) {
         Ok(output) => output,
         Err(err) if err.errno() == Some(Errno::EPERM) => skip!("user namespaces are refused here: {err}"),
         Err(err) => panic!("{err}"),
