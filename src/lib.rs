@@ -17,6 +17,9 @@
 //! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
 //!   only raw system calls prepared in the parent, then `execve`; failures
 //!   come back from `spawn` as [`Error::Exec`].
+//! - With the `tokio` feature, [`Exec::spawn_async`] and `AsyncExecChild`:
+//!   the child awaited in tokio through its pidfd, with no `SIGCHLD`
+//!   handler.
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
 //! - [`raw`]: one typed function per system call (`unsafe` where the call
 //!   can break memory or I/O safety), for those who
@@ -111,6 +114,8 @@ mod userns;
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
+#[cfg(feature = "tokio")]
+pub use exec::AsyncExecChild;
 pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::CloneFlags;
 pub use fork::fork;

@@ -58,7 +58,7 @@ pub use ids::{
 };
 pub use process::{
     chdir, clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, execve, exit, exit_group, fork,
-    pidfd_open, vfork_on_stack, wait4, waitid, WaitInfo, PIDFD_THREAD,
+    pidfd_open, vfork_on_stack, wait4, waitid, waitid_pidfd, WaitInfo, PIDFD_THREAD,
 };
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,
