@@ -199,7 +199,7 @@ harnessless_tests() {
 stage_tests() {
   local plain name kind exe
   say "building the test binaries (release)"
-  cargo test --workspace --release --no-run --message-format=json-render-diagnostics >"$WORK/tests.json"
+  cargo test --workspace --features tokio --release --no-run --message-format=json-render-diagnostics >"$WORK/tests.json"
   cargo build --release -p clonekit-verify --message-format=json-render-diagnostics >"$WORK/verify.json"
   plain=" $(harnessless_tests | tr '\n' ' ') "
   mkdir -p "$STAGE/tests"

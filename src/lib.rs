@@ -17,7 +17,7 @@
 //! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
 //!   only raw system calls prepared in the parent, then `execve`; failures
 //!   come back from `spawn` as [`Error::Exec`].
-//! - With the `tokio` feature, [`Exec::spawn_async`] and `AsyncExecChild`:
+//! - With the `tokio` feature, `Exec::spawn_async` and `AsyncExecChild`:
 //!   the child awaited in tokio through its pidfd, with no `SIGCHLD`
 //!   handler.
 //! - [`Child`]: wait, try_wait, kill (through the pidfd when there is one).
