@@ -34,10 +34,11 @@ fn runtime(flavor: &str) -> Runtime {
     builder.enable_all().build().expect("build a runtime")
 }
 
-/// Runs `test` on a fresh runtime of `flavor`, held to the deadline.
+/// Runs `test` on a fresh runtime of `flavor`, held to twice the deadline
+/// (a test may itself wait for one event up to the deadline).
 fn run<F: std::future::Future<Output = ()>>(flavor: &str, test: F) {
     runtime(flavor).block_on(async {
-        tokio::time::timeout(DEADLINE, test)
+        tokio::time::timeout(DEADLINE * 2, test)
             .await
             .expect("the test outlived the deadline");
     });
@@ -109,6 +110,20 @@ fn outside_a_runtime_is_an_error() {
         ),
         "{err:?}"
     );
+}
+
+/// tokio panics when an fd is registered in a runtime without I/O: the
+/// panic comes through, and the child spawned before it is not left behind.
+#[test]
+fn runtime_without_io_leaves_no_child() {
+    let _serial = serial();
+    let runtime = Builder::new_current_thread().build().unwrap();
+    let spawned = runtime.block_on(async {
+        let spawn = || Exec::new("sleep").arg("100").spawn_async();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(spawn))
+    });
+    assert!(spawned.is_err(), "spawn_async without I/O did not panic");
+    assert!(children().is_empty(), "{:?}", children());
 }
 
 const BIG: usize = 256 * 1024;

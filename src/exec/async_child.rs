@@ -122,6 +122,11 @@ impl Exec {
     /// - `Sys { call: "epoll_ctl" }`: the reactor refused the pidfd or a
     ///   pipe; the child has been killed and reaped.
     ///
+    /// # Panics
+    ///
+    /// In a runtime built without I/O (`enable_io`), as tokio's own I/O
+    /// types do.
+    ///
     /// # Examples
     ///
     /// ```
@@ -209,7 +214,17 @@ impl AsyncExecChild {
         };
         // SAFETY: an OwnedFd is open until the AsyncFd drops it, and always
         // returns the same fd.
-        let registered = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) };
+        let register = || unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) };
+        // tokio panics in a runtime without I/O: the child must not outlive
+        // that unseen. Its pid is still ours (unreaped), so `discard` may
+        // kill and reap it without the pidfd.
+        let registered = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(register)) {
+            Ok(registered) => registered,
+            Err(panic) => {
+                spawned.child.discard();
+                std::panic::resume_unwind(panic);
+            }
+        };
         let pidfd = match registered {
             Ok(pidfd) => pidfd,
             Err(refused) => {
