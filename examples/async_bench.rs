@@ -63,6 +63,11 @@ fn main() {
     for &concurrency in &config.concurrencies {
         let slice = config.slice.max(2 * concurrency);
         let pairs = config.count.div_ceil(slice);
+        // Warm-up, not counted: each method's first spawns set things up once
+        // (clonekit's plan and stack pool, tokio's orphan queue and signal setup).
+        for method in [Method::Clonekit, Method::Tokio] {
+            runtime.block_on(batch(method, &config.target, slice, concurrency));
+        }
         let (mut ours, mut theirs, mut ratios) = (Duration::ZERO, Duration::ZERO, Vec::new());
         for pair in 0..pairs {
             let order = match pair % 2 {

@@ -530,10 +530,15 @@ enum WaitError {
     Waitid(Errno),
 }
 
-/// Waits until the pidfd is readable (the child has ended), then reaps the
-/// child. Cancel-safe: readiness is cleared only when `waitid` found the
-/// child still running.
+/// Reaps the child at once if it has ended already (a short program often
+/// has by the time it is awaited: no trip through the reactor then), else
+/// waits until the pidfd is readable (the child has ended) and reaps it.
+/// Cancel-safe: readiness is cleared only when `waitid` found the child
+/// still running.
 async fn reap_when_ready(pidfd: &AsyncFd<OwnedFd>) -> std::result::Result<ExitStatus, WaitError> {
+    if let Some(status) = reap(pidfd.get_ref().as_fd()).map_err(WaitError::Waitid)? {
+        return Ok(status);
+    }
     loop {
         let mut ready = pidfd.readable().await.map_err(WaitError::Reactor)?;
         match reap(pidfd.get_ref().as_fd()) {
