@@ -237,7 +237,7 @@ harnessless_tests() {
 stage_tests() {
   local arch=$1 plain name kind exe
   say "building the test binaries (release, $arch)"
-  build_for "$arch" test --workspace --release --no-run >"$WORK/tests-$arch.json"
+  build_for "$arch" test --workspace --features tokio --release --no-run >"$WORK/tests-$arch.json"
   build_for "$arch" build --release -p clonekit-verify >"$WORK/verify-$arch.json"
   plain=" $(harnessless_tests | tr '\n' ' ') "
   mkdir -p "$STAGE/tests"

@@ -21,6 +21,9 @@
 //!   plus `signal`, `wait_timeout` and the child's [`ResourceUsage`].
 //! - [`Child`]: wait, try_wait, wait_timeout, kill (through the pidfd when
 //!   there is one).
+//! - With the `tokio` feature, `Exec::spawn_async` and `AsyncExecChild`:
+//!   the child awaited in tokio through its pidfd, with no `SIGCHLD`
+//!   handler.
 //! - [`raw`]: one typed function per system call (`unsafe` where the call
 //!   can break memory or I/O safety), for those who
 //!   need exactly the call and no policy.
@@ -115,6 +118,8 @@ mod userns;
 pub use builder::{CloneBuilder, Syscall};
 pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
+#[cfg(feature = "tokio")]
+pub use exec::AsyncExecChild;
 pub use exec::{Exec, ExecChild, Stdio, Strategy};
 pub use flags::CloneFlags;
 pub use fork::fork;

@@ -341,6 +341,21 @@ impl ExecChild {
             let _ = self.child.wait();
         }
     }
+
+    /// Hands the child over to another handle: returns the `kill_on_drop`
+    /// setting, turned off here so that dropping this handle leaves the
+    /// child alone.
+    #[cfg(feature = "tokio")]
+    pub(super) fn hand_over(&mut self) -> bool {
+        std::mem::replace(&mut self.kill_on_drop, false)
+    }
+
+    /// Kills and reaps the child now: for a handle that could not take it
+    /// over.
+    #[cfg(feature = "tokio")]
+    pub(super) fn discard(mut self) {
+        self.kill_and_reap();
+    }
 }
 
 impl Drop for ExecChild {

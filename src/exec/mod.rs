@@ -14,8 +14,12 @@
 //!   their fallbacks; `stack_pool.rs`: the stacks they run the child on;
 //! - `in_child.rs`: the program that runs in the child, raw system calls only;
 //! - `handle.rs`: [`ExecChild`], the parent's handle; `output.rs` reads a
-//!   child's stdout and stderr at once, on one thread.
+//!   child's stdout and stderr at once, on one thread;
+//! - `async_child.rs` (feature `tokio`): `spawn_async` and its handle,
+//!   awaited in tokio through the child's pidfd.
 
+#[cfg(feature = "tokio")]
+mod async_child;
 mod handle;
 mod in_child;
 mod launch;
@@ -26,6 +30,8 @@ mod setup;
 mod stack_pool;
 mod stdio;
 
+#[cfg(feature = "tokio")]
+pub use async_child::AsyncExecChild;
 pub use handle::ExecChild;
 pub use launch::Strategy;
 pub use stdio::Stdio;

@@ -59,8 +59,8 @@ pub use ids::{
 };
 pub use process::{
     chdir, chroot, clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, execve, exit, exit_group,
-    fork, pidfd_open, setrlimit, umask, vfork_on_stack, wait4, wait4_rusage, waitid, Resource, WaitInfo,
-    PIDFD_THREAD,
+    fork, pidfd_open, setrlimit, umask, vfork_on_stack, wait4, wait4_rusage, waitid, waitid_pidfd, Resource,
+    WaitInfo, PIDFD_THREAD,
 };
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,

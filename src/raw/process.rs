@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
@@ -412,6 +412,39 @@ impl WaitInfo {
 /// # References
 /// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html)
 pub fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
+    waitid_on(libc::P_PID, pid.as_raw(), options)
+}
+
+/// `waitid(P_PIDFD, pidfd, &info, options, NULL)`—as [`waitid`], for the
+/// child that `pidfd` refers to (Linux 5.4; `EINVAL` before). A pidfd names
+/// one process for good: once that child is reaped the call fails with
+/// `ECHILD`, and it never reaches a process that reused the pid.
+///
+/// # Caution
+///
+/// As for [`wait4`].
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Exec};
+/// let mut child = Exec::new("true").pidfd(true).spawn()?;
+/// let pidfd = child.child.take_pidfd().expect("asked for");
+/// let options = libc::WEXITED | libc::__WALL;
+/// let info = raw::waitid_pidfd(std::os::fd::AsFd::as_fd(&pidfd), options)?.expect("no WNOHANG");
+/// assert_eq!((info.code, info.status), (libc::CLD_EXITED, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html),
+///   [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, options: c_int) -> Result<Option<WaitInfo>, Errno> {
+    waitid_on(libc::P_PIDFD, pidfd.as_raw_fd(), options)
+}
+
+/// The `waitid` system call on `(idtype, id)`.
+fn waitid_on(idtype: libc::idtype_t, id: c_int, options: c_int) -> Result<Option<WaitInfo>, Errno> {
     // SAFETY: siginfo_t is plain old data; all-zero is valid and makes
     // si_pid 0 when WNOHANG finds nothing.
     let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
@@ -419,8 +452,8 @@ pub fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
     let ret = unsafe {
         libc::syscall(
             libc::SYS_waitid,
-            libc::P_PID,
-            pid.as_raw(),
+            idtype,
+            id,
             &mut info as *mut libc::siginfo_t,
             options,
             0usize,
