@@ -25,6 +25,19 @@ use crate::tid::TidSlot;
 
 /// What a fork-like call returns: [`Forked::Child`] in the new process,
 /// [`Forked::Parent`] with the child's handle in the caller.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     Forked::Child => unsafe { raw::exit_group(5) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(5)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 #[derive(Debug)]
 pub enum Forked<'a> {
     /// This is the child. It may only do async-signal-safe work, then exec or
@@ -142,12 +155,40 @@ impl<'a> Child<'a> {
 
     /// The child's PID (its TID, for a `CLONE_THREAD` child), as seen from the
     /// caller's PID namespace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().spawn(|| 0)? };
+    /// // Until it is reaped, the child's pid is its own.
+    /// assert!(std::path::Path::new(&format!("/proc/{}", child.pid())).exists());
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn pid(&self) -> Pid {
         self.pid
     }
 
     /// The pidfd the kernel returned with `CLONE_PIDFD` (`O_CLOEXEC`, readable
     /// once the child has exited), if one was asked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::time::Duration;
+    /// use clonekit::{raw, CloneBuilder};
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 0)? };
+    /// let pidfd = child.pidfd().expect("asked for");
+    /// // An event loop polls the pidfd: it becomes readable when the child exits.
+    /// let mut fds = [libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+    /// assert_eq!(raw::poll(&mut fds, Some(Duration::from_secs(60)))?, 1);
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # References
     /// - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
@@ -160,6 +201,20 @@ impl<'a> Child<'a> {
 
     /// Takes the pidfd out of the handle, so that it outlives it.
     /// [`kill`](Self::kill) then works as without a pidfd.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 0)? };
+    /// let pidfd: std::os::fd::OwnedFd = child.take_pidfd().expect("asked for");
+    /// assert!(child.pidfd().is_none()); // the handle no longer has it
+    /// child.wait()?;
+    /// drop(child);
+    /// drop(pidfd); // it lived as long as its new owner wanted
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn take_pidfd(&mut self) -> Option<OwnedFd> {
         match self.pidfd_private {
             true => None,
@@ -201,6 +256,18 @@ impl<'a> Child<'a> {
     ///   remembers that the pid is no longer ours: every later `wait`,
     ///   `try_wait` or `kill` fails without touching that pid.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// // SAFETY: no CLONE_VM; the closure only returns 3.
+    /// let mut child = unsafe { CloneBuilder::new().spawn(|| 3)? };
+    /// let status = child.wait()?;
+    /// assert_eq!(status.code(), Some(3));
+    /// assert_eq!(child.wait()?, status); // remembered: the pid is not waited for twice
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
     /// # References
     /// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
     pub fn wait(&mut self) -> Result<ExitStatus> {
@@ -229,6 +296,23 @@ impl<'a> Child<'a> {
     ///
     /// As for [`wait`](Child::wait), with `call: "waitid"` when the child
     /// was reaped by someone else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use clonekit::CloneBuilder;
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().spawn(|| 0)? };
+    /// let status = loop {
+    ///     if let Some(status) = child.try_wait()? {
+    ///         break status;
+    ///     }
+    ///     std::thread::sleep(Duration::from_millis(1)); // other work goes here
+    /// };
+    /// assert!(status.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         if let Some(status) = self.reaped()? {
             return Ok(Some(status));
@@ -416,6 +500,24 @@ impl<'a> Child<'a> {
     /// # Errors
     ///
     /// `Sys` with the failing call; `errno: ESRCH` for a child that is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use clonekit::{CloneBuilder, Signal};
+    /// // SAFETY: no CLONE_VM; the closure only loops on a system call.
+    /// let mut child = unsafe {
+    ///     CloneBuilder::new().spawn(|| loop {
+    ///         // SAFETY: pause has no preconditions.
+    ///         unsafe { libc::pause() };
+    ///     })?
+    /// };
+    /// child.kill(Signal::SIGKILL)?;
+    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
+    /// child.kill(Signal::SIGKILL)?; // reaped: does nothing, never hits a reused pid
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn kill(&mut self, sig: Signal) -> Result<()> {
         if self.status.is_some() {
             return Ok(());
@@ -462,6 +564,23 @@ impl<'a> Child<'a> {
     /// Waits until a `CLONE_VM` child no longer uses the caller's memory (it
     /// has exited or exec'd), then gives its stack back for another child.
     /// For a child without `CLONE_VM` the stack is free at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, Stack};
+    /// // One mapping for every child, one child at a time.
+    /// let mut stack = Some(Stack::new(64 * 1024)?);
+    /// for code in 0..3 {
+    ///     let mut builder = CloneBuilder::new();
+    ///     builder.stack(stack.take().expect("given back"));
+    ///     // SAFETY: no CLONE_VM; the closure only returns `code`.
+    ///     let mut child = unsafe { builder.spawn(move || code)? };
+    ///     assert_eq!(child.wait()?.code(), Some(code));
+    ///     stack = child.into_stack();
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn into_stack(mut self) -> Option<Stack> {
         self.wait_done_with_memory();
         self.stack.take()

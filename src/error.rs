@@ -9,6 +9,18 @@ use nix::errno::Errno;
 use crate::rules::Conflict;
 
 /// The result of every fallible operation in this crate.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::Exec;
+/// fn exit_code(program: &str) -> clonekit::Result<Option<i32>> {
+///     Ok(Exec::new(program).status()?.code())
+/// }
+/// assert_eq!(exit_code("true")?, Some(0));
+/// assert!(exit_code("/no/such/program").is_err());
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// What went wrong. Every variant that comes from the kernel keeps its
@@ -86,6 +98,14 @@ pub enum Error {
 impl Error {
     /// The errno behind this error, if it has one (`EINVAL` for a
     /// [`Error::Conflict`], since that is what the kernel would have said).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Errno, Exec};
+    /// let err = Exec::new("/no/such/program").spawn().unwrap_err();
+    /// assert_eq!(err.errno(), Some(Errno::ENOENT));
+    /// ```
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Conflict(_) => Some(Errno::EINVAL),
@@ -201,6 +221,16 @@ impl From<Error> for io::Error {
 }
 
 /// The step at which a child spawned by [`Exec`](crate::Exec) failed.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Error, Exec, ExecStage};
+/// let err = Exec::new("true").current_dir("/nonexistent").spawn().unwrap_err();
+/// let Error::Exec { stage, .. } = &err else { panic!("{err}") };
+/// assert_eq!(*stage, ExecStage::Chdir);
+/// assert!(err.to_string().contains("chdir to /nonexistent"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExecStage {

@@ -88,11 +88,28 @@ bitflags! {
 impl CloneFlags {
     /// The flags legacy `clone` cannot carry: CLEAR_SIGHAND and INTO_CGROUP do
     /// not fit in its 32 bits and are ignored, NEWTIME is read as exit signal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneFlags;
+    /// let wanted = CloneFlags::NEWPID | CloneFlags::INTO_CGROUP;
+    /// assert!(wanted.intersects(CloneFlags::CLONE3_ONLY)); // only clone3 can carry this
+    /// assert!(!CloneFlags::NEWPID.intersects(CloneFlags::CLONE3_ONLY));
+    /// ```
     pub const CLONE3_ONLY: CloneFlags = CloneFlags::CLEAR_SIGHAND
         .union(CloneFlags::INTO_CGROUP)
         .union(CloneFlags::NEWTIME);
 
     /// The `NEW*` flags: each makes a new namespace of one kind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneFlags;
+    /// let flags = CloneFlags::NEWUSER | CloneFlags::NEWPID | CloneFlags::FILES;
+    /// assert_eq!(flags & CloneFlags::NAMESPACES, CloneFlags::NEWUSER | CloneFlags::NEWPID);
+    /// ```
     pub const NAMESPACES: CloneFlags = CloneFlags::NEWNS
         .union(CloneFlags::NEWCGROUP)
         .union(CloneFlags::NEWUTS)

@@ -79,6 +79,15 @@ pub struct HostSupport {
 
 /// One probed feature: its name, whether it is available, and the detail
 /// (what was tried and what the kernel said, or why it was not tried).
+///
+/// # Examples
+///
+/// ```
+/// let host = clonekit::probe();
+/// for feature in host.features.iter().filter(|f| !f.available) {
+///     println!("no {}: {}", feature.name, feature.detail);
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feature {
     /// What was probed, e.g. `"clone3"`, `"CLONE_NEWPID"`.
@@ -90,6 +99,15 @@ pub struct Feature {
 }
 
 /// A process's seccomp mode, as `/proc/<pid>/status` reports it.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{probe, SeccompMode};
+/// if probe().seccomp == SeccompMode::Filter {
+///     println!("a seccomp filter may refuse clone3 or namespaces here");
+/// }
+/// ```
 ///
 /// # References
 /// - [seccomp(2)](https://man7.org/linux/man-pages/man2/seccomp.2.html)
@@ -109,6 +127,17 @@ pub enum SeccompMode {
 impl HostSupport {
     /// The detail line of the feature called `name` (see
     /// [`features`](Self::features)), if it was probed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let host = clonekit::probe();
+    /// if !host.clone3 {
+    ///     println!("no clone3: {}", host.reason("clone3").unwrap_or("?"));
+    /// }
+    /// assert!(host.reason("clone3").is_some());
+    /// assert_eq!(host.reason("no such feature"), None);
+    /// ```
     pub fn reason(&self, name: &str) -> Option<&str> {
         self.features
             .iter()

@@ -59,6 +59,16 @@ const FLAG_RULES: &[(Rule, Broken)] = &[
 
 /// One argument rule of clone(2)/clone3(2). `Display` gives the rule in words
 /// with where it comes from and what the kernel answers when it is broken.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{CloneBuilder, CloneFlags, Error, Rule};
+/// match CloneBuilder::new().flags(CloneFlags::FS | CloneFlags::NEWNS).check() {
+///     Err(Error::Conflict(conflict)) => assert_eq!(conflict.rule(), Rule::FsWithNewns),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rule {
@@ -153,6 +163,16 @@ pub enum Rule {
 
 impl Rule {
     /// The rule in words, with its source and the kernel's answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Rule;
+    /// assert_eq!(
+    ///     Rule::SighandWithoutVm.describe(),
+    ///     "CLONE_SIGHAND requires CLONE_VM (clone(2): EINVAL)"
+    /// );
+    /// ```
     pub fn describe(self) -> &'static str {
         match self {
             Rule::UnknownBits => {
@@ -233,6 +253,15 @@ impl fmt::Display for Rule {
 
 /// A broken argument rule: which [`Rule`], and the flags it was found in.
 /// Nothing was called when a `Conflict` is returned.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{CloneFlags, Rule};
+/// let conflict = (CloneFlags::THREAD | CloneFlags::VM).check().unwrap_err();
+/// assert_eq!(conflict.rule(), Rule::ThreadWithoutSighand);
+/// println!("refused: {conflict}");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conflict {
     rule: Rule,
@@ -245,11 +274,27 @@ impl Conflict {
     }
 
     /// The rule that was broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneFlags, Rule};
+    /// let conflict = CloneFlags::SIGHAND.check().unwrap_err();
+    /// assert_eq!(conflict.rule(), Rule::SighandWithoutVm);
+    /// ```
     pub fn rule(&self) -> Rule {
         self.rule
     }
 
     /// The flags that were checked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneFlags;
+    /// let flags = CloneFlags::SIGHAND | CloneFlags::FILES;
+    /// assert_eq!(flags.check().unwrap_err().flags(), flags);
+    /// ```
     pub fn flags(&self) -> CloneFlags {
         self.flags
     }

@@ -48,6 +48,16 @@ pub struct Stack {
 impl Stack {
     /// The size [`CloneBuilder::spawn`](crate::CloneBuilder::spawn) uses when
     /// it is given no stack: 256 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Stack;
+    /// // A child that recurses deeply may need more than the default.
+    /// let stack = Stack::new(4 * Stack::DEFAULT_SIZE)?;
+    /// assert!(stack.size() > Stack::DEFAULT_SIZE);
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub const DEFAULT_SIZE: usize = 256 * 1024;
 
     /// Maps a stack of at least `size` usable bytes (rounded up to whole
@@ -57,6 +67,19 @@ impl Stack {
     ///
     /// `Error::Sys { call: "mmap", errno: EINVAL }` for a size of 0 or one that
     /// overflows; `mmap` or `mprotect` failures as they come.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, Stack};
+    /// let mut builder = CloneBuilder::new();
+    /// builder.stack(Stack::new(64 * 1024)?);
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { builder.spawn(|| 0)? };
+    /// assert!(child.wait()?.success());
+    /// assert!(Stack::new(0).is_err()); // no stack of nothing
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn new(size: usize) -> Result<Stack> {
         let page = page_size();
         let usable = size
@@ -89,6 +112,16 @@ impl Stack {
     }
 
     /// The usable size in bytes (without the guard page).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Stack;
+    /// // SAFETY: sysconf has no preconditions.
+    /// let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    /// assert_eq!(Stack::new(1)?.size(), page); // rounded up to a whole page
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn size(&self) -> usize {
         self.map.len() - self.guard
     }
@@ -96,6 +129,20 @@ impl Stack {
     /// The lowest usable byte, as clone3 wants it in `clone_args.stack`
     /// (for [`raw::clone3_on_stack`](crate::raw::clone3_on_stack)). The
     /// guard page lies just below it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{raw::CloneArgs, Stack};
+    /// let mut stack = Stack::new(64 * 1024)?;
+    /// let args = CloneArgs {
+    ///     stack: stack.base() as u64,
+    ///     stack_size: stack.size() as u64,
+    ///     ..CloneArgs::default()
+    /// };
+    /// assert_eq!(args.stack + args.stack_size, stack.top() as u64);
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn base(&mut self) -> *mut u8 {
         // SAFETY: guard < len, so the result stays inside the mapping.
         unsafe { self.map.as_mut_ptr().add(self.guard) }
@@ -103,6 +150,15 @@ impl Stack {
 
     /// One past the highest usable byte, as legacy clone wants it (for
     /// [`raw::clone_on_stack`](crate::raw::clone_on_stack)); page aligned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Stack;
+    /// let mut stack = Stack::new(64 * 1024)?;
+    /// assert_eq!(stack.top() as usize % 16, 0); // aligned, as clone wants it
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn top(&mut self) -> *mut u8 {
         // SAFETY: one past the end of the mapping is a valid pointer.
         unsafe { self.map.as_mut_ptr().add(self.map.len()) }

@@ -39,6 +39,15 @@ pub struct TidSlot {
 
 impl TidSlot {
     /// An empty slot (0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::TidSlot;
+    /// // `const`: a slot can be a static, shared by every thread.
+    /// static LAST_CHILD: TidSlot = TidSlot::new();
+    /// assert_eq!(LAST_CHILD.get(), None);
+    /// ```
     pub const fn new() -> TidSlot {
         TidSlot {
             word: AtomicI32::new(0),
@@ -48,6 +57,19 @@ impl TidSlot {
     /// The TID stored in the slot, or `None` while it is 0 (never written, or
     /// cleared) or holds the "pending" mark a builder stores before a
     /// `CLONE_CHILD_CLEARTID` clone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, TidSlot};
+    /// let slot = TidSlot::new();
+    /// assert_eq!(slot.get(), None);
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().parent_tid(&slot).spawn(|| 0)? };
+    /// assert_eq!(slot.get(), Some(child.pid()));
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn get(&self) -> Option<Pid> {
         let tid = self.word.load(Ordering::Acquire);
         (tid > 0).then(|| Pid::from_raw(tid))
@@ -59,6 +81,23 @@ impl TidSlot {
     /// With `CLONE_CHILD_CLEARTID | CLONE_VM`, the kernel clears the slot and
     /// wakes this futex when the child exits or execs: this is how a
     /// thread-like child is joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use clonekit::{CloneBuilder, CloneFlags, TidSlot};
+    /// let slot = TidSlot::new();
+    /// let mut builder = CloneBuilder::new();
+    /// builder.flags(CloneFlags::VM).clear_child_tid(&slot);
+    /// // SAFETY: the closure only returns 0: it touches no TLS, allocates nothing.
+    /// let mut child = unsafe { builder.spawn(|| 0)? };
+    /// if !slot.wait_cleared(Some(Duration::from_secs(60))) {
+    ///     panic!("the child still runs after a minute");
+    /// }
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     ///
     /// # References
     /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html) (`FUTEX_WAIT`)

@@ -48,6 +48,15 @@ pub struct IdMap {
 
 impl IdMap {
     /// Maps the single ID `inside` to `outside`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::IdMap;
+    /// // `const`: a map can be written down once.
+    /// const ROOT_IS_NOBODY: IdMap = IdMap::single(0, 65534);
+    /// assert_eq!(ROOT_IS_NOBODY, IdMap { inside: 0, outside: 65534, count: 1 });
+    /// ```
     pub const fn single(inside: u32, outside: u32) -> IdMap {
         IdMap {
             inside,
@@ -60,6 +69,15 @@ impl IdMap {
 /// What the parent writes to `/proc/<pid>/setgroups` before the `gid_map`
 /// (user_namespaces(7): a process without `CAP_SETGID` in the parent
 /// namespace may only write a `gid_map` once `setgroups` is `deny`).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{CloneBuilder, CloneFlags, Setgroups};
+/// assert_eq!(Setgroups::default(), Setgroups::Auto); // `deny` only where needed
+/// let mut builder = CloneBuilder::new();
+/// builder.flags(CloneFlags::NEWUSER).setgroups(Setgroups::Deny);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Setgroups {
     /// Leave `setgroups` alone, unless the kernel refuses the `gid_map`

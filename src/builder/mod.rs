@@ -33,6 +33,20 @@ use crate::tid::TidSlot;
 use crate::userns::{self, IdMaps, MapSync};
 
 /// Which system call a [`CloneBuilder`] issues.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{CloneBuilder, CloneFlags, Error, Rule, Syscall};
+/// // A new time namespace only fits in clone3: forcing legacy clone is refused
+/// // before anything is called.
+/// let err = CloneBuilder::new()
+///     .flags(CloneFlags::NEWTIME)
+///     .syscall(Syscall::Clone)
+///     .check()
+///     .unwrap_err();
+/// assert!(matches!(err, Error::Conflict(c) if c.rule() == Rule::Clone3Only));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Syscall {
     /// Legacy `clone`, unless something only `clone3` can carry is asked for
@@ -104,6 +118,17 @@ impl<'a> CloneBuilder<'a> {
     /// A builder with no flags, exit signal `SIGCHLD`, no pidfd, no TID
     /// slots, no TLS, no stack (spawn maps one of [`Stack::DEFAULT_SIZE`]) and
     /// [`Syscall::Auto`]: a plain fork-like child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// // The defaults make a plain fork-like child, reaped like any other.
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().spawn(|| 0)? };
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn new() -> Self {
         CloneBuilder {
             flags: CloneFlags::empty(),
@@ -126,6 +151,24 @@ impl<'a> CloneBuilder<'a> {
     /// an argument are better set through their method ([`pidfd`](Self::pidfd),
     /// [`parent_tid`](Self::parent_tid), ...), which sets the flag too;
     /// `CloneFlags::PIDFD` here is the same as `pidfd(true)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{raw, CloneBuilder, CloneFlags};
+    /// // CLONE_FS: the child shares the caller's umask, root and working directory.
+    /// let before = raw::umask(0o022);
+    /// // SAFETY: no CLONE_VM; the closure makes one system call and returns.
+    /// let mut child = unsafe {
+    ///     CloneBuilder::new().flags(CloneFlags::FS).spawn(|| {
+    ///         raw::umask(0o077);
+    ///         0
+    ///     })?
+    /// };
+    /// child.wait()?;
+    /// assert_eq!(raw::umask(before), 0o077); // what the child set is ours
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn flags(&mut self, flags: CloneFlags) -> &mut Self {
         self.flags = flags;
         self
@@ -133,6 +176,17 @@ impl<'a> CloneBuilder<'a> {
 
     /// The signal the parent gets when the child terminates (default
     /// `SIGCHLD`; `None` for none, as `CLONE_THREAD` and `CLONE_PARENT` need).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// // No signal at all when the child ends: wait finds it all the same.
+    /// // SAFETY: no CLONE_VM; the closure only returns 2.
+    /// let mut child = unsafe { CloneBuilder::new().exit_signal(None).spawn(|| 2)? };
+    /// assert_eq!(child.wait()?.code(), Some(2));
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn exit_signal(&mut self, sig: Option<Signal>) -> &mut Self {
         self.exit_signal = sig;
         self
@@ -140,6 +194,21 @@ impl<'a> CloneBuilder<'a> {
 
     /// `CLONE_PIDFD`: the child's [`Child::pidfd`] is `Some`, an `O_CLOEXEC`
     /// pidfd made atomically with the child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use clonekit::CloneBuilder;
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 0)? };
+    /// let pidfd = child.pidfd().expect("asked for");
+    /// // The pidfd names this child and no other process.
+    /// let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))?;
+    /// assert!(info.contains(&format!("Pid:\t{}\n", child.pid())));
+    /// child.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pidfd(&mut self, on: bool) -> &mut Self {
         self.pidfd = on;
         self
@@ -147,6 +216,18 @@ impl<'a> CloneBuilder<'a> {
 
     /// `CLONE_PARENT_SETTID`: the kernel stores the child's TID in `slot`
     /// before the call returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, TidSlot};
+    /// let slot = TidSlot::new();
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().parent_tid(&slot).spawn(|| 0)? };
+    /// assert_eq!(slot.get(), Some(child.pid())); // written before spawn returned
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn parent_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
         self.parent_tid = Some(slot);
         self
@@ -154,6 +235,22 @@ impl<'a> CloneBuilder<'a> {
 
     /// `CLONE_CHILD_SETTID`: the kernel stores the child's TID in `slot`, in
     /// the child's memory, as the child starts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{raw, CloneBuilder, TidSlot};
+    /// let slot = TidSlot::new();
+    /// // SAFETY: no CLONE_VM; the closure reads an atomic and makes one system call.
+    /// let mut child = unsafe {
+    ///     CloneBuilder::new()
+    ///         .child_tid(&slot)
+    ///         .spawn(|| i32::from(slot.get() == Some(raw::gettid())))?
+    /// };
+    /// assert_eq!(child.wait()?.code(), Some(1)); // the child found its TID in its copy
+    /// assert_eq!(slot.get(), None); // ours is untouched
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn child_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
         self.child_tid = Some(slot);
         self
@@ -165,6 +262,22 @@ impl<'a> CloneBuilder<'a> {
     /// marks the slot pending (non-zero) before the call, so a wait cannot
     /// return before the child has run; with `CLONE_VM` a slot serves one
     /// running child at a time ([`Rule::TidSlotInUse`] otherwise).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use clonekit::{CloneBuilder, CloneFlags, TidSlot};
+    /// let slot = TidSlot::new();
+    /// let mut builder = CloneBuilder::new();
+    /// builder.flags(CloneFlags::VM).clear_child_tid(&slot);
+    /// // SAFETY: the closure only returns 0: it touches no TLS, allocates nothing.
+    /// let mut child = unsafe { builder.spawn(|| 0)? };
+    /// // Joined like a thread: the kernel clears the slot when the child is done.
+    /// assert!(slot.wait_cleared(Some(Duration::from_secs(60))));
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn clear_child_tid(&mut self, slot: &'a TidSlot) -> &mut Self {
         self.clear_child_tid = Some(slot);
         self
@@ -180,6 +293,26 @@ impl<'a> CloneBuilder<'a> {
     /// (on x86_64 its first word points to itself; on aarch64 it points to
     /// the 16-byte TCB before the static TLS block), or the child must never
     /// touch thread-local storage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneBuilder;
+    /// # #[cfg(all(target_arch = "x86_64", target_env = "gnu"))] {
+    /// // On x86_64 glibc, pthread_self() is this thread's control block, whose
+    /// // first word points to itself: the thread pointer glibc and Rust expect.
+    /// // SAFETY: pthread_self has no preconditions.
+    /// let tcb = unsafe { libc::pthread_self() } as *mut std::ffi::c_void;
+    /// let mut builder = CloneBuilder::new();
+    /// // SAFETY: without CLONE_VM the child gets its own copy of that block,
+    /// // valid for its whole life.
+    /// unsafe { builder.tls(tcb) };
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { builder.spawn(|| 0)? };
+    /// assert!(child.wait()?.success());
+    /// # }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub unsafe fn tls(&mut self, tls: *mut c_void) -> &mut Self {
         self.tls = Some(tls);
         self
@@ -188,12 +321,48 @@ impl<'a> CloneBuilder<'a> {
     /// The stack [`spawn`](Self::spawn) runs the child on (default: a new
     /// [`Stack`] of [`Stack::DEFAULT_SIZE`]). The child's [`Child`] owns it
     /// afterwards; [`Child::into_stack`] gives it back for reuse.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicI32, Ordering};
+    /// use clonekit::{CloneBuilder, CloneFlags, Stack};
+    /// let seen = AtomicI32::new(0);
+    /// let mut builder = CloneBuilder::new();
+    /// builder.flags(CloneFlags::VM).stack(Stack::new(32 * 1024)?);
+    /// // SAFETY: the child shares our memory and only stores to an atomic it
+    /// // borrows: no TLS, no allocation. Its handle keeps `seen` borrowed.
+    /// let mut child = unsafe {
+    ///     builder.spawn(|| {
+    ///         seen.store(7, Ordering::Relaxed);
+    ///         0
+    ///     })?
+    /// };
+    /// child.wait()?;
+    /// assert_eq!(seen.load(Ordering::Relaxed), 7);
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn stack(&mut self, stack: Stack) -> &mut Self {
         self.stack = Some(stack);
         self
     }
 
     /// Which system call to issue (default [`Syscall::Auto`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{raw, CloneBuilder, Errno, Syscall};
+    /// // clone3 where this host has it, legacy clone elsewhere.
+    /// let which = match raw::clone3_probe() {
+    ///     Errno::EINVAL => Syscall::Clone3,
+    ///     _ => Syscall::Clone,
+    /// };
+    /// // SAFETY: no CLONE_VM; the closure only returns 0.
+    /// let mut child = unsafe { CloneBuilder::new().syscall(which).spawn(|| 0)? };
+    /// assert!(child.wait()?.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn syscall(&mut self, which: Syscall) -> &mut Self {
         self.syscall = which;
         self

@@ -154,6 +154,23 @@ impl<'a> CloneBuilder<'a> {
     ///
     /// As for [`uid_map`](Self::uid_map).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneBuilder, CloneFlags, IdMap};
+    /// // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    /// let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    /// let (uids, gids) = ([IdMap::single(0, uid)], [IdMap::single(0, gid)]);
+    /// let mut builder = CloneBuilder::new();
+    /// builder.flags(CloneFlags::NEWUSER).uid_map(&uids).gid_map(&gids);
+    /// // SAFETY: no CLONE_VM; getegid is async-signal-safe and cannot fail.
+    /// match unsafe { builder.spawn(|| libc::getegid() as i32) } {
+    ///     Ok(mut child) => assert_eq!(child.wait()?.code(), Some(0)), // group 0 inside
+    ///     Err(e) => println!("user namespaces are not allowed here: {e}"),
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
     /// # References
     /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
     pub fn gid_map(&mut self, maps: &'a [IdMap]) -> &mut Self {
@@ -164,6 +181,28 @@ impl<'a> CloneBuilder<'a> {
     /// What to write to the child's `/proc/<pid>/setgroups` before its
     /// `gid_map` (default [`Setgroups::Auto`](crate::Setgroups::Auto): `deny` only when the kernel
     /// refuses the `gid_map` without it, i.e. the caller lacks `CAP_SETGID`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{raw, CloneBuilder, CloneFlags, IdMap, Setgroups};
+    /// // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    /// let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    /// let (uids, gids) = ([IdMap::single(0, uid)], [IdMap::single(0, gid)]);
+    /// let mut builder = CloneBuilder::new();
+    /// builder
+    ///     .flags(CloneFlags::NEWUSER)
+    ///     .uid_map(&uids)
+    ///     .gid_map(&gids)
+    ///     .setgroups(Setgroups::Deny);
+    /// // SAFETY: no CLONE_VM; the closure makes one system call.
+    /// match unsafe { builder.spawn(|| raw::setgroups(&[]).map_or_else(|e| e as i32, |()| 0)) } {
+    ///     // Even root inside may not drop its supplementary groups.
+    ///     Ok(mut child) => assert_eq!(child.wait()?.code(), Some(libc::EPERM)),
+    ///     Err(e) => println!("user namespaces are not allowed here: {e}"),
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     ///
     /// # References
     /// - [user_namespaces(7)](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)

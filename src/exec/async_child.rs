@@ -274,6 +274,19 @@ impl AsyncExecChild {
     }
 
     /// The child's pidfd, until it is reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let mut child = clonekit::Exec::new("true").spawn_async()?;
+    /// assert!(child.pidfd().is_some());
+    /// child.wait().await?;
+    /// assert!(child.pidfd().is_none());
+    /// # Ok::<(), clonekit::Error>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
         match &self.state {
             State::Running(pidfd) => Some(pidfd.get_ref().as_fd()),
@@ -340,6 +353,19 @@ impl AsyncExecChild {
     /// # Errors
     ///
     /// As for [`signal`](Self::signal).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let mut child = clonekit::Exec::new("sleep").arg("100").spawn_async()?;
+    /// child.start_kill()?;
+    /// let status = child.wait().await?;
+    /// assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+    /// # Ok::<(), clonekit::Error>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start_kill(&mut self) -> Result<()> {
         self.signal(Signal::SIGKILL)
     }
@@ -372,6 +398,19 @@ impl AsyncExecChild {
     /// # Errors
     ///
     /// As for [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let mut child = clonekit::Exec::new("sleep").arg("100").spawn_async()?;
+    /// assert!(child.try_wait()?.is_none());
+    /// child.kill().await?;
+    /// assert!(child.try_wait()?.is_some());
+    /// # Ok::<(), clonekit::Error>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         let reaped = match &self.state {
             State::Running(pidfd) => reap(pidfd.get_ref().as_fd()),

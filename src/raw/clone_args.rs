@@ -7,13 +7,51 @@
 //! the fields in use.
 
 /// Size of the first version of `struct clone_args` (Linux 5.3).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw::{CloneArgs, CLONE_ARGS_SIZE_VER0};
+/// // Every field before set_tid: what Linux 5.3 reads.
+/// assert_eq!(CLONE_ARGS_SIZE_VER0, std::mem::offset_of!(CloneArgs, set_tid));
+/// ```
 pub const CLONE_ARGS_SIZE_VER0: usize = 64;
 /// Size with `set_tid` and `set_tid_size` (Linux 5.5).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw::{CloneArgs, CLONE_ARGS_SIZE_VER1};
+/// // Every field before cgroup: what Linux 5.5 reads.
+/// assert_eq!(CLONE_ARGS_SIZE_VER1, std::mem::offset_of!(CloneArgs, cgroup));
+/// ```
 pub const CLONE_ARGS_SIZE_VER1: usize = 80;
 /// Size with `cgroup` (Linux 5.7).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw::{CloneArgs, CLONE_ARGS_SIZE_VER2};
+/// // The whole struct: what Linux 5.7 reads.
+/// assert_eq!(CLONE_ARGS_SIZE_VER2, std::mem::size_of::<CloneArgs>());
+/// ```
 pub const CLONE_ARGS_SIZE_VER2: usize = 88;
 
 /// `struct clone_args` from clone(2): every field is a `u64`, pointers included.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw::{CloneArgs, CLONE_ARGS_SIZE_VER0};
+/// use clonekit::CloneFlags;
+/// // A child in new PID and mount namespaces, SIGCHLD when it ends.
+/// let args = CloneArgs {
+///     flags: (CloneFlags::NEWPID | CloneFlags::NEWNS).bits(),
+///     exit_signal: libc::SIGCHLD as u64,
+///     ..CloneArgs::default()
+/// };
+/// assert_eq!(args.size(), CLONE_ARGS_SIZE_VER0); // any clone3 kernel reads it
+/// ```
 ///
 /// # References
 /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html), "The clone3() system call"
@@ -48,6 +86,21 @@ pub struct CloneArgs {
 
 impl CloneArgs {
     /// The smallest size the kernel must be told about for the fields in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::raw::{CloneArgs, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
+    /// use clonekit::CloneFlags;
+    /// let mut args = CloneArgs::default();
+    /// assert_eq!(args.size(), CLONE_ARGS_SIZE_VER0);
+    /// let tids: [libc::pid_t; 1] = [1];
+    /// args.set_tid = tids.as_ptr() as u64;
+    /// args.set_tid_size = 1;
+    /// assert_eq!(args.size(), CLONE_ARGS_SIZE_VER1); // set_tid needs Linux 5.5
+    /// args.flags |= CloneFlags::INTO_CGROUP.bits();
+    /// assert_eq!(args.size(), CLONE_ARGS_SIZE_VER2); // a cgroup needs Linux 5.7
+    /// ```
     pub fn size(&self) -> usize {
         // fd 0 is a valid cgroup fd, so the flag, not the field, says it is used.
         if self.flags & crate::CloneFlags::INTO_CGROUP.bits() != 0 {

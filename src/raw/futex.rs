@@ -16,6 +16,20 @@ use super::{libc_result, timespec};
 /// Returns `Ok(())` when woken, `EAGAIN` when the word already differed,
 /// `ETIMEDOUT`, or `EINTR`.
 ///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::AtomicI32;
+/// use std::time::Duration;
+/// use clonekit::{raw, Errno};
+/// let word = AtomicI32::new(0);
+/// // The word is not 1: no sleep at all.
+/// assert_eq!(raw::futex_wait(&word, 1, None), Err(Errno::EAGAIN));
+/// // The word is 0 and nobody wakes us: the time runs out.
+/// let nap = Some(Duration::from_millis(1));
+/// assert!(matches!(raw::futex_wait(&word, 0, nap), Err(Errno::ETIMEDOUT | Errno::EINTR)));
+/// ```
+///
 /// # References
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
 pub fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) -> Result<(), Errno> {
@@ -37,6 +51,25 @@ pub fn futex_wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>) ->
 }
 
 /// `futex(FUTEX_WAKE)`—wakes up to `count` waiters on `word`.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicI32, Ordering};
+/// use std::time::Duration;
+/// use clonekit::raw;
+/// let ready = AtomicI32::new(0);
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         while ready.load(Ordering::Acquire) == 0 {
+///             // A timeout, so that a wake-up sent before we slept is not waited for forever.
+///             let _ = raw::futex_wait(&ready, 0, Some(Duration::from_millis(100)));
+///         }
+///     });
+///     ready.store(1, Ordering::Release);
+///     raw::futex_wake(&ready, i32::MAX).expect("a live word");
+/// });
+/// ```
 ///
 /// # References
 /// - [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)

@@ -19,6 +19,15 @@ use crate::CloneFlags;
 /// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
 /// this call (see [the raw layer](crate::raw)).
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// assert_eq!(raw::gettid(), raw::getpid()); // the main thread's TID is the PID
+/// let other = std::thread::spawn(raw::gettid).join().unwrap();
+/// assert_ne!(other, raw::gettid());
+/// ```
+///
 /// # References
 /// - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
 pub fn gettid() -> Pid {
@@ -31,6 +40,13 @@ pub fn gettid() -> Pid {
 /// Errno-free: a `CLONE_VM` child that shares the caller's TLS may make
 /// this call (see [the raw layer](crate::raw)).
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// assert_eq!(raw::getpid().as_raw() as u32, std::process::id());
+/// ```
+///
 /// # References
 /// - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
 pub fn getpid() -> Pid {
@@ -39,6 +55,17 @@ pub fn getpid() -> Pid {
 }
 
 /// `getppid()`—the caller's parent process ID.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, CloneBuilder};
+/// // SAFETY: no CLONE_VM; the closure makes one system call and compares.
+/// let mut child = unsafe { CloneBuilder::new().spawn(|| i32::from(raw::getppid() == raw::getpid()))? };
+/// // The child's parent is us; its copy of getpid's answer would be stale.
+/// assert_eq!(child.wait()?.code(), Some(0));
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 ///
 /// # References
 /// - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
@@ -85,6 +112,25 @@ pub fn parent_and_self() -> (Pid, Pid) {
 /// In a multi-threaded
 /// process only the calling thread changes identity.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, CloneBuilder};
+/// // SAFETY: geteuid has no preconditions and cannot fail.
+/// let root = unsafe { libc::geteuid() } == 0;
+/// // Become nobody for good (real, effective and saved), in a child.
+/// // SAFETY: no CLONE_VM; the closure makes one system call.
+/// let mut child = unsafe {
+///     CloneBuilder::new().spawn(|| raw::setresuid(65534, 65534, 65534).map_or_else(|e| e as i32, |()| 0))?
+/// };
+/// match child.wait()?.code() {
+///     Some(0) => {} // it ran as nobody
+///     Some(errno) => assert!(!root && errno == libc::EPERM), // no CAP_SETUID
+///     None => unreachable!("the child was not killed"),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
 /// # References
 /// - [setresuid(2)](https://man7.org/linux/man-pages/man2/setresuid.2.html)
 pub fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
@@ -99,6 +145,30 @@ pub fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<(), Errno> {
 /// # Caution
 ///
 /// As for [`setresuid`].
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, CloneBuilder};
+/// // SAFETY: geteuid has no preconditions and cannot fail.
+/// let root = unsafe { libc::geteuid() } == 0;
+/// // Groups first, while we may still change them; then the user.
+/// // SAFETY: no CLONE_VM; the closure makes raw system calls only.
+/// let mut child = unsafe {
+///     CloneBuilder::new().spawn(|| {
+///         let dropped = raw::setgroups(&[])
+///             .and_then(|()| raw::setresgid(65534, 65534, 65534))
+///             .and_then(|()| raw::setresuid(65534, 65534, 65534));
+///         dropped.map_or_else(|e| e as i32, |()| 0)
+///     })?
+/// };
+/// match child.wait()?.code() {
+///     Some(0) => {} // it ran as nobody, in group nobody, with no other group
+///     Some(errno) => assert!(!root && errno == libc::EPERM), // no CAP_SETGID
+///     None => unreachable!("the child was not killed"),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 ///
 /// # References
 /// - [setresgid(2)](https://man7.org/linux/man-pages/man2/setresgid.2.html)
@@ -323,6 +393,28 @@ pub fn set_pdeathsig(sig: c_int) -> Result<(), Errno> {
 ///
 /// Unsharing namespaces in
 /// a multi-threaded process fails for `CLONE_NEWUSER` (EINVAL).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, CloneBuilder, CloneFlags, Errno};
+/// // A child that gives itself its own hostname, without root: a new user
+/// // namespace makes it root there, and the UTS namespace it owns is its own.
+/// // SAFETY: no CLONE_VM; the closure makes raw system calls only.
+/// let mut child = unsafe {
+///     CloneBuilder::new().spawn(|| {
+///         let renamed = raw::unshare(CloneFlags::NEWUSER | CloneFlags::NEWUTS)
+///             .and_then(|()| raw::sethostname(b"sandbox"));
+///         renamed.map_or_else(|e| e as i32, |()| 0)
+///     })?
+/// };
+/// match child.wait()?.code() {
+///     Some(0) => {}
+///     Some(errno) => println!("no namespaces here: {}", Errno::from_raw(errno)),
+///     None => unreachable!("the child was not killed"),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 ///
 /// # References
 /// - [unshare(2)](https://man7.org/linux/man-pages/man2/unshare.2.html)

@@ -77,11 +77,38 @@ mod arch;
 /// Whether this architecture has the new-stack trampolines
 /// ([`clone_on_stack`], [`clone3_on_stack`]; [`vfork_on_stack`] also needs
 /// the `vfork` system call, which x86_64 has and aarch64 does not).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// if !raw::HAS_TRAMPOLINES {
+///     println!("no child on a new stack here: CloneBuilder::spawn is unsupported");
+/// }
+/// ```
 pub const HAS_TRAMPOLINES: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
 /// The function a child created on a new stack jumps to. It receives the
 /// `arg` given to the trampoline and must never return: it ends with
 /// [`exit`], [`exit_group`] or `execve`.
+///
+/// # Examples
+///
+/// See [`clone_on_stack`] for a child that runs such an entry.
+///
+/// ```
+/// use std::ffi::c_void;
+/// use clonekit::raw::{self, ChildEntry};
+///
+/// /// The child's first and last Rust code: exits with `arg` as its code.
+/// unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
+///     // SAFETY: nothing on this stack is needed by anyone.
+///     unsafe { raw::exit(arg as usize as i32) }
+/// }
+///
+/// let entry: ChildEntry = child_main;
+/// # let _ = entry;
+/// ```
 pub type ChildEntry = unsafe extern "C" fn(arg: *mut c_void) -> !;
 
 /// Turns a `-errno` style return into a `Result`.

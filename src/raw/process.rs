@@ -33,6 +33,22 @@ fn exit_signal_bits(exit_signal: Option<Signal>) -> u64 {
 ///
 /// The child keeps [the child's contract](crate#the-childs-contract).
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// match unsafe { raw::fork()? } {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     None => unsafe { raw::exit_group(6) },
+///     Some(pid) => {
+///         let status = raw::wait4(pid, 0)?.expect("no WNOHANG");
+///         assert_eq!(libc::WEXITSTATUS(status), 6);
+///     }
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
 #[doc(alias = "SYS_fork")]
@@ -138,6 +154,39 @@ pub unsafe fn clone(
 ///   the child must not touch);
 /// - pointers, `tls` and the child's restrictions as for [`clone`].
 ///
+/// # Examples
+///
+/// ```
+/// use std::ffi::c_void;
+/// use std::ptr::null_mut;
+/// use clonekit::{raw, CloneFlags, Signal, Stack};
+///
+/// /// The child's first and last Rust code: exits with `arg` as its code.
+/// unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
+///     // SAFETY: nothing on this stack is needed by anyone.
+///     unsafe { raw::exit(arg as usize as i32) }
+/// }
+///
+/// let mut stack = Stack::new(64 * 1024)?;
+/// // SAFETY: the stack is ours and outlives the child (reaped below); no CLONE_VM;
+/// // child_main only exits.
+/// let pid = unsafe {
+///     raw::clone_on_stack(
+///         CloneFlags::empty(),
+///         Some(Signal::SIGCHLD),
+///         stack.top(),
+///         null_mut(),
+///         null_mut(),
+///         null_mut(),
+///         child_main,
+///         9 as *mut c_void,
+///     )?
+/// };
+/// let status = raw::wait4(pid, 0)?.expect("no WNOHANG");
+/// assert_eq!(libc::WEXITSTATUS(status), 9);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # References
 /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
 #[allow(clippy::too_many_arguments)] // one per kernel argument, plus the entry and its argument
@@ -211,6 +260,37 @@ pub unsafe fn clone3(args: &CloneArgs) -> Result<Option<Pid>, Errno> {
 /// As for [`clone_on_stack`], with the stack given by `args.stack` and
 /// `args.stack_size` (base + size must be 16-byte aligned).
 ///
+/// # Examples
+///
+/// ```
+/// use std::ffi::c_void;
+/// use clonekit::{raw, raw::CloneArgs, Stack};
+///
+/// /// The child's first and last Rust code: exits with `arg` as its code.
+/// unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
+///     // SAFETY: nothing on this stack is needed by anyone.
+///     unsafe { raw::exit(arg as usize as i32) }
+/// }
+///
+/// let mut stack = Stack::new(64 * 1024)?;
+/// let args = CloneArgs {
+///     exit_signal: libc::SIGCHLD as u64,
+///     stack: stack.base() as u64,
+///     stack_size: stack.size() as u64,
+///     ..CloneArgs::default()
+/// };
+/// // SAFETY: the stack is ours and outlives the child (reaped below); no CLONE_VM;
+/// // child_main only exits.
+/// match unsafe { raw::clone3_on_stack(&args, child_main, 8 as *mut c_void) } {
+///     Ok(pid) => {
+///         let status = raw::wait4(pid, 0)?.expect("no WNOHANG");
+///         assert_eq!(libc::WEXITSTATUS(status), 8);
+///     }
+///     Err(errno) => println!("no clone3 here: {errno}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # References
 /// - [clone3(2)](https://man7.org/linux/man-pages/man2/clone3.2.html)
 pub unsafe fn clone3_on_stack(args: &CloneArgs, entry: ChildEntry, arg: *mut c_void) -> Result<Pid, Errno> {
@@ -228,6 +308,16 @@ pub unsafe fn clone3_on_stack(args: &CloneArgs, entry: ChildEntry, arg: *mut c_v
 ///
 /// No process can be created, but a seccomp filter that kills on unknown system calls would still kill.
 ///
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// match raw::clone3_probe() {
+///     Errno::EINVAL => println!("clone3 is here"),
+///     errno => println!("no clone3 ({errno}): legacy clone it is"),
+/// }
+/// ```
 pub fn clone3_probe() -> Errno {
     // SAFETY: size 0 is refused before the kernel reads the pointer.
     let ret = unsafe { libc::syscall(libc::SYS_clone3, core::ptr::null::<CloneArgs>(), 0usize) };
@@ -248,6 +338,31 @@ pub fn clone3_probe() -> Errno {
 ///
 /// As for [`clone_on_stack`] with `CLONE_VM | CLONE_VFORK`: the child shares
 /// all memory, including the caller's TLS, and must not touch it.
+///
+/// # Examples
+///
+/// ```
+/// use std::ffi::c_void;
+/// use clonekit::{raw, Stack};
+///
+/// /// The child's first and last Rust code: exits with `arg` as its code.
+/// unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
+///     // SAFETY: nothing on this stack is needed by anyone.
+///     unsafe { raw::exit(arg as usize as i32) }
+/// }
+///
+/// let mut stack = Stack::new(64 * 1024)?;
+/// // SAFETY: the stack is ours and stays mapped until the child has exited (we
+/// // are suspended until then); child_main touches no memory and no TLS.
+/// match unsafe { raw::vfork_on_stack(stack.top(), child_main, 3 as *mut c_void) } {
+///     Ok(pid) => {
+///         let status = raw::wait4(pid, 0)?.expect("no WNOHANG");
+///         assert_eq!(libc::WEXITSTATUS(status), 3);
+///     }
+///     Err(errno) => println!("no vfork here: {errno}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # References
 /// - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
@@ -277,6 +392,19 @@ pub unsafe fn vfork_on_stack(stack_top: *mut u8, entry: ChildEntry, arg: *mut c_
 /// Nothing on this thread's stack is dropped: data on it that others borrow
 /// must not be needed by them afterwards.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit, which is async-signal-safe.
+/// match unsafe { fork()? } {
+///     // SAFETY: the forked child has its own memory, and one thread: exit ends it.
+///     Forked::Child => unsafe { raw::exit(3) },
+///     Forked::Parent(mut child) => assert_eq!(child.wait()?.code(), Some(3)),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+///
 /// # References
 /// - [exit(2)](https://man7.org/linux/man-pages/man2/exit.2.html)
 pub unsafe fn exit(code: c_int) -> ! {
@@ -294,6 +422,21 @@ pub unsafe fn exit(code: c_int) -> ! {
 /// # Safety
 ///
 /// As for [`exit`], for every thread of the process.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{fork, raw, Forked};
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// match unsafe { fork()? } {
+///     // No destructor runs and no buffer is flushed: the parent's copy of
+///     // stdout's buffer is not written twice.
+///     // SAFETY: the forked child has its own memory and only exits.
+///     Forked::Child => unsafe { raw::exit_group(0) },
+///     Forked::Parent(mut child) => assert!(child.wait()?.success()),
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 ///
 /// # References
 /// - [exit_group(2)](https://man7.org/linux/man-pages/man2/exit_group.2.html)
@@ -313,6 +456,30 @@ pub unsafe fn exit_group(code: c_int) -> ! {
 /// Reaping a pid that another
 /// part of the program owns makes that part fail or, if the pid is reused,
 /// wait for a stranger.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use clonekit::raw;
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// match unsafe { raw::fork()? } {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     None => unsafe { raw::exit_group(7) },
+///     Some(pid) => {
+///         // WNOHANG: None while the child runs.
+///         let status = loop {
+///             if let Some(status) = raw::wait4(pid, libc::WNOHANG)? {
+///                 break status;
+///             }
+///             std::thread::sleep(Duration::from_millis(1));
+///         };
+///         assert!(libc::WIFEXITED(status));
+///         assert_eq!(libc::WEXITSTATUS(status), 7);
+///     }
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [wait4(2)](https://man7.org/linux/man-pages/man2/wait4.2.html)
@@ -377,6 +544,25 @@ pub fn wait4_rusage(pid: Pid, options: c_int) -> Result<Option<(c_int, libc::rus
 
 /// What [`waitid`] found: the child and the `si_code`/`si_status` pair of
 /// its `siginfo_t`.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Signal};
+/// // SAFETY: the child only makes raw system calls.
+/// match unsafe { raw::fork()? } {
+///     None => loop {
+///         // SAFETY: pause has no preconditions.
+///         unsafe { libc::pause() };
+///     },
+///     Some(pid) => {
+///         raw::kill(pid, Signal::SIGKILL)?;
+///         let info = raw::waitid(pid, libc::WEXITED)?.expect("no WNOHANG");
+///         assert_eq!(info, raw::WaitInfo { pid, code: libc::CLD_KILLED, status: libc::SIGKILL });
+///     }
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitInfo {
     /// The child that changed state.
@@ -391,6 +577,29 @@ pub struct WaitInfo {
 impl WaitInfo {
     /// Whether the child has ended (exited, or was killed): the only states
     /// after which it can be reaped (wait(2)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{raw, Signal};
+    /// // SAFETY: the child only makes raw system calls.
+    /// match unsafe { raw::fork()? } {
+    ///     None => {
+    ///         // Stop, and once continued, exit.
+    ///         let _ = raw::kill(raw::getpid(), Signal::SIGSTOP);
+    ///         // SAFETY: the forked child has its own memory and only exits.
+    ///         unsafe { raw::exit_group(0) }
+    ///     }
+    ///     Some(pid) => {
+    ///         let stop = raw::waitid(pid, libc::WSTOPPED)?.expect("no WNOHANG");
+    ///         assert!(!stop.is_final()); // stopped: it will go on
+    ///         raw::kill(pid, Signal::SIGCONT)?;
+    ///         let end = raw::waitid(pid, libc::WEXITED)?.expect("no WNOHANG");
+    ///         assert!(end.is_final());
+    ///     }
+    /// }
+    /// # Ok::<(), clonekit::Errno>(())
+    /// ```
     pub fn is_final(&self) -> bool {
         matches!(self.code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED)
     }
@@ -408,6 +617,24 @@ impl WaitInfo {
 /// # Caution
 ///
 /// As for [`wait4`].
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // SAFETY: the child only calls exit_group, which is async-signal-safe.
+/// match unsafe { raw::fork()? } {
+///     // SAFETY: the forked child has its own memory and only exits.
+///     None => unsafe { raw::exit_group(0) },
+///     Some(pid) => {
+///         // See that it ended, and leave it unreaped (WNOWAIT): the pid stays ours.
+///         let info = raw::waitid(pid, libc::WEXITED | libc::WNOWAIT)?.expect("no WNOHANG");
+///         assert_eq!((info.code, info.status), (libc::CLD_EXITED, 0));
+///         raw::wait4(pid, 0)?; // now reap it
+///     }
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html)
@@ -692,6 +919,17 @@ pub fn setrlimit(resource: Resource, soft: u64, hard: u64) -> Result<(), Errno> 
 
 /// The `pidfd_open` flag for a pidfd of a thread rather than of a thread
 /// group (`O_EXCL`; Linux 6.9).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Errno};
+/// // A pidfd for this very thread (Linux 6.9; older kernels answer EINVAL).
+/// match raw::pidfd_open(raw::gettid(), raw::PIDFD_THREAD) {
+///     Ok(pidfd) => drop(pidfd),
+///     Err(errno) => assert!(matches!(errno, Errno::EINVAL | Errno::ENOSYS)),
+/// }
+/// ```
 pub const PIDFD_THREAD: c_uint = libc::O_EXCL as c_uint;
 
 /// `pidfd_open(pid, flags)`—a pidfd (`O_CLOEXEC`) for process `pid`. Race-free

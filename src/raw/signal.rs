@@ -15,6 +15,16 @@ use super::arch::{syscall2, syscall4};
 use super::{libc_result, unit};
 
 /// Signal numbers go from 1 to this (`_NSIG` on x86_64 and most ports).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::raw;
+/// // Signal numbers run from 1 to NSIG: the real-time ones fill the end.
+/// assert_eq!(libc::SIGRTMAX(), raw::NSIG);
+/// let standard = (1..=raw::NSIG).filter(|&sig| sig < libc::SIGRTMIN()).count();
+/// assert!(standard >= 31);
+/// ```
 pub const NSIG: c_int = 64;
 
 /// The size of the kernel's signal set (`_NSIG / 8` bytes), what
@@ -23,6 +33,25 @@ pub const NSIG: c_int = 64;
 const KERNEL_SIGSET_SIZE: usize = (NSIG / 8) as usize;
 
 /// `kill(pid, sig)`.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Signal};
+/// // SAFETY: the child only makes raw system calls.
+/// match unsafe { raw::fork()? } {
+///     None => loop {
+///         // SAFETY: pause has no preconditions.
+///         unsafe { libc::pause() };
+///     },
+///     Some(pid) => {
+///         raw::kill(pid, Signal::SIGTERM)?;
+///         let status = raw::wait4(pid, 0)?.expect("no WNOHANG");
+///         assert_eq!(libc::WTERMSIG(status), libc::SIGTERM);
+///     }
+/// }
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
 ///
 /// # References
 /// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
@@ -34,6 +63,15 @@ pub fn kill(pid: Pid, sig: Signal) -> Result<(), Errno> {
 
 /// `tgkill(tgid, tid, sig)`—sends `sig` to one thread of a thread group.
 ///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Signal};
+/// // SIGURG is ignored unless handled: sending it to this thread is harmless.
+/// raw::tgkill(raw::getpid(), raw::gettid(), Signal::SIGURG)?;
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
 /// # References
 /// - [tgkill(2)](https://man7.org/linux/man-pages/man2/tgkill.2.html)
 pub fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
@@ -44,6 +82,26 @@ pub fn tgkill(tgid: Pid, tid: Pid, sig: Signal) -> Result<(), Errno> {
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`—sends `sig` to the process the
 /// pidfd refers to; unlike `kill`, a recycled pid cannot be hit.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use clonekit::{raw, CloneBuilder, Errno, Signal};
+/// // SAFETY: no CLONE_VM; the closure only loops on a system call.
+/// let mut child = unsafe {
+///     CloneBuilder::new().pidfd(true).spawn(|| loop {
+///         // SAFETY: pause has no preconditions.
+///         unsafe { libc::pause() };
+///     })?
+/// };
+/// let pidfd = child.take_pidfd().expect("asked for");
+/// raw::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL)?;
+/// child.wait()?;
+/// // Reaped: the pidfd still names that process, and no other.
+/// assert_eq!(raw::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL), Err(Errno::ESRCH));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # References
 /// - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
