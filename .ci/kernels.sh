@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The kernel matrix: every test binary of the workspace and the verify binary,
-# run as root inside each kernel of KERNELS, booted under QEMU (TCG), on
-# x86_64 (amd64) and, cross-built, on aarch64 (arm64).
+# The kernel matrix: every test binary of the crate and of verify (the
+# workspace's default members, as `cargo test` builds them) and the verify
+# binary, run as root inside each kernel of KERNELS, booted under QEMU (TCG),
+# on x86_64 (amd64) and, cross-built, on aarch64 (arm64).
 #
 #   .ci/kernels.sh                 every kernel of the list
 #   .ci/kernels.sh 6.1 arm64-7.3   only these
@@ -237,7 +238,9 @@ harnessless_tests() {
 stage_tests() {
   local arch=$1 plain name kind exe
   say "building the test binaries (release, $arch)"
-  build_for "$arch" test --workspace --features tokio --release --no-run >"$WORK/tests-$arch.json"
+  # The default members (the crate and verify), as the README's `cargo test`:
+  # the bench member has no tests, and would only build criterion here.
+  build_for "$arch" test --features tokio --release --no-run >"$WORK/tests-$arch.json"
   build_for "$arch" build --release -p clonekit-verify >"$WORK/verify-$arch.json"
   plain=" $(harnessless_tests | tr '\n' ' ') "
   mkdir -p "$STAGE/tests"

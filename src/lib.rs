@@ -1,6 +1,58 @@
 //! Typed, checked, fast wrappers over Linux's process-creation system calls:
 //! `fork`, `vfork`, `clone` and `clone3`.
 //!
+//! # Quick start
+//!
+//! Running a program is safe: [`Exec`] is built like
+//! `std::process::Command`, and its child runs only system calls prepared
+//! in the parent before `execve`.
+//!
+//! ```
+//! use clonekit::{CloneFlags, Exec, Stdio};
+//!
+//! // Run a program and capture what it prints.
+//! let out = Exec::new("sh").args(["-c", "echo hi from $PWD"]).current_dir("/").output()?;
+//! assert_eq!(out.stdout, b"hi from /\n");
+//!
+//! // Or spawn it, read its output through a pipe, and wait for it.
+//! let child = Exec::new("echo").arg("piped").stdout(Stdio::piped()).spawn()?;
+//! assert_eq!(child.wait_with_output()?.stdout, b"piped\n");
+//!
+//! // Put it in new namespaces: with a new user namespace among them, root is
+//! // not needed where the host allows unprivileged user namespaces
+//! // (`clonekit::probe()` tells).
+//! let in_namespaces = Exec::new("true").namespaces(CloneFlags::NEWUSER | CloneFlags::NEWUTS).status();
+//! match in_namespaces {
+//!     Ok(status) => assert!(status.success()),
+//!     Err(err) => println!("not allowed here: {err}"),
+//! }
+//! # Ok::<(), clonekit::Error>(())
+//! ```
+//!
+//! For the child to run your own code instead of a program, with any of
+//! clone's arguments, there is [`CloneBuilder`] (`unsafe`: the child must
+//! keep [the child's contract](#the-childs-contract)):
+//!
+//! ```
+//! use clonekit::{CloneBuilder, CloneFlags};
+//! // A child with its own copy of memory, that reports through its exit code.
+//! // SAFETY: no CLONE_VM, and the closure only returns 3: no allocation, no locks, no panic.
+//! let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 3)? };
+//! assert_eq!(child.wait()?.code(), Some(3));
+//!
+//! // Rules are checked before anything is called.
+//! let err = CloneBuilder::new().flags(CloneFlags::SIGHAND).check().unwrap_err();
+//! assert_eq!(err.to_string(), "CLONE_SIGHAND requires CLONE_VM (clone(2): EINVAL)");
+//! # Ok::<(), clonekit::Error>(())
+//! ```
+//!
+//! # What is in it
+//!
+//! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
+//!   only raw system calls prepared in the parent, then `execve`; failures
+//!   come back from `spawn` as [`Error::Exec`].
+//! - [`ExecChild`]: `std::process::Child`'s methods under the same names,
+//!   plus `signal`, `wait_timeout` and the child's [`ResourceUsage`].
 //! - [`CloneBuilder`]: every argument of clone(2)/clone3(2) — flags, exit
 //!   signal, pidfd, TID slots, TLS, a child [`Stack`], cgroup, set_tid —
 //!   checked against the kernel's rules before the call ([`Rule`]), and
@@ -14,11 +66,6 @@
 //!   [`CloneBuilder::set_tid`] checked against the PID namespace depth.
 //! - [`probe()`]: what this kernel and sandbox allow ([`HostSupport`]), and
 //!   why not where they do not.
-//! - [`Exec`]: run a program, safely — a vfork-like clone whose child runs
-//!   only raw system calls prepared in the parent, then `execve`; failures
-//!   come back from `spawn` as [`Error::Exec`].
-//! - [`ExecChild`]: `std::process::Child`'s methods under the same names,
-//!   plus `signal`, `wait_timeout` and the child's [`ResourceUsage`].
 //! - [`Child`]: wait, try_wait, wait_timeout, kill (through the pidfd when
 //!   there is one).
 //! - With the `tokio` feature, `Exec::spawn_async` and `AsyncExecChild`:
@@ -76,21 +123,6 @@
 //!
 //! The signals a spawned child starts with are described under
 //! [`CloneBuilder::spawn`] ("Signals").
-//!
-//! # Quick start
-//!
-//! ```
-//! use clonekit::{CloneBuilder, CloneFlags};
-//! // A child with its own copy of memory, that reports through its exit code.
-//! // SAFETY: no CLONE_VM, and the closure only returns 3: no allocation, no locks, no panic.
-//! let mut child = unsafe { CloneBuilder::new().pidfd(true).spawn(|| 3)? };
-//! assert_eq!(child.wait()?.code(), Some(3));
-//!
-//! // Rules are checked before anything is called.
-//! let err = CloneBuilder::new().flags(CloneFlags::SIGHAND).check().unwrap_err();
-//! assert_eq!(err.to_string(), "CLONE_SIGHAND requires CLONE_VM (clone(2): EINVAL)");
-//! # Ok::<(), clonekit::Error>(())
-//! ```
 
 #![deny(
     unsafe_code,
@@ -99,6 +131,11 @@
     missing_debug_implementations
 )]
 #![cfg(target_os = "linux")]
+
+// The README's examples are tested with the crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod builder;
 mod child;

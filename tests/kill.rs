@@ -4,7 +4,8 @@
 //!
 //! A program of its own (`harness = false`): it is single-threaded, so it
 //! may block signals and fork helpers that allocate. It prints one line per
-//! scenario (`ok`, `FAILED`, or `SKIP` with the reason) and fails if any did.
+//! scenario (`ok`, `FAILED`, or `SKIP` with the reason), then the counts,
+//! and fails if any failed.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,17 +39,24 @@ fn main() {
         ("an exited CLONE_THREAD child's reused TID", thread_tid_reused),
         ("a reaped CLONE_PARENT child's reused pid", parent_pid_reused),
     ];
-    let mut failed = 0;
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (name, scenario) in scenarios {
         match scenario() {
-            Outcome::Ok => println!("kill: {name} ... ok"),
-            Outcome::Skip(why) => report_skip(&format!("kill: {name}"), why),
+            Outcome::Ok => {
+                println!("kill: {name} ... ok");
+                passed += 1;
+            }
+            Outcome::Skip(why) => {
+                report_skip(&format!("kill: {name}"), why);
+                skipped += 1;
+            }
             Outcome::Failed(why) => {
                 println!("kill: {name} ... FAILED: {why}");
                 failed += 1;
             }
         }
     }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         std::process::exit(1);
     }

@@ -13,13 +13,15 @@
 //! Each test program declares it with `#[macro_use] mod support;`, which
 //! brings the macros along. A test that cannot run here says so with
 //! [`skip!`] (or [`require_root!`], [`require_clone3!`], [`skip_on_err!`]):
-//! it prints `SKIP <test>: <reason>` and returns, so that a skip never
-//! counts as a pass without its reason.
+//! it prints `SKIP <test>: <reason>` to stderr, past the harness's capture,
+//! and returns, so that a skip never counts as a pass without its reason
+//! being shown (`cargo test 2>&1 | grep SKIP` lists them).
 
 // Every test program compiles all of this and uses a part of it.
 #![allow(dead_code, unused_macros)]
 
 use std::fmt::Display;
+use std::io::Write as _;
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -172,7 +174,15 @@ pub fn test_name(here: &str) -> String {
     }
 }
 
-/// Prints the line that says `test` did not run here, and why.
+/// Prints the line that says `test` did not run here, and why:
+/// `SKIP <test>: <reason>`.
+///
+/// The line goes straight to the process's stderr, not through `println!`:
+/// the harness captures only the print macros (and shows what they printed
+/// for failed tests only), so a skip written this way is seen in plain
+/// `cargo test` output, where it would otherwise pass for a pass. One write
+/// of the whole line, so that tests skipping at once do not mix their lines.
 pub fn report_skip(test: &str, reason: impl Display) {
-    println!("SKIP {test}: {reason}");
+    let line = format!("SKIP {test}: {reason}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

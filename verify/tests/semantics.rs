@@ -8,6 +8,11 @@
 use clonekit_verify::{self as verify, Outcome};
 use rstest::rstest;
 
+// The main crate's test support (the skip macros), shared rather than copied.
+#[macro_use]
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 #[rstest]
 #[case::vm_clone_with("vm/clone/with")]
 #[case::vm_clone_without("vm/clone/without")]
@@ -131,7 +136,7 @@ fn flag_semantics(#[case] id: &str) {
     let check = spec.run();
     match check.outcome {
         Outcome::Pass => {}
-        Outcome::Skip(reason) => println!("skipped {id}: {reason}"),
+        Outcome::Skip(reason) => skip!("{reason}"),
         Outcome::Fail => panic!(
             "{id} ({} via {}, {}):\n  expected: {}\n  observed: {}",
             check.flag, check.syscall, check.resource, check.expected, check.observed

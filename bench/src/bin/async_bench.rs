@@ -10,7 +10,7 @@
 //! and the pairs' ratio: median, p10 and p90.
 //!
 //! ```sh
-//! cargo run --release --features tokio --example async_bench -- \
+//! cargo run --release -p clonekit-bench --bin async_bench -- \
 //!     [--count 1000] [--concurrency 1,64] [--slice 100] [--target /bin/true|static]
 //! ```
 //!
@@ -18,15 +18,11 @@
 //! by the bench), so that the spawn and wait machinery is what is measured
 //! rather than the dynamic loader.
 
-// Only its static target program is used here.
-#[allow(dead_code)]
-#[path = "common/spawn_methods.rs"]
-mod spawn_methods;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clonekit_bench::spawn_methods;
 use tokio::task::JoinSet;
 
 const USAGE: &str = "async_bench [--count N] [--concurrency 1,64] [--slice N] [--target PROGRAM|static]";

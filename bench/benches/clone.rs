@@ -1,9 +1,7 @@
 //! Criterion benches for process and thread creation; the side-by-side
-//! ratios are `cargo run --release --example clone_bench`.
+//! ratios are `cargo run --release -p clonekit-bench --bin clone_bench`.
 
-#[path = "../examples/common/clone_methods.rs"]
-mod clone_methods;
-
+use clonekit_bench::clone_methods;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn fork(c: &mut Criterion) {

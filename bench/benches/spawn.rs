@@ -1,14 +1,11 @@
 //! Criterion benches for spawning `/bin/true` and a tiny static program, one
 //! per method; the side-by-side ratios across parent sizes are
-//! `cargo run --release --example spawn_bench`.
-
-#[path = "../examples/common/spawn_methods.rs"]
-mod spawn_methods;
+//! `cargo run --release -p clonekit-bench --bin spawn_bench`.
 
 use std::path::Path;
 
+use clonekit_bench::spawn_methods::{self, Spawner, METHODS};
 use criterion::{criterion_group, criterion_main, Criterion};
-use spawn_methods::{Spawner, METHODS};
 
 fn spawn_each_method(c: &mut Criterion, group: &str, target: &Path) {
     let mut group = c.benchmark_group(group);

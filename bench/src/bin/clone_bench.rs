@@ -5,20 +5,15 @@
 //! microseconds and each median's ratio to its counterpart's.
 //!
 //! ```sh
-//! cargo run --release --example clone_bench -- --iters 2000 [--csv clone.csv]
+//! cargo run --release -p clonekit-bench --bin clone_bench -- --iters 2000 [--csv clone.csv]
 //! ```
-
-#[path = "common/clone_methods.rs"]
-mod clone_methods;
-#[path = "common/stats.rs"]
-mod stats;
 
 use std::fmt::Write as _;
 use std::io;
 use std::time::Duration;
 
-use clone_methods::ClonekitThread;
-use stats::{summarize, time, Args, Summary};
+use clonekit_bench::clone_methods::{self, ClonekitThread};
+use clonekit_bench::stats::{summarize, time, Args, Summary};
 
 const USAGE: &str = "clone_bench [--iters N] [--csv FILE]";
 

@@ -7,8 +7,8 @@
 //! microseconds and each median's ratio to posix_spawn's at the same size.
 //!
 //! ```sh
-//! cargo run --release --example spawn_bench -- --rss-mib 0,1024,4096 --iters 200 \
-//!     [--target /bin/true|static] [--methods posix_spawn,clonekit_clone_vfork,...] \
+//! cargo run --release -p clonekit-bench --bin spawn_bench -- --rss-mib 0,1024,4096 \
+//!     --iters 200 [--target /bin/true|static] [--methods posix_spawn,clonekit_clone_vfork,...] \
 //!     [--csv spawn.csv] [--svg spawn.svg]
 //! ```
 //!
@@ -18,17 +18,12 @@
 //! that ran next paid ~100 µs of page faults that were not its own.
 //! `--methods` measures a subset.
 
-#[path = "common/spawn_methods.rs"]
-mod spawn_methods;
-#[path = "common/stats.rs"]
-mod stats;
-
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use spawn_methods::{Method, Spawner, METHODS};
-use stats::{summarize, time, Args, Summary};
+use clonekit_bench::spawn_methods::{self, Method, Spawner, METHODS};
+use clonekit_bench::stats::{summarize, time, Args, Summary};
 
 const USAGE: &str = "spawn_bench [--rss-mib 0,1024,4096] [--iters N] [--target /bin/true|static] \
                      [--methods NAME,...] [--csv FILE] [--svg FILE]";
