@@ -656,7 +656,7 @@ pub fn waitid(pid: Pid, options: c_int) -> Result<Option<WaitInfo>, Errno> {
 /// ```
 /// use clonekit::{raw, Exec};
 /// let mut child = Exec::new("true").pidfd(true).spawn()?;
-/// let pidfd = child.child.take_pidfd().expect("asked for");
+/// let pidfd = child.take_pidfd().expect("asked for");
 /// let options = libc::WEXITED | libc::__WALL;
 /// let info = raw::waitid_pidfd(std::os::fd::AsFd::as_fd(&pidfd), options)?.expect("no WNOHANG");
 /// assert_eq!((info.code, info.status), (libc::CLD_EXITED, 0));
