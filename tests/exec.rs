@@ -19,30 +19,11 @@ use rstest::rstest;
 #[macro_use]
 mod support;
 
+use support::exec::{out, sh, text};
+
 use support::procfs::{children, fd_count, status_mask};
 use support::rerun::run_test;
 use support::{serial, stress_count, wait_until, DEADLINE};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn out(exec: &mut Exec) -> String {
-    let output = exec.output().expect("spawn");
-    assert!(
-        output.status.success(),
-        "{exec:?}: {:?} {}",
-        output.status,
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-fn sh(script: &str, strategy: Strategy) -> Exec {
-    let mut exec = Exec::new("/bin/sh");
-    exec.args(["-c", script]).strategy(strategy);
-    exec
-}
 
 /// A close-on-exec copy of `fd` at the lowest free number from `min`.
 fn dup_at_least(fd: &OwnedFd, min: RawFd) -> OwnedFd {

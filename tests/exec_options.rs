@@ -22,6 +22,8 @@ use rstest::rstest;
 #[macro_use]
 mod support;
 
+use support::exec::{out, sh, text};
+
 #[allow(dead_code)]
 #[path = "../examples/sandbox.rs"]
 mod sandbox_example;
@@ -37,28 +39,6 @@ const UNUSED_ID: u32 = 54321;
 
 /// The variable that tells the helper tests they run as helpers.
 const HELPER_ENV: &str = "CLONEKIT_OPTIONS_HELPER";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The child's stdout; it must succeed.
-fn out(exec: &mut Exec) -> String {
-    let output = exec.output().unwrap_or_else(|err| panic!("{exec:?}: {err}"));
-    assert!(
-        output.status.success(),
-        "{exec:?}: {:?} {}",
-        output.status,
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-fn sh(script: &str, strategy: Strategy) -> Exec {
-    let mut exec = Exec::new("/bin/sh");
-    exec.args(["-c", script]).strategy(strategy);
-    exec
-}
 
 /// The error of spawning `exec`, checked to leave no child and no fd behind.
 fn spawn_fails(exec: &mut Exec) -> Error {
@@ -545,47 +525,35 @@ trait CommandLike {
 struct StdCommand(Command);
 struct Ours(Exec);
 
-impl CommandLike for StdCommand {
-    fn arg(&mut self, arg: &str) {
-        self.0.arg(arg);
-    }
-    fn arg0(&mut self, arg: &str) {
-        self.0.arg0(arg);
-    }
-    fn env(&mut self, key: &str, value: &str) {
-        self.0.env(key, value);
-    }
-    fn env_remove(&mut self, key: &str) {
-        self.0.env_remove(key);
-    }
-    fn env_clear(&mut self) {
-        self.0.env_clear();
-    }
-    fn current_dir(&mut self, dir: &str) {
-        self.0.current_dir(dir);
-    }
+/// The same calls on std's `Command` and on `Exec`: the same source
+/// compiles against both, which is the point.
+macro_rules! command_like {
+    ($type:ty) => {
+        impl CommandLike for $type {
+            fn arg(&mut self, arg: &str) {
+                self.0.arg(arg);
+            }
+            fn arg0(&mut self, arg: &str) {
+                self.0.arg0(arg);
+            }
+            fn env(&mut self, key: &str, value: &str) {
+                self.0.env(key, value);
+            }
+            fn env_remove(&mut self, key: &str) {
+                self.0.env_remove(key);
+            }
+            fn env_clear(&mut self) {
+                self.0.env_clear();
+            }
+            fn current_dir(&mut self, dir: &str) {
+                self.0.current_dir(dir);
+            }
+        }
+    };
 }
 
-impl CommandLike for Ours {
-    fn arg(&mut self, arg: &str) {
-        self.0.arg(arg);
-    }
-    fn arg0(&mut self, arg: &str) {
-        self.0.arg0(arg);
-    }
-    fn env(&mut self, key: &str, value: &str) {
-        self.0.env(key, value);
-    }
-    fn env_remove(&mut self, key: &str) {
-        self.0.env_remove(key);
-    }
-    fn env_clear(&mut self) {
-        self.0.env_clear();
-    }
-    fn current_dir(&mut self, dir: &str) {
-        self.0.current_dir(dir);
-    }
-}
+command_like!(StdCommand);
+command_like!(Ours);
 
 #[rstest]
 #[case::bare(|_: &mut dyn CommandLike| {})]

@@ -85,6 +85,7 @@ macro_rules! skip_on_err {
 }
 
 pub mod alloc_count;
+pub mod exec;
 pub mod fork;
 pub mod pipe_child;
 pub mod procfs;
