@@ -289,7 +289,14 @@ impl Exec {
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Self {
-        self.settings().env.vars.insert(key.as_ref().to_owned(), None);
+        let (env, key) = (&mut self.settings().env, key.as_ref());
+        if env.clear {
+            // Nothing is inherited to remove: forget the variable, so that
+            // `get_envs` lists only what was set since, as std's does.
+            env.vars.remove(key);
+        } else {
+            env.vars.insert(key.to_owned(), None);
+        }
         self
     }
 
