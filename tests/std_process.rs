@@ -408,16 +408,45 @@ fn terminate_exited_process() {
 
 // From std's unix tests (library/std/src/sys/process/unix/unix/tests.rs).
 
+/// The variable that tells [`fork_no_unwind_helper`] it runs as a helper.
+const FORK_NO_UNWIND_HELPER_ENV: &str = "CLONEKIT_STD_FORK_NO_UNWIND_HELPER";
+
+// differs from std: it runs alone in a helper process (this program run
+// again), bounded by the helper's deadline. The panic hook runs in the
+// forked child before the panic is caught, and takes std's backtrace lock:
+// had another thread of the parent held it at the fork, the child would
+// wait for it forever, and so would the spawn (std's child aborts before the
+// hook, with the unstable `panic::always_abort`, which clonekit cannot
+// call). Among this program's other tests, that hung the spawn.
+#[test]
+fn test_command_fork_no_unwind() {
+    let _serial = serial();
+    let (said, status) =
+        support::rerun::run_test("fork_no_unwind_helper", &[(FORK_NO_UNWIND_HELPER_ENV, "1")]);
+    assert!(
+        status.is_some_and(|s| s.success()) && said.contains("FORK NO UNWIND OK"),
+        "{status:?}\n{said}"
+    );
+}
+
 // differs from std: a panicking pre_exec hook does not kill the child with
 // an abort signal; the child reports it and exits, and the spawn fails with
 // `Exec { stage: PreExec, errno: EINVAL }`. No panic reaches the caller in
 // either.
 #[test]
-fn test_command_fork_no_unwind() {
+#[ignore = "helper process for test_command_fork_no_unwind"]
+fn fork_no_unwind_helper() {
+    if env::var_os(FORK_NO_UNWIND_HELPER_ENV).is_none() {
+        skip!("only meaningful as a helper process");
+    }
     let got = std::panic::catch_unwind(|| {
         let mut c = Exec::new("echo");
         c.arg("hi");
-        // SAFETY: the hook only panics, which clonekit catches in the child.
+        // differs from std: should the child hang all the same, it dies
+        // with the helper when the helper is killed past its deadline.
+        c.death_signal(Signal::SIGKILL);
+        // SAFETY: the hook only panics, which clonekit catches in the child;
+        // no other thread of this helper can hold a lock the panic takes.
         unsafe {
             c.pre_exec(|| panic!("{}", "crash now!"));
         }
@@ -436,6 +465,7 @@ fn test_command_fork_no_unwind() {
         ),
         "{err:?}"
     );
+    println!("FORK NO UNWIND OK");
 }
 
 // From std's unix tests (library/std/src/sys/process/unix/common/tests.rs),
@@ -693,7 +723,19 @@ fn issue_15149() {
         env::join_paths(paths).unwrap()
     };
 
-    let child_output = Exec::new("mytest").env("PATH", &path).arg("--list").output();
+    // differs from std: a fork-like child of another test, made while the
+    // copy was open for writing, holds that fd until it execs, and execve
+    // of the copy meanwhile fails with ETXTBSY: try again a few times.
+    let mut child_output = Exec::new("mytest").env("PATH", &path).arg("--list").output();
+    for _ in 0..50 {
+        match &child_output {
+            Err(e) if e.errno() == Some(clonekit::Errno::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                child_output = Exec::new("mytest").env("PATH", &path).arg("--list").output();
+            }
+            _ => break,
+        }
+    }
     fs::remove_dir_all(&temp).unwrap();
     let child_output = child_output.unwrap();
 
@@ -900,6 +942,9 @@ fn porting_table_rows() -> Result<(), Box<dyn std::error::Error>> {
     let _ = Stdio::null();
     let _ = Stdio::from(fs::File::open("/dev/null")?);
     let _ = Stdio::from(OwnedFd::from(fs::File::open("/dev/null")?));
+    // The README's stand-in for std's `From<io::Stdout> for Stdio`.
+    use std::os::fd::AsFd;
+    let _ = Stdio::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     // SAFETY: the fd is open and this call owns it.
     let _ = unsafe { Stdio::from_raw_fd(fs::File::open("/dev/null")?.into_raw_fd()) };
     let mut first = Exec::new("echo").arg("x").stdout(Stdio::piped()).spawn()?;
