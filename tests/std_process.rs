@@ -2,7 +2,8 @@
 //! test names and what each checks are those of std's tests
 //! (library/std/src/process/tests.rs, the unix ones under
 //! library/std/src/sys/process/unix/, library/std/tests/process_spawning.rs
-//! and pipe_subprocess.rs, and the `CommandExt::process_group` example),
+//! and pipe_subprocess.rs, two of tests/ui/process/, and the
+//! `CommandExt::process_group` example),
 //! ported from the Rust standard library's process tests, MIT/Apache-2.0.
 //!
 //! The port changes type names only (`Command` → `Exec`, `Stdio` →
@@ -18,7 +19,10 @@
 //! - `exitstatus_display_tests`, `unix_exit_statuses`: they test std's
 //!   `ExitStatus` itself (and the unstable `exit_ok`), which `Exec` returns
 //!   unchanged; nothing to rename;
-//! - `test_program_kind`: std's private `ProgramKind`.
+//! - `test_program_kind`: std's private `ProgramKind`;
+//! - tests/ui/process/ beyond `try-wait.rs` and
+//!   `process-spawn-nonexistent.rs`: not ported yet (most are programs that
+//!   run themselves again, which a port must turn into helper tests).
 
 use std::io::prelude::*;
 use std::io::ErrorKind;
@@ -781,6 +785,56 @@ fn process_group_example() -> Result<(), Box<dyn std::error::Error>> {
         .spawn()?
         .wait()?;
     Ok(())
+}
+
+// From std's tests/ui/process/try-wait.rs.
+
+// differs from std: the children are `sleep 1000` and `true`, where std
+// runs its own test program again with `sleep` or `return-quickly`.
+#[test]
+fn try_wait() {
+    let mut me = Exec::new("sleep").arg("1000").spawn().unwrap();
+    let maybe_status = me.try_wait().unwrap();
+    assert!(maybe_status.is_none());
+    let maybe_status = me.try_wait().unwrap();
+    assert!(maybe_status.is_none());
+
+    me.kill().unwrap();
+    me.wait().unwrap();
+
+    let status = me.try_wait().unwrap().unwrap();
+    assert!(!status.success());
+    let status = me.try_wait().unwrap().unwrap();
+    assert!(!status.success());
+
+    let mut me = Exec::new("true").spawn().unwrap();
+    loop {
+        match me.try_wait() {
+            Ok(Some(res)) => {
+                assert!(res.success());
+                break;
+            }
+            Ok(None) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) => panic!("error in try_wait: {e}"),
+        }
+    }
+
+    let status = me.try_wait().unwrap().unwrap();
+    assert!(status.success());
+}
+
+// From std's tests/ui/process/process-spawn-nonexistent.rs.
+#[test]
+fn process_spawn_nonexistent() {
+    let result = Exec::new("nonexistent").spawn().unwrap_err().kind();
+
+    assert!(matches!(
+        result,
+        // Under WSL with appendWindowsPath=true, this fails with PermissionDenied
+        ErrorKind::NotFound | ErrorKind::PermissionDenied
+    ));
 }
 
 // Beyond std's tests: the same calls on a `Command` and an `Exec`, whose
