@@ -117,6 +117,29 @@ impl Error {
         }
     }
 
+    /// The [`io::ErrorKind`] std gives this error's errno (`NotFound` for
+    /// `ENOENT`, `PermissionDenied` for `EACCES` and `EPERM`,
+    /// `InvalidInput` for a broken rule or an interior NUL, ...): what
+    /// `io::Error::kind` says of the converted error, so that code written
+    /// for `std::process::Command` matching on `e.kind()` keeps working.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use clonekit::Exec;
+    /// let err = Exec::new("/no/such/program").spawn().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// let err = Exec::new("nul\0inside").spawn().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> io::ErrorKind {
+        match self.errno() {
+            Some(errno) => io::Error::from_raw_os_error(errno as i32).kind(),
+            None => io::ErrorKind::Other,
+        }
+    }
+
     /// For `map_err`: `call` failed, and its errno says enough.
     pub(crate) fn sys(call: &'static str) -> impl FnOnce(Errno) -> Error {
         move |errno| Error::Sys {
@@ -212,11 +235,7 @@ impl From<Error> for io::Error {
     /// assert!(matches!(inner, Error::Exec { stage: ExecStage::Chdir, .. }));
     /// ```
     fn from(err: Error) -> io::Error {
-        let kind = match err.errno() {
-            Some(errno) => io::Error::from_raw_os_error(errno as i32).kind(),
-            None => io::ErrorKind::Other,
-        };
-        io::Error::new(kind, err)
+        io::Error::new(err.kind(), err)
     }
 }
 

@@ -81,6 +81,20 @@ use crate::userns::{IdMaps, MapSync, Setgroups};
 /// `{:?}` prints the command line as `std::process::Command` does (`cd
 /// "/dir" && env -u REMOVED SET="v" "program" "arg"`); `{:#?}` every field.
 ///
+/// # Porting from `std::process`
+///
+/// Renaming `Command` to `Exec`, `Child` to [`ExecChild`] and `Stdio` to
+/// [`Stdio`] is the whole port for most code: the same methods with the same
+/// signatures, and std's own `ChildStdin`, `ChildStdout`, `ChildStderr`,
+/// `ExitStatus` and `Output`. What differs: results are
+/// [`clonekit::Result`](crate::Result) (`?` turns the error into an
+/// `io::Error`, and [`Error::kind`] answers as `io::Error::kind`);
+/// `CommandExt`'s methods are inherent; [`process_group`](Self::process_group)
+/// takes a [`Pid`](crate::Pid); `CommandExt::exec` and `before_exec` have no counterpart;
+/// `{:#?}` shows this type's fields. The README's section "Porting from
+/// std::process::Command" goes through it row by row, and
+/// `tests/std_process.rs` runs std's own process tests so ported.
+///
 /// # Examples
 ///
 /// ```
@@ -295,7 +309,14 @@ impl Exec {
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Self {
-        self.settings().env.vars.insert(key.as_ref().to_owned(), None);
+        let (env, key) = (&mut self.settings().env, key.as_ref());
+        if env.clear {
+            // Nothing is inherited to remove: forget the variable, so that
+            // `get_envs` lists only what was set since, as std's does.
+            env.vars.remove(key);
+        } else {
+            env.vars.insert(key.to_owned(), None);
+        }
         self
     }
 

@@ -138,8 +138,12 @@ impl Exec {
     /// state being sound beyond its own thread, and what it changes (fds,
     /// memory) is the child's, not the parent's. It must not close or replace
     /// fds the crate placed. A panic in the hook is caught and ends the
-    /// child (`PreExec`, `EINVAL`), but the panic machinery itself may
-    /// allocate: do not panic.
+    /// child (`PreExec`, `EINVAL`), but the panic machinery runs first and
+    /// allocates and takes std's locks (the panic hook's backtrace lock):
+    /// if another thread held one when the child was forked, the child, and
+    /// the spawn waiting for it, block forever (std's child aborts before
+    /// its panic hook, through the unstable `panic::always_abort`). Do not
+    /// panic.
     ///
     /// # Errors
     ///

@@ -1,8 +1,12 @@
 //! What a child's stdin, stdout and stderr are connected to: [`Stdio`] as
 //! users set it, and the fds one spawn opens for it.
 
+// Unsafe is denied crate-wide; this file holds some: `FromRawFd`, whose
+// caller promises the fd is theirs to give.
+#![allow(unsafe_code)]
+
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use nix::errno::Errno;
@@ -79,6 +83,45 @@ impl Stdio {
     /// ```
     pub fn inherit() -> Stdio {
         Stdio::Inherit
+    }
+
+    /// Whether this makes a new pipe for the child ([`Stdio::Piped`]), as
+    /// `std::process::Stdio::makes_pipe`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::Stdio;
+    /// assert!(Stdio::piped().makes_pipe());
+    /// assert!(!Stdio::null().makes_pipe());
+    /// ```
+    pub fn makes_pipe(&self) -> bool {
+        matches!(self, Stdio::Piped)
+    }
+}
+
+/// An fd taken over as [`From<OwnedFd>`](#impl-From<OwnedFd>-for-Stdio)
+/// does, as std's `FromRawFd for Stdio`.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::{FromRawFd, IntoRawFd};
+/// use clonekit::{Exec, Stdio};
+/// let null = std::fs::File::open("/dev/null")?.into_raw_fd();
+/// // SAFETY: `null` is an open fd that nothing else owns.
+/// let stdin = unsafe { Stdio::from_raw_fd(null) };
+/// assert!(Exec::new("cat").stdin(stdin).status()?.success());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl FromRawFd for Stdio {
+    /// # Safety
+    ///
+    /// `fd` must be open and owned by the caller, who gives it up: the
+    /// `Stdio` closes it (as [`OwnedFd::from_raw_fd`]).
+    unsafe fn from_raw_fd(fd: RawFd) -> Stdio {
+        // SAFETY: the caller gives us `fd`, open and owned (see above).
+        Stdio::Fd(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 }
 
