@@ -466,3 +466,83 @@ fn full_fd_table_spawns_without_a_private_pidfd(
     let (said, _) = run_test("emfile_helper", &[(EMFILE_HELPER_ENV, &format!("{strategy:?}"))]);
     assert!(said.contains("RESULT=Ok(Some(0))"), "helper said: {said}");
 }
+
+/// The variable that tells `parent_stdio_helper` it runs as a helper.
+const PARENT_STDIO_HELPER: &str = "CLONEKIT_PARENT_STDIO_HELPER";
+
+/// `From<io::Stdout>` and `From<io::Stderr>` for `Stdio`, as std's: the
+/// child writes to the parent's own fd 1 or 2. A helper process whose
+/// stdout and stderr are two files shows where each line went.
+#[test]
+fn parent_stdout_and_stderr_as_stdio() {
+    let dir = std::env::temp_dir();
+    let paths = ["out", "err"].map(|name| dir.join(format!("clonekit-parent-{name}-{}", std::process::id())));
+    let [out, err] = paths.clone().map(|path| File::create(path).unwrap());
+    let mut helper = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "parent_stdio_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PARENT_STDIO_HELPER, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let status = support::poll_until(support::rerun::HELPER_DEADLINE, || helper.try_wait().unwrap());
+    if status.is_none() {
+        let _ = helper.kill();
+        let _ = helper.wait();
+    }
+    let [said_out, said_err] = paths.clone().map(|path| fs::read_to_string(path).unwrap());
+    for path in paths {
+        let _ = fs::remove_file(path);
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{said_out}\n{said_err}"
+    );
+    assert!(said_out.contains("stderr-to-parent-stdout") && said_out.contains("stdout-to-parent-stdout"));
+    assert!(said_err.contains("stdout-to-parent-stderr") && said_err.contains("stderr-to-parent-stderr"));
+    assert!(!said_out.contains("to-parent-stderr") && !said_err.contains("to-parent-stdout"));
+}
+
+#[test]
+#[ignore = "helper process for parent_stdout_and_stderr_as_stdio"]
+fn parent_stdio_helper() {
+    if std::env::var_os(PARENT_STDIO_HELPER).is_none() {
+        skip!("only meaningful as a helper process");
+    }
+    let run = |script: &str, stdout: Stdio, stderr: Stdio| {
+        let status = Exec::new("sh")
+            .args(["-c", script])
+            .stdout(stdout)
+            .stderr(stderr)
+            .status();
+        assert!(status.unwrap().success());
+    };
+    // Each stream to the other fd, then each to its own (nothing to move).
+    run(
+        "echo stdout-to-parent-stderr",
+        io::stderr().into(),
+        Stdio::Inherit,
+    );
+    run(
+        "echo stderr-to-parent-stdout >&2",
+        Stdio::Inherit,
+        io::stdout().into(),
+    );
+    run(
+        "echo stdout-to-parent-stdout",
+        io::stdout().into(),
+        Stdio::Inherit,
+    );
+    run(
+        "echo stderr-to-parent-stderr >&2",
+        Stdio::Inherit,
+        io::stderr().into(),
+    );
+}

@@ -996,9 +996,8 @@ fn porting_table_rows() -> Result<(), Box<dyn std::error::Error>> {
     let _ = Stdio::null();
     let _ = Stdio::from(fs::File::open("/dev/null")?);
     let _ = Stdio::from(OwnedFd::from(fs::File::open("/dev/null")?));
-    // The README's stand-in for std's `From<io::Stdout> for Stdio`.
-    use std::os::fd::AsFd;
-    let _ = Stdio::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    let _ = Stdio::from(std::io::stdout());
+    let _ = Stdio::from(std::io::stderr());
     // SAFETY: the fd is open and this call owns it.
     let _ = unsafe { Stdio::from_raw_fd(fs::File::open("/dev/null")?.into_raw_fd()) };
     let mut first = Exec::new("echo").arg("x").stdout(Stdio::piped()).spawn()?;

@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
@@ -40,6 +41,12 @@ pub enum Stdio {
     Piped,
     /// This fd (kept by the `Exec`, so usable for every spawn).
     Fd(OwnedFd),
+    /// The parent's stdout (fd 1) as it is at each spawn: what
+    /// `From<io::Stdout>` makes, as std's does.
+    ParentStdout,
+    /// The parent's stderr (fd 2) as it is at each spawn: what
+    /// `From<io::Stderr>` makes.
+    ParentStderr,
 }
 
 impl Stdio {
@@ -212,6 +219,50 @@ impl From<ChildStderr> for Stdio {
     }
 }
 
+/// The parent's stdout: the child writes where the parent's fd 1 goes at
+/// spawn time, as std's `From<io::Stdout> for Stdio`.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// // The child's stderr goes to the parent's stdout.
+/// let status = Exec::new("sh").args(["-c", "echo to-stdout >&2"]).stderr(std::io::stdout()).status()?;
+/// assert!(status.success());
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+impl From<io::Stdout> for Stdio {
+    fn from(_: io::Stdout) -> Stdio {
+        Stdio::ParentStdout
+    }
+}
+
+/// The parent's stderr, as std's `From<io::Stderr> for Stdio`.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Stdio};
+/// // The child's stdout goes to the parent's stderr.
+/// let status = Exec::new("echo").arg("to-stderr").stdout(std::io::stderr()).status()?;
+/// assert!(status.success());
+/// # Ok::<(), clonekit::Error>(())
+/// ```
+impl From<io::Stderr> for Stdio {
+    fn from(_: io::Stderr) -> Stdio {
+        Stdio::ParentStderr
+    }
+}
+
+/// The fd a slot gets from the parent's own `fd`: none to move (-1) when
+/// it is that slot's own number.
+fn parent_fd(slot: usize, fd: RawFd) -> RawFd {
+    match slot == fd as usize {
+        true => -1,
+        false => fd,
+    }
+}
+
 /// What a stdio slot that was not set becomes.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum StdioDefault {
@@ -243,6 +294,8 @@ impl StdioEnds {
             let source = match (set, default) {
                 (Some(Stdio::Fd(fd)), _) => fd.as_raw_fd(),
                 (Some(Stdio::Inherit), _) | (None, StdioDefault::Inherit) => -1,
+                (Some(Stdio::ParentStdout), _) => parent_fd(slot, 1),
+                (Some(Stdio::ParentStderr), _) => parent_fd(slot, 2),
                 (Some(Stdio::Null), _) | (None, StdioDefault::Null) => {
                     let null = OpenOptions::new()
                         .read(reading)
