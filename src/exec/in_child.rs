@@ -72,6 +72,16 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
     unsafe { raw::exit_group(127) }
 }
 
+/// Runs the plan in the calling process and execs ([`Exec::exec`](crate::Exec::exec)):
+/// returns only the failure, which nobody else needs to be told.
+pub(crate) fn run_here(plan: &Plan) -> Failed {
+    let mut report_fd = -1;
+    match prepare(plan, &mut report_fd) {
+        Err(failed) => failed,
+        Ok(()) => (ExecStage::Exec, exec(plan)),
+    }
+}
+
 /// Every step before `execve`.
 fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     let at = |stage| move |errno| (stage, errno);

@@ -25,6 +25,7 @@ mod in_child;
 mod launch;
 mod output;
 mod plan;
+mod replace;
 mod sandbox;
 mod setup;
 mod stack_pool;
@@ -90,7 +91,7 @@ use crate::userns::{IdMaps, MapSync, Setgroups};
 /// [`clonekit::Result`](crate::Result) (`?` turns the error into an
 /// `io::Error`, and [`Error::kind`] answers as `io::Error::kind`);
 /// `CommandExt`'s methods are inherent; [`process_group`](Self::process_group)
-/// takes a [`Pid`](crate::Pid); `CommandExt::exec` and `before_exec` have no counterpart;
+/// takes a [`Pid`](crate::Pid); `CommandExt::exec` is [`exec`](Self::exec), the deprecated `before_exec` has no counterpart;
 /// `{:#?}` shows this type's fields. The README's section "Porting from
 /// std::process::Command" goes through it row by row, and
 /// `tests/std_process.rs` runs std's own process tests so ported.
