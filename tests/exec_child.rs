@@ -475,6 +475,8 @@ const PARENT_STDIO_HELPER: &str = "CLONEKIT_PARENT_STDIO_HELPER";
 /// stdout and stderr are two files shows where each line went.
 #[test]
 fn parent_stdout_and_stderr_as_stdio() {
+    // The helper is a child of this process: other tests count children.
+    let _serial = serial();
     let dir = std::env::temp_dir();
     let paths = ["out", "err"].map(|name| dir.join(format!("clonekit-parent-{name}-{}", std::process::id())));
     let [out, err] = paths.clone().map(|path| File::create(path).unwrap());
