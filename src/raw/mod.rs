@@ -43,12 +43,15 @@ use nix::errno::Errno;
 mod clone_args;
 pub use clone_args::{CloneArgs, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 
+mod exec;
 mod fd;
 mod futex;
 mod ids;
 mod process;
 mod signal;
+mod wait;
 
+pub use exec::{chdir, chroot, execve, setrlimit, umask, Resource};
 pub use fd::{
     close, close_range, dup3, dup_above, fcntl_getfd, fcntl_setfd, pipe2, poll, read, set_nonblocking, write,
 };
@@ -58,13 +61,13 @@ pub use ids::{
     sethostname, setpgid, setresgid, setresuid, setsid, setuid, unshare,
 };
 pub use process::{
-    chdir, chroot, clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, execve, exit, exit_group,
-    fork, pidfd_open, setrlimit, umask, vfork_on_stack, wait4, wait4_rusage, waitid, waitid_pidfd, Resource,
-    WaitInfo, PIDFD_THREAD,
+    clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, exit, exit_group, fork, pidfd_open,
+    vfork_on_stack, PIDFD_THREAD,
 };
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,
 };
+pub use wait::{wait4, wait4_rusage, waitid, waitid_pidfd, WaitInfo};
 
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]

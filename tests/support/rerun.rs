@@ -23,7 +23,7 @@ pub fn run_self(args: &[&str], envs: &[(&str, &str)]) -> (String, Option<ExitSta
     run_bounded(&mut helper, HELPER_DEADLINE)
 }
 
-/// Runs the test `name` of this program (an `#[ignore]`d helper test) alone,
+/// Runs the test `name` of this program (a helper test marked ignored, with its reason) alone,
 /// in a process of its own, as [`run_self`] does.
 pub fn run_test(name: &str, envs: &[(&str, &str)]) -> (String, Option<ExitStatus>) {
     let args = [name, "--exact", "--ignored", "--nocapture", "--test-threads=1"];
