@@ -36,9 +36,7 @@ fn run_thread(stack: Stack, limit: u64) -> Result<(Report, Stack), String> {
     let report = Report::default();
     let slot = TidSlot::new();
     let work = || {
-        // SAFETY: plain system calls.
         report.tgid.store(raw::getpid().as_raw(), Ordering::SeqCst);
-        // SAFETY: plain system call.
         report.tid.store(raw::gettid().as_raw(), Ordering::SeqCst);
         report.primes.store(count_primes(limit), Ordering::SeqCst);
         0

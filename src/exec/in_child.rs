@@ -204,8 +204,9 @@ fn run_hooks(plan: &Plan) -> Result<(), Errno> {
     if plan.spawn.hooks.is_null() {
         return Ok(());
     }
-    // SAFETY: set only for a fork-like child: this is its own copy of the
-    // Exec's hooks, and nothing else in this process uses them.
+    // SAFETY: set only for a fork-like child, which runs its own copy of the
+    // Exec's hooks, or for `Exec::exec` in the calling process, which holds
+    // `&mut Exec` for the whole call: either way nothing else uses them.
     let hooks = unsafe { &mut *plan.spawn.hooks };
     for hook in hooks.iter_mut() {
         match catch_unwind(AssertUnwindSafe(&mut **hook)) {

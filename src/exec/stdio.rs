@@ -309,7 +309,6 @@ impl StdioEnds {
                     ends.keep_child(slot, null.into())
                 }
                 (Some(Stdio::Piped), _) | (None, StdioDefault::Piped) => {
-                    // SAFETY: plain system call.
                     let (read, write) = raw::pipe2(libc::O_CLOEXEC).map_err(Error::sys("pipe2"))?;
                     let (ours, theirs) = if reading { (write, read) } else { (read, write) };
                     ends.parent[slot] = Some(ours.into());
