@@ -110,11 +110,7 @@ const FALLBACK_HELPER_ENV: &str = "CLONEKIT_FALLBACK_HELPER";
 #[test]
 fn clone_vfork_falls_back_without_clone3() {
     let _serial = serial();
-    let (said, status) = support::rerun::run_test("fallback_helper", &[(FALLBACK_HELPER_ENV, "1")]);
-    assert!(
-        status.is_some_and(|s| s.success()) && said.contains("FALLBACK OK"),
-        "{status:?}\n{said}"
-    );
+    support::rerun::expect_helper("fallback_helper", &[(FALLBACK_HELPER_ENV, "1")], "FALLBACK OK");
 }
 
 #[test]

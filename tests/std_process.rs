@@ -262,11 +262,10 @@ const CAPTURE_ENV_HELPER_ENV: &str = "CLONEKIT_STD_CAPTURE_ENV_HELPER";
 #[test]
 fn test_capture_env_at_spawn() {
     let _serial = serial();
-    let (said, status) =
-        support::rerun::run_test("capture_env_at_spawn_helper", &[(CAPTURE_ENV_HELPER_ENV, "1")]);
-    assert!(
-        status.is_some_and(|s| s.success()) && said.contains("CAPTURE ENV OK"),
-        "{status:?}\n{said}"
+    support::rerun::expect_helper(
+        "capture_env_at_spawn_helper",
+        &[(CAPTURE_ENV_HELPER_ENV, "1")],
+        "CAPTURE ENV OK",
     );
 }
 
@@ -425,11 +424,10 @@ const FORK_NO_UNWIND_HELPER_ENV: &str = "CLONEKIT_STD_FORK_NO_UNWIND_HELPER";
 #[test]
 fn test_command_fork_no_unwind() {
     let _serial = serial();
-    let (said, status) =
-        support::rerun::run_test("fork_no_unwind_helper", &[(FORK_NO_UNWIND_HELPER_ENV, "1")]);
-    assert!(
-        status.is_some_and(|s| s.success()) && said.contains("FORK NO UNWIND OK"),
-        "{status:?}\n{said}"
+    support::rerun::expect_helper(
+        "fork_no_unwind_helper",
+        &[(FORK_NO_UNWIND_HELPER_ENV, "1")],
+        "FORK NO UNWIND OK",
     );
 }
 

@@ -344,11 +344,10 @@ fn thousand_helper() {
 #[test]
 fn sigchld_ignored() {
     let _serial = serial();
-    let (said, status) =
-        support::rerun::run_test("sigchld_ignored_helper", &[(HELPER_ENV, "current_thread")]);
-    assert!(
-        status.is_some_and(|s| s.success()) && said.contains("IGNORED OK"),
-        "{status:?}\n{said}"
+    support::rerun::expect_helper(
+        "sigchld_ignored_helper",
+        &[(HELPER_ENV, "current_thread")],
+        "IGNORED OK",
     );
 }
 
@@ -398,10 +397,10 @@ fn sigchld_ignored_helper() {
 #[rstest]
 fn beside_tokio_process(#[values("current_thread", "multi_thread")] flavor: &str) {
     let _serial = serial();
-    let (said, status) = support::rerun::run_test("beside_tokio_process_helper", &[(HELPER_ENV, flavor)]);
-    assert!(
-        status.is_some_and(|s| s.success()) && said.contains("BESIDE OK"),
-        "{status:?}\n{said}"
+    support::rerun::expect_helper(
+        "beside_tokio_process_helper",
+        &[(HELPER_ENV, flavor)],
+        "BESIDE OK",
     );
 }
 

@@ -30,6 +30,18 @@ pub fn run_test(name: &str, envs: &[(&str, &str)]) -> (String, Option<ExitStatus
     run_self(&args, envs)
 }
 
+/// Runs the helper test `name` as [`run_test`] does, and checks that it
+/// succeeded and printed `marker` (its last step, so that a helper that
+/// skipped or stopped early cannot pass); returns what it printed.
+pub fn expect_helper(name: &str, envs: &[(&str, &str)], marker: &str) -> String {
+    let (said, status) = run_test(name, envs);
+    assert!(
+        status.is_some_and(|s| s.success()) && said.contains(marker),
+        "{status:?}\n{said}"
+    );
+    said
+}
+
 /// Runs `command` with no stdin; returns what it printed (stdout and
 /// stderr) and how it ended (`None`: killed past `limit`). Its output goes
 /// to a file, so that nothing it leaves behind can hold a pipe open.
