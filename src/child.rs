@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -235,7 +236,7 @@ impl<'a> Child<'a> {
         Ok(())
     }
 
-    /// Waits for the child to end and reaps it (`wait4` with `__WALL`, so
+    /// Waits for the child to end and reaps it (`waitid(P_PIDFD)` through its pidfd, else `wait4`; with `__WALL`, so
     /// that children with an exit signal other than `SIGCHLD`, or none, are
     /// found too). Once reaped, the status is remembered.
     ///
@@ -248,7 +249,8 @@ impl<'a> Child<'a> {
     /// # Errors
     ///
     /// - `Unsupported` (`ECHILD`) for a `CLONE_THREAD` or `CLONE_PARENT` child;
-    /// - `Sys { call: "wait4", errno: ECHILD }` when the child was reaped
+    /// - `Sys { call: "waitid", errno: ECHILD }` (`"wait4"` for a handle
+    ///   without a pidfd, or on a kernel before 5.4) when the child was reaped
     ///   by someone else: by the kernel, when the caller ignores `SIGCHLD`
     ///   (`SIG_IGN` or `SA_NOCLDWAIT`) and the child's exit signal is
     ///   `SIGCHLD` — its status is lost, as it is for `waitpid` — or by a
@@ -275,9 +277,9 @@ impl<'a> Child<'a> {
             return Ok(status);
         }
         loop {
-            match raw::wait4_rusage(self.pid, libc::__WALL) {
-                Err(Errno::EINTR) => continue,
-                Err(errno) => return Err(self.lost("wait4", errno)),
+            match self.reap_call(libc::__WALL) {
+                Err((_, Errno::EINTR)) => continue,
+                Err((call, errno)) => return Err(self.lost(call, errno)),
                 Ok(None) => continue,
                 Ok(Some((raw_status, usage))) => {
                     if let Some(status) = self.record(raw_status, &usage) {
@@ -319,13 +321,11 @@ impl<'a> Child<'a> {
         }
         match self.peek() {
             Err(errno) => Err(self.lost("waitid", errno)),
-            Ok(Some(info)) if info.is_final() => {
-                match raw::wait4_rusage(self.pid, libc::__WALL | libc::WNOHANG) {
-                    Ok(Some((raw_status, usage))) => Ok(self.record(raw_status, &usage)),
-                    Ok(None) => Ok(None),
-                    Err(errno) => Err(self.lost("wait4", errno)),
-                }
-            }
+            Ok(Some(info)) if info.is_final() => match self.reap_call(libc::__WALL | libc::WNOHANG) {
+                Ok(Some((raw_status, usage))) => Ok(self.record(raw_status, &usage)),
+                Ok(None) => Ok(None),
+                Err((call, errno)) => Err(self.lost(call, errno)),
+            },
             Ok(_) => Ok(None),
         }
     }
@@ -339,7 +339,7 @@ impl<'a> Child<'a> {
         self.waitable()?;
         if self.gone {
             return Err(Error::Sys {
-                call: "wait4",
+                call: self.reap_call_name(),
                 errno: Errno::ECHILD,
                 detail: None,
             });
@@ -352,10 +352,57 @@ impl<'a> Child<'a> {
     fn peek(&self) -> std::result::Result<Option<raw::WaitInfo>, Errno> {
         let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
         loop {
-            match raw::waitid(self.pid, options) {
+            let got = match self.wait_pidfd() {
+                Some(pidfd) => match raw::waitid_pidfd(pidfd, options) {
+                    Err(Errno::EINVAL) => {
+                        no_pidfd_wait();
+                        continue;
+                    }
+                    other => other,
+                },
+                None => raw::waitid(self.pid, options),
+            };
+            match got {
                 Err(Errno::EINTR) => continue,
                 other => return other,
             }
+        }
+    }
+
+    /// The pidfd to wait through: the handle's, where the kernel has
+    /// `waitid(P_PIDFD)` (Linux 5.4). It names this child for good, so a
+    /// wait never reaches another child that reused the pid.
+    fn wait_pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd
+            .as_ref()
+            .filter(|_| PIDFD_WAIT.load(Ordering::Relaxed))
+            .map(AsFd::as_fd)
+    }
+
+    /// One reaping call for the child with `options` (`__WALL`, and
+    /// `WNOHANG` or not): `waitid(P_PIDFD)` through its pidfd, else `wait4`
+    /// by pid. The raw wait status and the rusage, or the call and errno.
+    fn reap_call(
+        &self,
+        options: libc::c_int,
+    ) -> std::result::Result<Option<(libc::c_int, libc::rusage)>, (&'static str, Errno)> {
+        if let Some(pidfd) = self.wait_pidfd() {
+            match raw::waitid_pidfd_rusage(pidfd, libc::WEXITED | options) {
+                Err(Errno::EINVAL) => no_pidfd_wait(),
+                got => {
+                    let reaped = |(info, usage): (raw::WaitInfo, libc::rusage)| (info.wait_status(), usage);
+                    return got.map(|got| got.map(reaped)).map_err(|errno| ("waitid", errno));
+                }
+            }
+        }
+        raw::wait4_rusage(self.pid, options).map_err(|errno| ("wait4", errno))
+    }
+
+    /// The call [`reap_call`](Self::reap_call) issues, named in its errors.
+    fn reap_call_name(&self) -> &'static str {
+        match self.wait_pidfd() {
+            Some(_) => "waitid",
+            None => "wait4",
         }
     }
 
@@ -441,6 +488,10 @@ impl<'a> Child<'a> {
         // Past any real deadline: a timeout too large to add waits without one.
         let deadline = Instant::now().checked_add(timeout);
         let mut nap = Duration::from_millis(1);
+        // A pidfd that polls readable while try_wait reaps nothing names a
+        // child that ended but is not ours to reap yet (a zombie another
+        // process traces): polling it again would spin. Sleep instead.
+        let mut poll_pidfd = true;
         loop {
             if let Some(status) = self.try_wait()? {
                 return Ok(Some(status));
@@ -452,8 +503,8 @@ impl<'a> Child<'a> {
             if left.is_zero() {
                 return Ok(None);
             }
-            match &self.pidfd {
-                Some(pidfd) => poll_readable(pidfd.as_fd(), left)?,
+            match self.pidfd.as_ref().filter(|_| poll_pidfd) {
+                Some(pidfd) => poll_pidfd = !poll_readable(pidfd.as_fd(), left)?,
                 None => {
                     std::thread::sleep(nap.min(left));
                     nap = (nap * 2).min(Duration::from_millis(50));
@@ -488,11 +539,15 @@ impl<'a> Child<'a> {
     ///   word is set), else `ESRCH`; the builder takes a pidfd for such a
     ///   child where the call can carry one;
     /// - any other child with `kill`, after `waitid` (`WNOWAIT`) has
-    ///   confirmed it is still our unreaped child (`ESRCH` once the kernel
-    ///   reaped it, e.g. with `SIGCHLD` ignored). One window remains without
-    ///   a pidfd: the child is reaped by the kernel between that check and
-    ///   the `kill`, and its pid is reused at once by another child of ours.
-    ///   Ask for a pidfd where that matters.
+    ///   confirmed that its pid still names an unreaped child of ours
+    ///   (`ESRCH` once the kernel reaped it, e.g. with `SIGCHLD` ignored).
+    ///   Without a pidfd that is not enough: once the kernel reaped the
+    ///   child, at any time before the check, another child of ours can
+    ///   have its pid, and the check confirms that one. [`Exec`](crate::Exec)
+    ///   takes a pidfd for its handles in every strategy (Linux 5.2), and
+    ///   waits through it (5.4); a [`CloneBuilder`](crate::CloneBuilder)
+    ///   child has one when asked. Only where there is none (an older kernel,
+    ///   no fd free) does this window exist.
     ///
     /// Does nothing once the child has been reaped by [`wait`](Self::wait)
     /// or [`try_wait`](Self::try_wait).
@@ -604,8 +659,9 @@ impl<'a> Child<'a> {
 }
 
 /// Waits at most `timeout` (or, for a huge one, without limit) until `fd`
-/// is readable; a signal ends the wait early, which the caller's loop absorbs.
-fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<()> {
+/// is readable, and says whether it is; a signal ends the wait early (not
+/// readable), which the caller's loop absorbs.
+fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool> {
     let mut fds = [libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN,
@@ -613,9 +669,19 @@ fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<()> {
     }];
     let timeout = (timeout != Duration::MAX).then_some(timeout);
     match raw::poll(&mut fds, timeout) {
-        Ok(_) | Err(Errno::EINTR) => Ok(()),
+        Ok(ready) => Ok(ready > 0),
+        Err(Errno::EINTR) => Ok(false),
         Err(errno) => Err(Error::sys("poll")(errno)),
     }
+}
+
+/// Whether `waitid(P_PIDFD)` works here: cleared by the first `EINVAL`
+/// (a kernel before 5.4), after which children are waited for by pid.
+static PIDFD_WAIT: AtomicBool = AtomicBool::new(true);
+
+/// Remembers that this kernel has no `waitid(P_PIDFD)`.
+fn no_pidfd_wait() {
+    PIDFD_WAIT.store(false, Ordering::Relaxed);
 }
 
 impl Drop for Child<'_> {

@@ -21,7 +21,7 @@
 //! - a failing program is `Error::Exec` with its stage and errno, never a
 //!   wait error;
 //! - `wait`, `status` and `output` of a succeeding program give its
-//!   status (and output), or `Sys { call: "wait4", errno: ECHILD }`;
+//!   status (and output), or `Sys { call: "waitid" or "wait4", errno: ECHILD }`;
 //! - once `wait` said ECHILD, `kill` fails with ESRCH: the pid may already
 //!   be a stranger's (once `wait` returned a status, `kill` is the
 //!   documented no-op);
@@ -288,13 +288,18 @@ fn echo_hi(strategy: Strategy, pidfd: bool) -> Exec {
     exec
 }
 
-/// What `wait` answers when the kernel (or a handler) reaped the child first.
-fn reaped_elsewhere() -> Error {
-    Error::Sys {
-        call: "wait4",
-        errno: Errno::ECHILD,
-        detail: None,
-    }
+/// Whether `err` is what `wait` answers when the kernel (or a handler)
+/// reaped the child first: `ECHILD` from `waitid` through the handle's
+/// pidfd, or from `wait4` for a handle without one.
+fn reaped_elsewhere(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Sys {
+            call: "waitid" | "wait4",
+            errno: Errno::ECHILD,
+            detail: None
+        }
+    )
 }
 
 /// Waits for a child that should not have been spawned, so that it leaves
@@ -348,8 +353,8 @@ fn spawn_wait_kill(strategy: Strategy, pidfd: bool) -> Outcome {
         (Ok(status), _) if !status.success() => Err(format!("true ended with {status:?}")),
         // Once reaped by `wait`, `kill` is documented to do nothing.
         (Ok(_), None | Some(Errno::ESRCH)) => Ok(()),
-        (Err(err), Some(Errno::ESRCH)) if *err == reaped_elsewhere() => Ok(()),
-        (Err(err), _) if *err != reaped_elsewhere() => Err(format!("wait: {err:?}")),
+        (Err(err), Some(Errno::ESRCH)) if reaped_elsewhere(err) => Ok(()),
+        (Err(err), _) if !reaped_elsewhere(err) => Err(format!("wait: {err:?}")),
         _ => Err(format!(
             "after wait gave {waited:?}, kill gave {killed:?}, want an error with ESRCH"
         )),
@@ -360,7 +365,7 @@ fn spawn_wait_kill(strategy: Strategy, pidfd: bool) -> Outcome {
 fn status_succeeds(strategy: Strategy, pidfd: bool, reaped_ok: bool) -> Outcome {
     match exec("true", strategy, pidfd).status() {
         Ok(status) if status.success() => Ok(()),
-        Err(err) if reaped_ok && err == reaped_elsewhere() => Ok(()),
+        Err(err) if reaped_ok && reaped_elsewhere(&err) => Ok(()),
         other => Err(format!("status: {other:?}")),
     }
 }
@@ -370,7 +375,7 @@ fn output_says_hi(strategy: Strategy, pidfd: bool, reaped_ok: bool) -> Outcome {
     let result = echo_hi(strategy, pidfd).output();
     match result {
         Ok(Output { status, stdout, .. }) if status.success() && stdout == b"hi\n" => Ok(()),
-        Err(err) if reaped_ok && err == reaped_elsewhere() => Ok(()),
+        Err(err) if reaped_ok && reaped_elsewhere(&err) => Ok(()),
         other => Err(format!("output: {other:?}")),
     }
 }

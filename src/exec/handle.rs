@@ -204,7 +204,7 @@ impl ExecChild {
     ///
     /// # Errors
     ///
-    /// `Sys { call: "wait4" }` (see [`Child::wait`]).
+    /// `Sys { call: "waitid" | "wait4" }` (see [`Child::wait`]).
     ///
     /// # Examples
     ///
@@ -299,7 +299,7 @@ impl ExecChild {
     ///
     /// `Sys { call: "read" | "poll" | "ioctl" }`: the child has been killed
     /// with `SIGKILL` and reaped (this handle is gone, so nothing else could
-    /// wait for it); `Sys { call: "wait4" }`.
+    /// wait for it); `Sys { call: "waitid" | "wait4" }`.
     ///
     /// # Examples
     ///

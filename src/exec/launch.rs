@@ -49,23 +49,27 @@ use crate::raw;
 ///   [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Strategy {
-    /// `clone3(CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND [| CLONE_PIDFD]
+    /// `clone3(CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND | CLONE_PIDFD
     /// [| CLONE_INTO_CGROUP] [| namespaces])` on a cached stack: no page
     /// tables are copied and the kernel resets the handlers. Falls back to
     /// legacy `clone` (resetting handlers by hand) where clone3 is absent or
     /// refused by a seccomp filter.
     #[default]
     CloneVfork,
-    /// The `vfork` system call, the child moved to a cached stack at once.
-    /// Takes no flags: namespaces and a cgroup are refused. With a pidfd, or
-    /// where vfork is refused (a seccomp filter), the same child is made by
-    /// `clone(CLONE_VM | CLONE_VFORK [| CLONE_PIDFD])`. Architectures without
-    /// a `vfork` system call (aarch64, riscv64, ...) always make it that way.
+    /// A vfork child, moved to a cached stack at once: `clone(CLONE_VM |
+    /// CLONE_VFORK | CLONE_PIDFD)`, which is what the `vfork` system call
+    /// makes, plus the pidfd the handle waits and kills through. The `vfork`
+    /// system call itself is used where the handle goes without a pidfd (no
+    /// fd free for it). Takes no other flags: namespaces and a cgroup are
+    /// refused. Architectures without a `vfork` system call (aarch64,
+    /// riscv64, ...) make the child the same way.
     Vfork,
-    /// The `fork` system call (`clone` or `clone3` with namespaces, a cgroup
-    /// or a pidfd, and `clone(SIGCHLD)` where there is no `fork` system call): the child has a copy of memory, so it reports a failure over
-    /// an `O_CLOEXEC` pipe. Slowest (page tables are copied), but needs
-    /// nothing from the kernel that fork does not.
+    /// A fork child: `clone(SIGCHLD | CLONE_PIDFD)` (`clone3` for what only
+    /// it can carry: a cgroup, a time namespace), which is what the `fork`
+    /// system call makes plus the pidfd; `fork` itself where the handle
+    /// goes without one. The child has a copy of memory, so it reports a
+    /// failure over an `O_CLOEXEC` pipe. Slowest (page tables are copied),
+    /// but needs nothing from the kernel that fork does not.
     Fork,
 }
 
@@ -159,13 +163,15 @@ impl SpawnMethod {
     }
 
     /// Whether the clone makes a pidfd: when one is asked for, and else for
-    /// the handle's own use (`wait_timeout` polls it; a kill through it
-    /// never reaches another process), made with the child, where the call
-    /// carries it at no cost: `CloneVfork`'s. The `vfork` and `fork` system
-    /// calls cannot (`Fork` would become a `clone`, no longer `fork`): there
-    /// the handle goes without, unless one is asked for.
+    /// the handle's own use, in every strategy: a wait, a kill and a drop
+    /// through it can only ever reach this child, never another that reused
+    /// its pid after the kernel reaped this one (`SIGCHLD` ignored). The
+    /// `vfork` and `fork` system calls cannot carry `CLONE_PIDFD`, so the
+    /// child is made by `clone` instead (the same child: `clone(CLONE_VM |
+    /// CLONE_VFORK)`, `clone(SIGCHLD)`); they are used only where the
+    /// handle goes without (see `run`'s `EMFILE` retry).
     fn takes_pidfd(&self) -> bool {
-        self.pidfd || (self.private_pidfd && self.strategy == Strategy::CloneVfork)
+        self.pidfd || self.private_pidfd
     }
 
     /// The engine's request for `flags` through `call`, exit signal SIGCHLD.
@@ -250,7 +256,7 @@ impl SpawnMethod {
     /// pidfd is asked for (vfork cannot carry `CLONE_PIDFD`) or where vfork
     /// is refused (a seccomp filter answering ENOSYS or EPERM; remembered).
     fn vfork(&self, plan: &Plan) -> Result<(Pid, Option<OwnedFd>)> {
-        if !self.pidfd && !NO_VFORK.load(Ordering::Relaxed) {
+        if !self.takes_pidfd() && !NO_VFORK.load(Ordering::Relaxed) {
             let mut stack = take_stack()?;
             plan.spawn.reset_handlers.store(true, Ordering::Relaxed);
             // SAFETY: the stack is ours until the child execs or exits,

@@ -421,7 +421,7 @@ impl Exec {
     ///
     /// # Errors
     ///
-    /// As for [`spawn`](Exec::spawn), and `Sys { call: "wait4" }`: with
+    /// As for [`spawn`](Exec::spawn), and `Sys { call: "waitid" }` (`"wait4"` without a pidfd): with
     /// `errno: ECHILD` when the caller ignores `SIGCHLD` (`SIG_IGN` or
     /// `SA_NOCLDWAIT`), since the kernel then reaps the child itself and its
     /// status is lost (as for `std::process::Command::status`); see

@@ -67,7 +67,7 @@ pub use process::{
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,
 };
-pub use wait::{wait4, wait4_rusage, waitid, waitid_pidfd, WaitInfo};
+pub use wait::{wait4, wait4_rusage, waitid, waitid_pidfd, waitid_pidfd_rusage, WaitInfo};
 
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]

@@ -168,6 +168,34 @@ impl WaitInfo {
     pub fn is_final(&self) -> bool {
         matches!(self.code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED)
     }
+
+    /// The wait status `wait4` would have given for this report
+    /// (`WIFEXITED`, `WIFSIGNALED` with `WCOREDUMP`, `WIFSTOPPED`), as
+    /// `ExitStatus::from_raw` takes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use std::process::ExitStatus;
+    /// use clonekit::raw::WaitInfo;
+    /// use clonekit::Pid;
+    /// let info = WaitInfo { pid: Pid::from_raw(1), code: libc::CLD_EXITED, status: 3 };
+    /// assert_eq!(ExitStatus::from_raw(info.wait_status()).code(), Some(3));
+    /// let info = WaitInfo { pid: Pid::from_raw(1), code: libc::CLD_KILLED, status: libc::SIGKILL };
+    /// assert_eq!(ExitStatus::from_raw(info.wait_status()).signal(), Some(libc::SIGKILL));
+    /// ```
+    pub fn wait_status(&self) -> c_int {
+        match self.code {
+            libc::CLD_EXITED => (self.status & 0xff) << 8,
+            libc::CLD_KILLED => self.status & 0x7f,
+            libc::CLD_DUMPED => (self.status & 0x7f) | 0x80,
+            // A stop (CLD_STOPPED, CLD_TRAPPED: ptrace's event bits are
+            // not in siginfo) or CLD_CONTINUED.
+            libc::CLD_CONTINUED => 0xffff,
+            _ => ((self.status & 0xff) << 8) | 0x7f,
+        }
+    }
 }
 
 /// `waitid(P_PID, pid, &info, options, NULL)`—waits for a child to change
@@ -235,12 +263,58 @@ pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, options: c_int) -> Result<Option<Wait
     waitid_on(libc::P_PIDFD, pidfd.as_raw_fd(), options)
 }
 
+/// `waitid(P_PIDFD, pidfd, &info, options, &rusage)`—as [`waitid_pidfd`],
+/// with what the child used when the call reaped it (the kernel fills the
+/// rusage only then: all zero for a `WNOWAIT` or a stop report).
+///
+/// # Caution
+///
+/// As for [`wait4`].
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, Exec};
+/// let mut child = Exec::new("true").pidfd(true).spawn()?;
+/// let pidfd = child.take_pidfd().expect("asked for");
+/// let options = libc::WEXITED | libc::__WALL;
+/// let (info, usage) = raw::waitid_pidfd_rusage(std::os::fd::AsFd::as_fd(&pidfd), options)?.expect("no WNOHANG");
+/// assert_eq!((info.code, info.status), (libc::CLD_EXITED, 0));
+/// assert!(usage.ru_maxrss > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+/// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html),
+///   [getrusage(2)](https://man7.org/linux/man-pages/man2/getrusage.2.html)
+pub fn waitid_pidfd_rusage(
+    pidfd: BorrowedFd<'_>,
+    options: c_int,
+) -> Result<Option<(WaitInfo, libc::rusage)>, Errno> {
+    // SAFETY: rusage is plain old data; all-zero is valid.
+    let mut usage: libc::rusage = unsafe { core::mem::zeroed() };
+    let info = waitid_into(libc::P_PIDFD, pidfd.as_raw_fd(), options, &mut usage)?;
+    Ok(info.map(|info| (info, usage)))
+}
+
 /// The `waitid` system call on `(idtype, id)`.
 fn waitid_on(idtype: libc::idtype_t, id: c_int, options: c_int) -> Result<Option<WaitInfo>, Errno> {
+    waitid_into(idtype, id, options, core::ptr::null_mut())
+}
+
+/// The `waitid` system call on `(idtype, id)`, the rusage written to
+/// `usage` unless it is NULL.
+fn waitid_into(
+    idtype: libc::idtype_t,
+    id: c_int,
+    options: c_int,
+    usage: *mut libc::rusage,
+) -> Result<Option<WaitInfo>, Errno> {
     // SAFETY: siginfo_t is plain old data; all-zero is valid and makes
     // si_pid 0 when WNOHANG finds nothing.
     let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
-    // SAFETY: info is a live siginfo_t; rusage is NULL.
+    // SAFETY: info is a live siginfo_t; usage is NULL or a live rusage
+    // (both callers in this file pass one of these).
     let ret = unsafe {
         libc::syscall(
             libc::SYS_waitid,
@@ -248,7 +322,7 @@ fn waitid_on(idtype: libc::idtype_t, id: c_int, options: c_int) -> Result<Option
             id,
             &mut info as *mut libc::siginfo_t,
             options,
-            0usize,
+            usage,
         )
     };
     libc_result(ret)?;
