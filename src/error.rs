@@ -81,7 +81,8 @@ pub enum Error {
         /// What the kernel answered there.
         errno: Errno,
         /// What the step acted on, where that is one thing the program does
-        /// not say: the working directory for [`ExecStage::Chdir`].
+        /// not say: the working directory for [`ExecStage::Chdir`]; the map
+        /// file written (and the rule that refused it) for [`ExecStage::IdMaps`].
         detail: Option<Box<str>>,
     },
     /// A program name, argument or environment entry holds an interior NUL byte.
@@ -311,6 +312,7 @@ impl ExecStage {
     fn joiner(self) -> &'static str {
         match self {
             ExecStage::Chdir => " to ",
+            ExecStage::IdMaps => ": ",
             _ => " ",
         }
     }

@@ -484,6 +484,63 @@ fn refused_map_write_names_the_file_and_the_rule(
     );
 }
 
+/// The variable that tells a helper test it runs as a helper.
+const HELPER_ENV: &str = "CLONEKIT_NAMESPACES_HELPER";
+
+#[test]
+fn exec_refused_map_write_names_the_file_and_the_rule() {
+    require_root!("needs root to become nobody first");
+    if !clonekit::probe().unprivileged_user_namespaces {
+        skip!("this host forbids unprivileged user namespaces");
+    }
+    let _serial = support::serial();
+    support::rerun::expect_helper("exec_refused_map_helper", &[(HELPER_ENV, "1")], "EXEC MAP OK");
+}
+
+/// `Exec` with a uid map of root's uid, spawned by `nobody` (this helper
+/// process's test thread): `Error::Exec` at `IdMaps`, whose detail names
+/// the child's own map file and the rule.
+#[test]
+#[ignore = "helper process for exec_refused_map_write_names_the_file_and_the_rule"]
+fn exec_refused_map_helper() {
+    if std::env::var(HELPER_ENV).is_err() {
+        skip!("only meaningful as a helper process");
+    }
+    assert!(become_nobody(), "setres*id");
+    // Changing ids made this process non-dumpable; EPERM is the case here.
+    // SAFETY: a plain prctl.
+    assert_eq!(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) }, 0);
+    let err = clonekit::Exec::new("true")
+        .namespaces(CloneFlags::NEWUSER)
+        .uid_map(&[IdMap::single(0, 0)])
+        .spawn()
+        .unwrap_err();
+    let Error::Exec {
+        stage: clonekit::ExecStage::IdMaps,
+        errno: Errno::EPERM,
+        detail: Some(detail),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(
+        detail.starts_with("/proc/") && detail.contains("/uid_map: "),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("<pid>") && detail.contains("CAP_SETUID"),
+        "{detail}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("spawning `true`: writing the uid/gid maps: /proc/"),
+        "{message}"
+    );
+    println!("{message}");
+    println!("EXEC MAP OK");
+}
+
 /// Without CAP_SYS_ADMIN, each NEW* flag but NEWUSER is EPERM, and the
 /// error names the flag.
 #[rstest]
