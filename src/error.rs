@@ -81,11 +81,20 @@ pub enum Error {
         /// What the kernel answered there.
         errno: Errno,
         /// What the step acted on, where that is one thing the program does
-        /// not say: the working directory for [`ExecStage::Chdir`].
+        /// not say: the working directory for [`ExecStage::Chdir`]; the map
+        /// file written (and the rule that refused it) for [`ExecStage::IdMaps`].
         detail: Option<Box<str>>,
     },
     /// A program name, argument or environment entry holds an interior NUL byte.
     Nul,
+    /// `Exec::spawn_async` (feature `tokio`) was called outside a tokio
+    /// runtime: it needs one, to register the child's pidfd with its reactor.
+    ///
+    /// ```
+    /// use clonekit::Error;
+    /// assert!(Error::NoRuntime.to_string().contains("needs a tokio runtime"));
+    /// ```
+    NoRuntime,
     /// The [`Stack`](crate::Stack) is too small for what must be placed on it.
     StackTooSmall {
         /// The stack's usable size.
@@ -112,7 +121,7 @@ impl Error {
             Error::Sys { errno, .. } | Error::Unsupported { errno, .. } | Error::Exec { errno, .. } => {
                 Some(*errno)
             }
-            Error::Nul => Some(Errno::EINVAL),
+            Error::Nul | Error::NoRuntime => Some(Errno::EINVAL),
             Error::StackTooSmall { .. } => Some(Errno::ENOMEM),
         }
     }
@@ -186,6 +195,10 @@ impl fmt::Display for Error {
                 write!(f, ": {} (os error {})", errno.desc(), *errno as i32)
             }
             Error::Nul => f.write_str("a program name, argument or environment entry contains a NUL byte"),
+            Error::NoRuntime => f.write_str(
+                "spawn_async needs a tokio runtime: call it within a runtime's context \
+                 (in Runtime::block_on, in a task, or after Runtime::enter)",
+            ),
             Error::StackTooSmall { size, needed } => {
                 write!(f, "the stack has {size} usable bytes but needs at least {needed}")
             }
@@ -299,6 +312,7 @@ impl ExecStage {
     fn joiner(self) -> &'static str {
         match self {
             ExecStage::Chdir => " to ",
+            ExecStage::IdMaps => ": ",
             _ => " ",
         }
     }

@@ -113,7 +113,7 @@ impl IdMaps<'_> {
     /// multi-threaded program may create a mapped user namespace too.
     pub(crate) fn write(&self, pid: Pid) -> Result<()> {
         if let Some(maps) = self.uid {
-            write_maps(pid, "uid_map", maps).map_err(Error::sys_detailed("write", "/proc/<pid>/uid_map"))?;
+            write_maps(pid, "uid_map", maps).map_err(|errno| refused(MapFile::Uid, errno))?;
         }
         if self.setgroups == Setgroups::Deny {
             deny_setgroups(pid)?;
@@ -127,7 +127,7 @@ impl IdMaps<'_> {
                 deny_setgroups(pid)?;
                 written = write_maps(pid, "gid_map", maps);
             }
-            written.map_err(Error::sys_detailed("write", "/proc/<pid>/gid_map"))?;
+            written.map_err(|errno| refused(MapFile::Gid, errno))?;
         }
         Ok(())
     }
@@ -137,7 +137,55 @@ fn deny_setgroups(pid: Pid) -> Result<()> {
     match write_proc(pid, "setgroups", b"deny") {
         // Before Linux 3.19 there is no such file, and nothing to deny.
         Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        Err(errno) => Err(Error::sys_detailed("write", "/proc/<pid>/setgroups")(errno)),
+        Err(errno) => Err(refused(MapFile::Setgroups, errno)),
+    }
+}
+
+/// The files the parent writes for a `CLONE_NEWUSER` child.
+#[derive(Clone, Copy)]
+enum MapFile {
+    Uid,
+    Gid,
+    Setgroups,
+}
+
+/// The error for a refused write of `file`: the file, and for the errnos
+/// that come from a rule of user_namespaces(7) rather than from the map's
+/// text, the rule (a bare `EPERM` does not say what the caller may map).
+fn refused(file: MapFile, errno: Errno) -> Error {
+    Error::sys_detailed("write", refusal_detail(file, errno))(errno)
+}
+
+fn refusal_detail(file: MapFile, errno: Errno) -> &'static str {
+    match (file, errno) {
+        // A non-dumpable caller's children are non-dumpable too: their
+        // /proc/<pid> files belong to root, and open(2) refuses them.
+        (MapFile::Uid, Errno::EACCES) => {
+            "/proc/<pid>/uid_map: the caller is not dumpable (prctl(PR_SET_DUMPABLE, 0), or it changed \
+             its ids), so its child's /proc/<pid> files belong to root (proc(5))"
+        }
+        (MapFile::Gid, Errno::EACCES) => {
+            "/proc/<pid>/gid_map: the caller is not dumpable (prctl(PR_SET_DUMPABLE, 0), or it changed \
+             its ids), so its child's /proc/<pid> files belong to root (proc(5))"
+        }
+        (MapFile::Setgroups, Errno::EACCES) => {
+            "/proc/<pid>/setgroups: the caller is not dumpable (prctl(PR_SET_DUMPABLE, 0), or it \
+             changed its ids), so its child's /proc/<pid> files belong to root (proc(5))"
+        }
+        (MapFile::Uid, Errno::EPERM) => {
+            "/proc/<pid>/uid_map: a process without CAP_SETUID over the parent user namespace may map \
+             only its own uid, as one line (user_namespaces(7))"
+        }
+        (MapFile::Gid, Errno::EPERM) => {
+            "/proc/<pid>/gid_map: a process without CAP_SETGID over the parent user namespace may map \
+             only its own gid, as one line, and only once setgroups is \"deny\" (user_namespaces(7))"
+        }
+        (MapFile::Setgroups, Errno::EPERM) => {
+            "/proc/<pid>/setgroups: it may be set only before the gid_map is written (user_namespaces(7))"
+        }
+        (MapFile::Uid, _) => "/proc/<pid>/uid_map",
+        (MapFile::Gid, _) => "/proc/<pid>/gid_map",
+        (MapFile::Setgroups, _) => "/proc/<pid>/setgroups",
     }
 }
 

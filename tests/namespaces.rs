@@ -414,6 +414,133 @@ fn user_maps_work_unprivileged() {
     );
 }
 
+/// A refused map write names the file and the rule that refused it: an
+/// unprivileged helper (`nobody`) maps root's uid (EPERM: only its own),
+/// or its own uid and root's gid (EPERM: only its own, after setgroups
+/// deny), or stays non-dumpable, as changing its ids left it, so that its
+/// child's /proc files are root's (EACCES).
+#[rstest]
+#[case::uid_not_its_own(0, NOBODY, true, Errno::EPERM, "/proc/<pid>/uid_map: ", "CAP_SETUID")]
+#[case::gid_not_its_own(NOBODY, 0, true, Errno::EPERM, "/proc/<pid>/gid_map: ", "CAP_SETGID")]
+#[case::not_dumpable(
+    NOBODY,
+    NOBODY,
+    false,
+    Errno::EACCES,
+    "/proc/<pid>/uid_map: ",
+    "PR_SET_DUMPABLE"
+)]
+fn refused_map_write_names_the_file_and_the_rule(
+    #[case] uid_outside: u32,
+    #[case] gid_outside: u32,
+    #[case] dumpable: bool,
+    #[case] expected: Errno,
+    #[case] file: &'static str,
+    #[case] rule: &'static str,
+) {
+    require_root!("needs root to become nobody first");
+    if !clonekit::probe().unprivileged_user_namespaces {
+        skip!("this host forbids unprivileged user namespaces");
+    }
+    let uid = [IdMap::single(0, uid_outside)];
+    let gid = [IdMap::single(0, gid_outside)];
+    // SAFETY: the helper makes raw setres*id and prctl calls, then
+    // CloneBuilder::fork with maps (whose parent side allocates nothing);
+    // the error is inspected without allocating.
+    let run = unsafe {
+        fork_with(&mut CloneBuilder::new(), |_| {
+            if !become_nobody() {
+                return 10;
+            }
+            if dumpable && libc::prctl(libc::PR_SET_DUMPABLE, 1) != 0 {
+                return 11;
+            }
+            let mut builder = CloneBuilder::new();
+            builder.flags(CloneFlags::NEWUSER).uid_map(&uid).gid_map(&gid);
+            match builder.fork() {
+                Ok(clonekit::Forked::Child) => raw::exit_group(0),
+                Ok(clonekit::Forked::Parent(mut child)) => {
+                    let _ = child.wait();
+                    1
+                }
+                Err(Error::Sys {
+                    call: "write",
+                    errno,
+                    detail: Some(detail),
+                }) if errno == expected && detail.starts_with(file) && detail.contains(rule) => 0,
+                Err(Error::Sys { errno, .. }) if errno == expected => 2,
+                Err(Error::Sys { errno, .. }) => 30 + (errno as i32).min(90),
+                Err(_) => 3,
+            }
+        })
+    }
+    .unwrap();
+    let status = run.finish();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{file}{rule}: 1 written anyway, 2 {expected} without the file or rule, 3 another error, \
+         30+errno another errno, 10 setres*id, 11 prctl"
+    );
+}
+
+/// The variable that tells a helper test it runs as a helper.
+const HELPER_ENV: &str = "CLONEKIT_NAMESPACES_HELPER";
+
+#[test]
+fn exec_refused_map_write_names_the_file_and_the_rule() {
+    require_root!("needs root to become nobody first");
+    if !clonekit::probe().unprivileged_user_namespaces {
+        skip!("this host forbids unprivileged user namespaces");
+    }
+    let _serial = support::serial();
+    support::rerun::expect_helper("exec_refused_map_helper", &[(HELPER_ENV, "1")], "EXEC MAP OK");
+}
+
+/// `Exec` with a uid map of root's uid, spawned by `nobody` (this helper
+/// process's test thread): `Error::Exec` at `IdMaps`, whose detail names
+/// the child's own map file and the rule.
+#[test]
+#[ignore = "helper process for exec_refused_map_write_names_the_file_and_the_rule"]
+fn exec_refused_map_helper() {
+    if std::env::var(HELPER_ENV).is_err() {
+        skip!("only meaningful as a helper process");
+    }
+    assert!(become_nobody(), "setres*id");
+    // Changing ids made this process non-dumpable; EPERM is the case here.
+    // SAFETY: a plain prctl.
+    assert_eq!(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) }, 0);
+    let err = clonekit::Exec::new("true")
+        .namespaces(CloneFlags::NEWUSER)
+        .uid_map(&[IdMap::single(0, 0)])
+        .spawn()
+        .unwrap_err();
+    let Error::Exec {
+        stage: clonekit::ExecStage::IdMaps,
+        errno: Errno::EPERM,
+        detail: Some(detail),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(
+        detail.starts_with("/proc/") && detail.contains("/uid_map: "),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("<pid>") && detail.contains("CAP_SETUID"),
+        "{detail}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("spawning `true`: writing the uid/gid maps: /proc/"),
+        "{message}"
+    );
+    println!("{message}");
+    println!("EXEC MAP OK");
+}
+
 /// Without CAP_SYS_ADMIN, each NEW* flag but NEWUSER is EPERM, and the
 /// error names the flag.
 #[rstest]

@@ -101,19 +101,80 @@ fn spawn_failure_is_reported() {
     });
 }
 
+/// tokio's `process_spawned_outside_runtime` (tokio panics; this returns
+/// an error that says what is missing).
 #[test]
 fn outside_a_runtime_is_an_error() {
     let err = Exec::new("true").spawn_async().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Unsupported {
-                errno: Errno::EINVAL,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(err, Error::NoRuntime);
+    let message = err.to_string();
+    assert!(message.contains("needs a tokio runtime"), "{message}");
+    assert!(!message.contains("not supported"), "{message}");
+}
+
+/// tokio's `process_spawned_and_wait_in_different_runtime`: spawned in one
+/// runtime, dropped with it unawaited, awaited in another. `true` has
+/// mostly ended by then; `sleep` has not, so its wait needs the reactor of
+/// a runtime that is gone.
+#[rstest]
+fn spawned_and_awaited_in_different_runtimes(
+    #[values("current_thread", "multi_thread")] flavor: &str,
+    #[values(&["true"][..], &["sleep", "0.2"][..])] command: &[&str],
+) {
+    let _serial = serial();
+    let mut child = runtime(flavor).block_on(async {
+        Exec::new(command[0])
+            .args(&command[1..])
+            .stdin(Stdio::Piped)
+            .stdout(Stdio::Null)
+            .spawn_async()
+            .unwrap()
+            .kill_on_drop(true)
+    });
+    run(flavor, async {
+        assert!(child.wait().await.unwrap().success());
+        assert_eq!(child.id(), None);
+    });
+}
+
+/// A handle dropped in another runtime than the one it was spawned in,
+/// that one gone: the reaper task runs on the current runtime, and the
+/// child leaves no zombie.
+#[rstest]
+fn dropped_in_another_runtime_leaves_no_zombie(#[values("current_thread", "multi_thread")] flavor: &str) {
+    let _serial = serial();
+    let child = runtime(flavor).block_on(async { Exec::new("sleep").arg("0.1").spawn_async().unwrap() });
+    let pid = child.id().unwrap();
+    run(flavor, async move {
+        drop(child);
+        assert!(
+            gone_within_deadline(pid).await,
+            "{pid} stayed a child: {:?}",
+            children()
+        );
+    });
+}
+
+/// Awaited in a second runtime, then (the wait given up on) in a third
+/// after the second is dropped too: the pidfd moves each time.
+#[test]
+fn awaited_across_two_dropped_runtimes() {
+    let _serial = serial();
+    let mut child = runtime("current_thread").block_on(async {
+        Exec::new("sleep")
+            .arg("100")
+            .spawn_async()
+            .unwrap()
+            .kill_on_drop(true)
+    });
+    run("multi_thread", async {
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), child.wait()).await;
+        assert!(gave_up.is_err(), "sleep 100 ended: {gave_up:?}");
+    });
+    run("current_thread", async {
+        child.start_kill().unwrap();
+        assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGKILL));
+    });
 }
 
 /// tokio panics when an fd is registered in a runtime without I/O: the

@@ -39,11 +39,47 @@ use crate::raw;
 #[derive(Debug)]
 enum State {
     /// Not reaped yet: the pidfd is the only way we name it.
-    Running(AsyncFd<OwnedFd>),
+    Running(Pidfd),
     /// Reaped by a wait of this handle.
     Exited(ExitStatus),
     /// Reaped by the kernel (the caller ignores `SIGCHLD`): its status is lost.
     Lost,
+}
+
+/// The child's pidfd, registered with a runtime's reactor or (after that
+/// reactor went away and registering with another failed) not. Moving it
+/// from one reactor to another keeps the same fd: closing it and opening
+/// another by pid could name a process that reused the pid.
+#[derive(Debug)]
+enum Pidfd {
+    Registered(AsyncFd<OwnedFd>),
+    Unregistered(OwnedFd),
+}
+
+impl Pidfd {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Pidfd::Registered(registered) => registered.get_ref().as_fd(),
+            Pidfd::Unregistered(fd) => fd.as_fd(),
+        }
+    }
+
+    /// The fd itself, deregistered (from a reactor that may be gone).
+    fn into_fd(self) -> OwnedFd {
+        match self {
+            Pidfd::Registered(registered) => registered.into_inner(),
+            Pidfd::Unregistered(fd) => fd,
+        }
+    }
+}
+
+/// Registers `pidfd` with the current runtime's reactor; on failure it
+/// comes back with the reactor's error.
+fn register(pidfd: OwnedFd) -> std::result::Result<AsyncFd<OwnedFd>, (OwnedFd, io::Error)> {
+    // SAFETY: an OwnedFd is open until the AsyncFd drops it (or gives it
+    // back with into_inner), and always returns the same fd.
+    unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) }
+        .map_err(|refused| refused.into_parts())
 }
 
 /// A child started by [`Exec::spawn_async`], awaited in tokio: the surface of
@@ -118,7 +154,7 @@ impl Exec {
     /// - `Unsupported` (`ENOSYS`): the kernel cannot make a pidfd with the
     ///   child (`CLONE_PIDFD`, Linux 5.2); waiting needs `waitid(P_PIDFD)`
     ///   (Linux 5.4) too;
-    /// - `Unsupported` (`EINVAL`): not called within a tokio runtime;
+    /// - `NoRuntime`: not called within a tokio runtime;
     /// - `Sys { call: "epoll_ctl" }`: the reactor refused the pidfd or a
     ///   pipe; the child has been killed and reaped.
     ///
@@ -192,10 +228,7 @@ impl Exec {
     }
 
     fn spawn_async_with(&mut self, defaults: [StdioDefault; STDIO_SLOTS]) -> Result<AsyncExecChild> {
-        let runtime = Handle::try_current().map_err(|_| Error::Unsupported {
-            feature: "spawn_async outside a tokio runtime",
-            errno: Errno::EINVAL,
-        })?;
+        let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
         // The pidfd is not part of the cached plan: forcing it costs nothing.
         let asked = std::mem::replace(&mut self.pidfd, true);
         let spawned = self.spawn_with(defaults);
@@ -214,9 +247,7 @@ impl AsyncExecChild {
         let Some(pidfd) = spawned.take_pidfd() else {
             unreachable!("spawn made the pidfd with the child, or failed");
         };
-        // SAFETY: an OwnedFd is open until the AsyncFd drops it, and always
-        // returns the same fd.
-        let register = || unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) };
+        let register = || register(pidfd);
         // tokio panics in a runtime without I/O: the child must not outlive
         // that unseen. Its pid is still ours (unreaped), so `discard` may
         // kill and reap it without the pidfd.
@@ -229,15 +260,14 @@ impl AsyncExecChild {
         };
         let pidfd = match registered {
             Ok(pidfd) => pidfd,
-            Err(refused) => {
-                let (pidfd, err) = refused.into_parts();
+            Err((pidfd, err)) => {
                 discard(pidfd.as_fd());
                 return Err(reactor_error(err));
             }
         };
         let mut child = AsyncExecChild {
             pid,
-            state: State::Running(pidfd),
+            state: State::Running(Pidfd::Registered(pidfd)),
             kill_on_drop: false,
             runtime,
             stdin: None,
@@ -289,7 +319,7 @@ impl AsyncExecChild {
     /// ```
     pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
         match &self.state {
-            State::Running(pidfd) => Some(pidfd.get_ref().as_fd()),
+            State::Running(pidfd) => Some(pidfd.fd()),
             State::Exited(_) | State::Lost => None,
         }
     }
@@ -340,7 +370,7 @@ impl AsyncExecChild {
     pub fn signal(&mut self, sig: Signal) -> Result<()> {
         match &self.state {
             State::Running(pidfd) => {
-                raw::pidfd_send_signal(pidfd.get_ref().as_fd(), sig).map_err(Error::sys("pidfd_send_signal"))
+                raw::pidfd_send_signal(pidfd.fd(), sig).map_err(Error::sys("pidfd_send_signal"))
             }
             State::Exited(_) => Ok(()),
             State::Lost => Err(Error::sys("pidfd_send_signal")(Errno::ESRCH)),
@@ -413,7 +443,7 @@ impl AsyncExecChild {
     /// ```
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         let reaped = match &self.state {
-            State::Running(pidfd) => reap(pidfd.get_ref().as_fd()),
+            State::Running(pidfd) => reap(pidfd.fd()),
             State::Exited(status) => return Ok(Some(*status)),
             State::Lost => Err(Errno::ECHILD),
         };
@@ -437,7 +467,11 @@ impl AsyncExecChild {
     ///   ignored" above);
     /// - `Unsupported` (`EINVAL`): the kernel has no `waitid(P_PIDFD)`
     ///   (before Linux 5.4);
-    /// - `Sys { call: "epoll_wait" }`: the runtime is shutting down.
+    /// - `Sys { call: "epoll_wait" }`: the current runtime is shutting down
+    ///   (a reactor that is gone is replaced by the current runtime's, see
+    ///   "Another runtime" above);
+    /// - `NoRuntime`: the pidfd's reactor is gone and this wait is not
+    ///   polled within a tokio runtime.
     ///
     /// # Examples
     ///
@@ -458,18 +492,57 @@ impl AsyncExecChild {
     /// - [waitid(2)](https://man7.org/linux/man-pages/man2/waitid.2.html)
     pub async fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
-        let reaped = match &self.state {
-            State::Running(pidfd) => match reap_when_ready(pidfd).await {
-                Err(WaitError::Reactor(err)) => return Err(reactor_error(err)),
-                Err(WaitError::Waitid(errno)) => Err(errno),
-                Ok(status) => Ok(Some(status)),
-            },
-            State::Exited(status) => return Ok(*status),
-            State::Lost => Err(Errno::ECHILD),
+        // The reactor the pidfd was registered with may be gone (the child
+        // was spawned in a runtime since dropped): then it is registered
+        // with the current runtime once, as tokio's own pidfd reaper does.
+        let mut moved = false;
+        loop {
+            let reaped = match &mut self.state {
+                State::Running(Pidfd::Registered(pidfd)) => match reap_when_ready(pidfd).await {
+                    Err(WaitError::Reactor(err)) if !moved && is_shutdown(&err) => {
+                        moved = true;
+                        self.reregister()?;
+                        continue;
+                    }
+                    Err(WaitError::Reactor(err)) => return Err(reactor_error(err)),
+                    Err(WaitError::Waitid(errno)) => Err(errno),
+                    Ok(status) => Ok(Some(status)),
+                },
+                State::Running(Pidfd::Unregistered(_)) => {
+                    moved = true;
+                    self.reregister()?;
+                    continue;
+                }
+                State::Exited(status) => return Ok(*status),
+                State::Lost => Err(Errno::ECHILD),
+            };
+            return match self.record(reaped)? {
+                Some(status) => Ok(status),
+                None => unreachable!("reap_when_ready returns only once the child is reaped"),
+            };
+        }
+    }
+
+    /// Registers the pidfd (the same fd) with the current runtime's
+    /// reactor, in place of the one it was registered with; a dropped
+    /// handle's reaper task then runs on the current runtime too. On
+    /// failure the pidfd is kept, unregistered, for a later wait to try
+    /// again.
+    fn reregister(&mut self) -> Result<()> {
+        let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let State::Running(pidfd) = std::mem::replace(&mut self.state, State::Lost) else {
+            unreachable!("only a running child's pidfd is registered");
         };
-        match self.record(reaped)? {
-            Some(status) => Ok(status),
-            None => unreachable!("reap_when_ready returns only once the child is reaped"),
+        match register(pidfd.into_fd()) {
+            Ok(registered) => {
+                self.state = State::Running(Pidfd::Registered(registered));
+                self.runtime = runtime;
+                Ok(())
+            }
+            Err((pidfd, err)) => {
+                self.state = State::Running(Pidfd::Unregistered(pidfd));
+                Err(reactor_error(err))
+            }
         }
     }
 
@@ -551,16 +624,29 @@ impl Drop for AsyncExecChild {
             return;
         };
         if self.kill_on_drop {
-            let _ = raw::pidfd_send_signal(pidfd.get_ref().as_fd(), Signal::SIGKILL);
+            let _ = raw::pidfd_send_signal(pidfd.fd(), Signal::SIGKILL);
         }
-        if !matches!(reap(pidfd.get_ref().as_fd()), Ok(None)) {
+        if !matches!(reap(pidfd.fd()), Ok(None)) {
             return; // reaped now, or not ours to reap any more
         }
-        // Not ended yet: a task reaps it when it ends, so that it leaves no zombie.
-        self.runtime.spawn(async move {
-            let _ = reap_when_ready(&pidfd).await;
+        // Not ended yet: a task reaps it when it ends, so that it leaves no
+        // zombie. It runs on the current runtime if there is one (the one
+        // the child was spawned in may be gone: a task spawned there would
+        // be dropped at once), and registers the pidfd with it afresh.
+        let pidfd = pidfd.into_fd();
+        let runtime = Handle::try_current().unwrap_or_else(|_| self.runtime.clone());
+        runtime.spawn(async move {
+            if let Ok(pidfd) = register(pidfd) {
+                let _ = reap_when_ready(&pidfd).await;
+            }
         });
     }
+}
+
+/// Whether a reactor error says the runtime it belongs to is shutting down
+/// or gone (tokio's "being shutdown" error, which has no errno).
+fn is_shutdown(err: &io::Error) -> bool {
+    err.raw_os_error().is_none()
 }
 
 /// Why [`reap_when_ready`] gave up.

@@ -522,7 +522,18 @@ impl Exec {
             if let Err(err) = sync.release(pid, &maps) {
                 child.discard();
                 let errno = err.errno().unwrap_or(Errno::EIO);
-                return Err(self.exec_error(ExecStage::IdMaps, errno));
+                let mut failed = self.exec_error(ExecStage::IdMaps, errno);
+                // The file and the rule that refused it, with the child's pid.
+                if let (
+                    Error::Exec { detail, .. },
+                    Error::Sys {
+                        detail: Some(why), ..
+                    },
+                ) = (&mut failed, &err)
+                {
+                    *detail = Some(why.replace("<pid>", &pid.to_string()).into());
+                }
+                return Err(failed);
             }
         }
         let failure = match report {
