@@ -84,7 +84,10 @@ pub enum Error {
         /// not say: the working directory for [`ExecStage::Chdir`].
         detail: Option<Box<str>>,
     },
-    /// A program name, argument or environment entry holds an interior NUL byte.
+    /// An interior NUL byte in a string `Exec` hands to the kernel as a C
+    /// string: the program name, an argument, an environment entry, the
+    /// working directory, the `chroot` directory or the host name. Nothing
+    /// was spawned.
     Nul,
     /// The [`Stack`](crate::Stack) is too small for what must be placed on it.
     StackTooSmall {
@@ -185,7 +188,10 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {} (os error {})", errno.desc(), *errno as i32)
             }
-            Error::Nul => f.write_str("a program name, argument or environment entry contains a NUL byte"),
+            Error::Nul => f.write_str(
+                "a program name, argument, environment entry, working directory, chroot directory or host name \
+                 contains a NUL byte",
+            ),
             Error::StackTooSmall { size, needed } => {
                 write!(f, "the stack has {size} usable bytes but needs at least {needed}")
             }
