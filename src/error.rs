@@ -85,7 +85,10 @@ pub enum Error {
         /// file written (and the rule that refused it) for [`ExecStage::IdMaps`].
         detail: Option<Box<str>>,
     },
-    /// A program name, argument or environment entry holds an interior NUL byte.
+    /// An interior NUL byte in a string `Exec` hands to the kernel as a C
+    /// string: the program name, an argument, an environment entry, the
+    /// working directory, the `chroot` directory or the host name. Nothing
+    /// was spawned.
     Nul,
     /// `Exec::spawn_async` (feature `tokio`) was called outside a tokio
     /// runtime: it needs one, to register the child's pidfd with its reactor.
@@ -194,7 +197,10 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {} (os error {})", errno.desc(), *errno as i32)
             }
-            Error::Nul => f.write_str("a program name, argument or environment entry contains a NUL byte"),
+            Error::Nul => f.write_str(
+                "a program name, argument, environment entry, working directory, chroot directory or host name \
+                 contains a NUL byte",
+            ),
             Error::NoRuntime => f.write_str(
                 "spawn_async needs a tokio runtime: call it within a runtime's context \
                  (in Runtime::block_on, in a task, or after Runtime::enter)",

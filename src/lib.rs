@@ -138,6 +138,7 @@
 struct ReadmeDoctests;
 
 mod builder;
+mod caller;
 mod child;
 mod engine;
 mod error;

@@ -12,6 +12,7 @@ use std::ptr;
 
 use nix::unistd::Pid;
 
+use crate::caller::{Caller, PidForChildren};
 use crate::flags::CloneFlags;
 use crate::tid::TidSlot;
 
@@ -155,6 +156,47 @@ pub enum Rule {
     /// `Exec::hostname` without `CLONE_NEWUTS` in its namespaces: the child
     /// would rename the host itself, not a namespace of its own.
     HostnameWithoutNewuts,
+    /// A PID in `set_tid` is not below the PID namespace's `pid_max`
+    /// (kernel/pid.c `alloc_pid`: EINVAL). The limit is
+    /// `/proc/sys/kernel/pid_max` as the builder read it: global before
+    /// Linux 6.14, the caller's PID namespace's since (a new namespace
+    /// starts with its parent's).
+    SetTidAbovePidMax,
+    /// The PID namespace for children was made by `unshare(CLONE_NEWPID)`
+    /// and has no init yet: the child becomes its PID 1, so `set_tid[0]`
+    /// must be 1 (kernel/pid.c `alloc_pid`: EINVAL).
+    SetTidNoInitNotOne,
+    /// `CLONE_PARENT` from PID 1 of a PID namespace (or the global init):
+    /// the child would be a sibling of the init, with no one in the
+    /// namespace to reap it (kernel/fork.c `copy_process`: EINVAL for a
+    /// `SIGNAL_UNKILLABLE` caller).
+    ParentFromInit,
+    /// `CLONE_THREAD` after `unshare(CLONE_NEWPID)` (or a `setns`): a thread
+    /// must be in its thread group's PID namespace, but new tasks go to the
+    /// one for children (kernel/fork.c `copy_process`: EINVAL).
+    ThreadAfterPidUnshare,
+    /// `CLONE_NEWPID` after `unshare(CLONE_NEWPID)` (or a `setns`): a new PID
+    /// namespace can only be made below the caller's own
+    /// (kernel/pid_namespace.c `copy_pid_ns`: EINVAL).
+    NewpidAfterPidUnshare,
+    /// Before Linux 6.1, `CLONE_VM` (so `CLONE_THREAD` too) after
+    /// `unshare(CLONE_NEWTIME)`: the child would enter another time namespace
+    /// with the caller's memory, whose vvar page is the caller's
+    /// (kernel/fork.c `copy_process`: EINVAL). Linux 6.0 accepts it with
+    /// `CLONE_VFORK`; Linux 6.1 (commit 2b5f9dad32ed, "fs/exec: switch timens
+    /// when a task gets a new mm") accepts it always: such a child stays in
+    /// the caller's time namespace until it execs.
+    VmAfterTimeUnshare,
+    /// `Exec::namespaces` with a flag that is not a `CLONE_NEW*` namespace:
+    /// the child `Exec` makes shares nothing with the caller; sharing flags
+    /// are for `CloneBuilder`.
+    NotANamespace,
+    /// `Exec::hostname` longer than the kernel's 64 bytes (`__NEW_UTS_LEN`;
+    /// sethostname(2): EINVAL).
+    HostnameTooLong,
+    /// `Exec::rlimit` with a soft limit above the hard one (prlimit(2):
+    /// EINVAL); an unlimited hard limit (`u64::MAX`) allows any soft one.
+    RlimitSoftAboveHard,
     /// `spawn` with `CLONE_VM` joins the child through its CLEARTID slot, so
     /// the slot must be free (0) when the child is made: a slot that is not
     /// may be the release word of another child that still runs.
@@ -241,6 +283,35 @@ impl Rule {
             Rule::SetTidNewpidNotOne => {
                 "with CLONE_NEWPID the child is the new namespace's init: set_tid[0] must be 1 (kernel alloc_pid: EINVAL)"
             }
+            Rule::SetTidAbovePidMax => {
+                "every PID in set_tid must be below the PID namespace's pid_max (kernel alloc_pid: EINVAL)"
+            }
+            Rule::SetTidNoInitNotOne => {
+                "after unshare(CLONE_NEWPID) the next child is the new namespace's init: set_tid[0] must be 1 \
+                 (kernel alloc_pid: EINVAL)"
+            }
+            Rule::ParentFromInit => {
+                "CLONE_PARENT cannot be used by the init (PID 1) of a PID namespace (kernel copy_process: EINVAL)"
+            }
+            Rule::ThreadAfterPidUnshare => {
+                "CLONE_THREAD cannot be used once the PID namespace for children is not the caller's own \
+                 (unshare(CLONE_NEWPID) or setns) (kernel copy_process: EINVAL)"
+            }
+            Rule::NewpidAfterPidUnshare => {
+                "CLONE_NEWPID cannot be used once the PID namespace for children is not the caller's own \
+                 (unshare(CLONE_NEWPID) or setns) (kernel copy_pid_ns: EINVAL)"
+            }
+            Rule::VmAfterTimeUnshare => {
+                "before Linux 6.1, CLONE_VM cannot be used after unshare(CLONE_NEWTIME) (Linux 6.0: only with \
+                 CLONE_VFORK) (kernel copy_process: EINVAL)"
+            }
+            Rule::NotANamespace => {
+                "Exec::namespaces takes only CLONE_NEW* flags: the other flags belong to CloneBuilder"
+            }
+            Rule::HostnameTooLong => "a host name has at most 64 bytes (sethostname(2): EINVAL)",
+            Rule::RlimitSoftAboveHard => {
+                "a soft resource limit cannot be above its hard limit (prlimit(2): EINVAL)"
+            }
         }
     }
 }
@@ -303,8 +374,13 @@ impl Conflict {
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.rule.describe())?;
-        if self.rule == Rule::UnknownBits {
-            write!(f, " (unknown bits: {:#x})", self.flags.unknown().bits())?;
+        match self.rule {
+            Rule::UnknownBits => write!(f, " (unknown bits: {:#x})", self.flags.unknown().bits())?,
+            Rule::NotANamespace => {
+                let others = self.flags - CloneFlags::NAMESPACES;
+                write!(f, " (not namespaces: {:#x}, {others:?})", others.bits())?
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -322,8 +398,9 @@ pub(crate) struct Arguments<'s> {
     pub(crate) cgroup: bool,
     pub(crate) exit_signal: bool,
     pub(crate) id_maps: bool,
-    /// The PIDs, and the PID namespace depth read when they were set.
-    pub(crate) set_tid: Option<(&'s [Pid], Option<usize>)>,
+    pub(crate) set_tid: Option<&'s [Pid]>,
+    /// The caller as the builder captured it, for the context rules.
+    pub(crate) caller: &'s Caller,
 }
 
 /// Checks the rules between `flags` and the arguments `given`, then the
@@ -379,22 +456,52 @@ pub(crate) fn check_arguments(flags: CloneFlags, given: &Arguments<'_>) -> Resul
             return broken(rule);
         }
     }
+    check_context(flags, given.caller)?;
     match given.set_tid {
-        Some((tids, depth)) => check_set_tid(tids, depth, flags),
+        Some(tids) => check_set_tid(tids, given.caller, flags),
         None => Ok(()),
     }
+}
+
+/// The rules between the flags and the caller's context (its PID and time
+/// namespaces for children, whether it is an init), in `copy_process`'s
+/// order. Reads nothing: `caller` was captured by the builder.
+fn check_context(flags: CloneFlags, caller: &Caller) -> Result<(), Conflict> {
+    let vm_in_other_time = flags.contains(CloneFlags::VM)
+        && caller.time_for_children_differs
+        && (caller.kernel_before(6, 0) || (caller.kernel_before(6, 1) && !flags.contains(CloneFlags::VFORK)));
+    let rule = [
+        (
+            flags.contains(CloneFlags::PARENT) && caller.pid_ns_init,
+            Rule::ParentFromInit,
+        ),
+        (
+            flags.contains(CloneFlags::THREAD) && caller.pid_for_children_differs(),
+            Rule::ThreadAfterPidUnshare,
+        ),
+        (vm_in_other_time, Rule::VmAfterTimeUnshare),
+        (
+            flags.contains(CloneFlags::NEWPID) && caller.pid_for_children_differs(),
+            Rule::NewpidAfterPidUnshare,
+        ),
+    ]
+    .into_iter()
+    .find_map(|(broken, rule)| broken.then_some(rule));
+    rule.map_or(Ok(()), |rule| Err(Conflict::new(rule, flags)))
 }
 
 /// The deepest PID namespace nesting (`MAX_PID_NS_LEVEL`), so the most PIDs
 /// `set_tid` can hold.
 const MAX_PID_NS_LEVEL: usize = 32;
 
-/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order;
-/// `depth` is what [`pid_ns_depth`] said when `set_tid` was called. Reads
-/// nothing and allocates nothing.
-fn check_set_tid(tids: &[Pid], depth: Option<usize>, flags: CloneFlags) -> Result<(), Conflict> {
+/// The `set_tid` rules of clone3 and `alloc_pid`, in the kernel's order,
+/// against the caller as the builder captured it. Reads nothing and
+/// allocates nothing.
+fn check_set_tid(tids: &[Pid], caller: &Caller, flags: CloneFlags) -> Result<(), Conflict> {
     let newpid = flags.contains(CloneFlags::NEWPID);
-    let depth = depth.map(|depth| depth + usize::from(newpid));
+    let depth = caller.child_pid_levels().map(|depth| depth + usize::from(newpid));
+    let above_max = |tid: &Pid| caller.pid_max.is_some_and(|max| tid.as_raw() >= max);
+    let no_init = caller.pid_for_children == PidForChildren::Unshared;
     let rule = if tids.is_empty() {
         Some(Rule::SetTidEmpty)
     } else if tids.len() > MAX_PID_NS_LEVEL {
@@ -403,26 +510,14 @@ fn check_set_tid(tids: &[Pid], depth: Option<usize>, flags: CloneFlags) -> Resul
         Some(Rule::SetTidTooDeep)
     } else if tids.iter().any(|tid| tid.as_raw() < 1) {
         Some(Rule::SetTidNotPositive)
+    } else if tids.iter().any(above_max) {
+        Some(Rule::SetTidAbovePidMax)
     } else if newpid && tids[0].as_raw() != 1 {
         Some(Rule::SetTidNewpidNotOne)
+    } else if no_init && !newpid && tids[0].as_raw() != 1 {
+        Some(Rule::SetTidNoInitNotOne)
     } else {
         None
     };
     rule.map_or(Ok(()), |rule| Err(Conflict::new(rule, flags)))
-}
-
-/// How many PID namespaces a child of the calling thread is in, without
-/// `CLONE_NEWPID`: the level of its PID namespace for children, plus one.
-/// `None` when it cannot be known here: /proc is missing, or the namespace
-/// for children was changed (`unshare`/`setns`) and is not the thread's own.
-/// Reads /proc and allocates: called by `set_tid`, never by a clone path.
-pub(crate) fn pid_ns_depth() -> Option<usize> {
-    let own = std::fs::read_link("/proc/thread-self/ns/pid").ok()?;
-    let for_children = std::fs::read_link("/proc/thread-self/ns/pid_for_children").ok()?;
-    if own != for_children {
-        return None;
-    }
-    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
-    let nspid = status.lines().find_map(|line| line.strip_prefix("NSpid:"))?;
-    Some(nspid.split_whitespace().count())
 }

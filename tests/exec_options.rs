@@ -260,12 +260,21 @@ fn pre_exec_panic_is_caught_in_the_child() {
 #[rstest]
 fn failures_return_their_stage(#[values(STRATEGIES[0], STRATEGIES[1], STRATEGIES[2])] strategy: Strategy) {
     let _serial = serial();
+    // Refused before anything is created, by a named rule.
     let mut exec = Exec::new("true");
     exec.rlimit(Resource::NoFile, 2, 1).strategy(strategy);
-    assert_eq!(
-        stage_of(&spawn_fails(&mut exec)),
-        Some((ExecStage::Rlimit, Errno::EINVAL))
+    let err = spawn_fails(&mut exec);
+    assert!(
+        matches!(&err, Error::Conflict(c) if c.rule() == Rule::RlimitSoftAboveHard),
+        "{err:?}"
     );
+    // An unlimited hard limit allows any soft one.
+    let mut exec = Exec::new("true");
+    exec.rlimit(Resource::NoFile, 16, u64::MAX).strategy(strategy);
+    assert!(!matches!(
+        exec.spawn().map(|mut c| c.wait()),
+        Err(Error::Conflict(_))
+    ));
 
     let mut exec = Exec::new("true");
     exec.chroot("/nonexistent/jail").strategy(strategy);
@@ -289,16 +298,31 @@ fn failures_return_their_stage(#[values(STRATEGIES[0], STRATEGIES[1], STRATEGIES
         "{err:?}"
     );
 
-    if support::is_root() && strategy != Strategy::Vfork {
-        let mut exec = Exec::new("true");
-        exec.namespaces(CloneFlags::NEWUTS)
-            .hostname([b'x'; 65].map(char::from).iter().collect::<String>());
-        exec.strategy(strategy);
-        assert_eq!(
-            stage_of(&spawn_fails(&mut exec)),
-            Some((ExecStage::Hostname, Errno::EINVAL))
-        );
-    }
+    let mut exec = Exec::new("true");
+    exec.namespaces(CloneFlags::NEWUTS)
+        .hostname([b'x'; 65].map(char::from).iter().collect::<String>());
+    exec.strategy(strategy);
+    let err = spawn_fails(&mut exec);
+    assert!(
+        matches!(&err, Error::Conflict(c) if c.rule() == Rule::HostnameTooLong),
+        "{err:?}"
+    );
+    // A NUL would cut the name short in the kernel.
+    let mut exec = Exec::new("true");
+    exec.namespaces(CloneFlags::NEWUTS)
+        .hostname("ab\0cd")
+        .strategy(strategy);
+    let err = spawn_fails(&mut exec);
+    assert!(matches!(err, Error::Nul), "{err:?}");
+    // A sharing flag is not a namespace: it belongs to CloneBuilder.
+    let mut exec = Exec::new("true");
+    exec.namespaces(CloneFlags::SIGHAND).strategy(strategy);
+    let err = spawn_fails(&mut exec);
+    assert!(
+        matches!(&err, Error::Conflict(c) if c.rule() == Rule::NotANamespace),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("0x800"), "{err}");
 }
 
 /// `id -u; id -g; cat /proc/self/uid_map` in a new user namespace mapping 0

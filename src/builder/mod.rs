@@ -24,6 +24,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use self::spawn_stack::{place_frame, run_closure, take_closure, ChildSignals};
+use crate::caller::Caller;
 use crate::child::{Child, Forked};
 use crate::engine::{self, signals, Start};
 use crate::error::{Error, Result};
@@ -103,9 +104,9 @@ pub struct CloneBuilder<'a> {
     stack: Option<Stack>,
     cgroup: Option<BorrowedFd<'a>>,
     set_tid: Option<&'a [Pid]>,
-    /// The PID namespace depth `set_tid` read when it was called (see
-    /// [`pid_ns_depth`]), so that checking it reads nothing.
-    set_tid_depth: Option<usize>,
+    /// The caller's context for the rules that depend on it, read by `new`
+    /// (and again by `set_tid`), so that checking reads nothing.
+    caller: Caller,
     id_maps: IdMaps<'a>,
     syscall: Syscall,
 }
@@ -120,6 +121,19 @@ impl<'a> CloneBuilder<'a> {
     /// A builder with no flags, exit signal `SIGCHLD`, no pidfd, no TID
     /// slots, no TLS, no stack (spawn maps one of [`Stack::DEFAULT_SIZE`]) and
     /// [`Syscall::Auto`]: a plain fork-like child.
+    ///
+    /// It also reads, here and once, what the rules of the caller's context
+    /// need (a few small /proc files, no allocation): the calling thread's
+    /// PID namespace level and `pid_max`, whether it is PID 1 of its PID
+    /// namespace ([`Rule::ParentFromInit`]), whether `unshare` changed its
+    /// PID namespace for children ([`Rule::ThreadAfterPidUnshare`],
+    /// [`Rule::NewpidAfterPidUnshare`], [`Rule::SetTidNoInitNotOne`]) or its
+    /// time namespace for children ([`Rule::VmAfterTimeUnshare`]), and the
+    /// kernel's version. [`check`](Self::check), [`fork`](Self::fork) and
+    /// [`spawn`](Self::spawn) then read nothing. What was read goes stale
+    /// when the thread changes its context afterwards: make the builder
+    /// after an `unshare` or `setns`, on the thread that will call, or the
+    /// kernel answers a bare EINVAL where a rule would have named it.
     ///
     /// # Examples
     ///
@@ -143,7 +157,7 @@ impl<'a> CloneBuilder<'a> {
             stack: None,
             cgroup: None,
             set_tid: None,
-            set_tid_depth: None,
+            caller: Caller::capture(),
             id_maps: IdMaps::default(),
             syscall: Syscall::Auto,
         }

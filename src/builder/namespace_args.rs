@@ -6,7 +6,7 @@ use std::os::fd::BorrowedFd;
 use nix::unistd::Pid;
 
 use super::CloneBuilder;
-use crate::rules::pid_ns_depth;
+use crate::caller::Caller;
 use crate::userns::{IdMap, Setgroups};
 
 impl<'a> CloneBuilder<'a> {
@@ -63,19 +63,24 @@ impl<'a> CloneBuilder<'a> {
     /// one PID per level the child will have (the caller's PID namespace
     /// level + 1, one more with `CLONE_NEWPID`) — [`Rule::SetTidTooDeep`](crate::Rule::SetTidTooDeep);
     /// every PID at least 1 — [`Rule::SetTidNotPositive`](crate::Rule::SetTidNotPositive); with
-    /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`](crate::Rule::SetTidNewpidNotOne). A PID
+    /// `CLONE_NEWPID`, `tids[0] == 1` — [`Rule::SetTidNewpidNotOne`](crate::Rule::SetTidNewpidNotOne);
+    /// every PID below `pid_max` — [`Rule::SetTidAbovePidMax`](crate::Rule::SetTidAbovePidMax); after
+    /// `unshare(CLONE_NEWPID)`, before the new namespace has its init,
+    /// `tids[0] == 1` — [`Rule::SetTidNoInitNotOne`](crate::Rule::SetTidNoInitNotOne). A PID
     /// already in use is `EEXIST` from the kernel.
     ///
-    /// The level is read here, when `set_tid` is called (`NSpid` in
-    /// `/proc/thread-self/status`: this reads /proc and allocates);
-    /// [`check`](Self::check), [`fork`](Self::fork) and
+    /// The caller's context (its level from `NSpid` in
+    /// `/proc/thread-self/status`, `pid_max`, its PID namespace for
+    /// children) is read again here, as by [`new`](Self::new) (no
+    /// allocation); [`check`](Self::check), [`fork`](Self::fork) and
     /// [`spawn`](Self::spawn) then read nothing and allocate nothing, so a
     /// builder prepared before a raw fork can be used in the forked child of
-    /// a multi-threaded process. The level is the calling thread's at that
+    /// a multi-threaded process. The context is the calling thread's at that
     /// moment: after an `unshare` or `setns` of the PID namespace for
-    /// children, call `set_tid` again. When /proc cannot tell (it is missing,
-    /// or the PID namespace for children is not the thread's own), only the
-    /// kernel checks the depth.
+    /// children, call `set_tid` again. When /proc cannot tell the level (it
+    /// is missing, or a `setns` or an `unshare` whose namespace has its init
+    /// already changed the PID namespace for children), only the kernel
+    /// checks the depth.
     ///
     /// # Examples
     ///
@@ -90,7 +95,7 @@ impl<'a> CloneBuilder<'a> {
     /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`set_tid`)
     pub fn set_tid(&mut self, tids: &'a [Pid]) -> &mut Self {
         self.set_tid = Some(tids);
-        self.set_tid_depth = pid_ns_depth();
+        self.caller = Caller::capture();
         self
     }
 

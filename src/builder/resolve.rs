@@ -82,7 +82,8 @@ impl<'a> CloneBuilder<'a> {
             cgroup: self.cgroup.is_some(),
             exit_signal: self.exit_signal.is_some(),
             id_maps: self.id_maps.any(),
-            set_tid: self.set_tid.map(|tids| (tids, self.set_tid_depth)),
+            set_tid: self.set_tid,
+            caller: &self.caller,
         };
         rules::check_arguments(flags, &given)
     }

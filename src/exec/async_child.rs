@@ -684,21 +684,11 @@ fn reap(pidfd: BorrowedFd<'_>) -> std::result::Result<Option<ExitStatus>, Errno>
         match raw::waitid_pidfd(pidfd, libc::WEXITED | libc::WNOHANG | libc::__WALL) {
             Err(Errno::EINTR) => continue,
             Err(errno) => return Err(errno),
-            Ok(Some(info)) if info.is_final() => return Ok(Some(exit_status(info))),
+            Ok(Some(info)) if info.is_final() => return Ok(Some(ExitStatus::from_raw(info.wait_status()))),
             Ok(Some(_)) => continue,
             Ok(None) => return Ok(None),
         }
     }
-}
-
-/// The wait status `wait4` would have given for a final `waitid` report.
-fn exit_status(info: raw::WaitInfo) -> ExitStatus {
-    let raw_status = match info.code {
-        libc::CLD_EXITED => (info.status & 0xff) << 8,
-        libc::CLD_DUMPED => info.status | 0x80,
-        _ => info.status,
-    };
-    ExitStatus::from_raw(raw_status)
 }
 
 /// Kills and reaps a child whose handle could not be made (blocking: it

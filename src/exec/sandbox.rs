@@ -11,6 +11,7 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::Exec;
@@ -19,6 +20,10 @@ use crate::flags::CloneFlags;
 use crate::raw::Resource;
 use crate::rules::{Conflict, Rule};
 use crate::userns::IdMap;
+
+/// The longest host name the kernel takes (`__NEW_UTS_LEN`): sethostname
+/// answers EINVAL past it.
+const HOST_NAME_MAX: usize = 64;
 
 impl Exec {
     /// Sets the child's user id (`setuid` in the child, after the groups
@@ -255,9 +260,11 @@ impl Exec {
     ///
     /// # Errors
     ///
-    /// At spawn: `Conflict` with [`Rule::HostnameWithoutNewuts`] without
-    /// `NEWUTS` (it would rename the host), nothing created; `Exec { stage:
-    /// Hostname, errno: EINVAL }` for a name longer than 64 bytes.
+    /// At spawn, before anything is created: `Conflict` with
+    /// [`Rule::HostnameWithoutNewuts`] without `NEWUTS` (it would rename the
+    /// host), with [`Rule::HostnameTooLong`] for a name longer than the
+    /// kernel's 64 bytes; [`Error::Nul`] for a name with a NUL byte (the
+    /// kernel would keep only what comes before it).
     ///
     /// # Examples
     ///
@@ -285,18 +292,19 @@ impl Exec {
     ///
     /// # Errors
     ///
-    /// At spawn: `Exec { stage: Rlimit, errno }`: `EINVAL` when `soft >
-    /// hard`, `EPERM` when `hard` is above the current hard limit without
-    /// `CAP_SYS_RESOURCE`.
+    /// At spawn: `Conflict` with [`Rule::RlimitSoftAboveHard`] when `soft >
+    /// hard`, before anything is created (`u64::MAX`, unlimited, as `hard`
+    /// allows any `soft`); `Exec { stage: Rlimit, errno: EPERM }` when
+    /// `hard` is above the current hard limit without `CAP_SYS_RESOURCE`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use clonekit::{Errno, Error, Exec, ExecStage, Resource};
+    /// use clonekit::{Error, Exec, Resource, Rule};
     /// let out = Exec::new("sh").args(["-c", "ulimit -n"]).rlimit(Resource::NoFile, 32, 32).output()?;
     /// assert_eq!(out.stdout, b"32\n");
     /// let err = Exec::new("true").rlimit(Resource::NoFile, 2, 1).spawn().unwrap_err();
-    /// assert!(matches!(err, Error::Exec { stage: ExecStage::Rlimit, errno: Errno::EINVAL, .. }));
+    /// assert!(matches!(err, Error::Conflict(c) if c.rule() == Rule::RlimitSoftAboveHard));
     /// # Ok::<(), clonekit::Error>(())
     /// ```
     ///
@@ -377,17 +385,35 @@ impl Exec {
         self
     }
 
-    /// Refuses, before anything is created, an option that needs a
-    /// namespace which was not asked for.
+    /// Refuses, before anything is created, an option the kernel would
+    /// refuse in the child or get silently wrong: flags that are not
+    /// namespaces, an option that needs a namespace which was not asked
+    /// for, a host name with a NUL or too long, a soft limit above its hard one.
     pub(super) fn check_options(&self) -> Result<()> {
         let settings = &self.settings;
+        let hostname = settings.hostname.as_ref().map(|name| name.as_bytes());
+        if hostname.is_some_and(|name| name.contains(&0)) {
+            return Err(Error::Nul);
+        }
         let has = |flag| self.namespaces.contains(flag);
         let maps = settings.uid_map.is_some() || settings.gid_map.is_some();
         let rule = [
+            (
+                !(self.namespaces - CloneFlags::NAMESPACES).is_empty(),
+                Rule::NotANamespace,
+            ),
             (maps && !has(CloneFlags::NEWUSER), Rule::IdMapsWithoutNewuser),
             (
-                settings.hostname.is_some() && !has(CloneFlags::NEWUTS),
+                hostname.is_some() && !has(CloneFlags::NEWUTS),
                 Rule::HostnameWithoutNewuts,
+            ),
+            (
+                hostname.is_some_and(|name| name.len() > HOST_NAME_MAX),
+                Rule::HostnameTooLong,
+            ),
+            (
+                settings.rlimits.iter().any(|&(_, soft, hard)| soft > hard),
+                Rule::RlimitSoftAboveHard,
             ),
         ]
         .into_iter()

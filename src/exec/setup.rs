@@ -181,12 +181,16 @@ impl Exec {
     }
 
     /// Creates the child in new namespaces: the `CLONE_NEW*` flags in
-    /// `namespaces` are passed straight into the clone flags (other flags are
-    /// ignored). Most need `CAP_SYS_ADMIN`; `NEWTIME` needs clone3.
+    /// `namespaces` are passed straight into the clone flags. Most need
+    /// `CAP_SYS_ADMIN`; `NEWTIME` needs clone3.
     ///
     /// # Errors
     ///
-    /// At spawn: `Unsupported` with [`Strategy::Vfork`](crate::Strategy::Vfork) (vfork takes no
+    /// At spawn, before anything is created: `Conflict` with
+    /// [`Rule::NotANamespace`](crate::Rule::NotANamespace) for any flag that
+    /// is not a `CLONE_NEW*` namespace (sharing flags such as `CLONE_VM`
+    /// belong to [`CloneBuilder`](crate::CloneBuilder): the child `Exec`
+    /// makes is its own). Then `Unsupported` with [`Strategy::Vfork`](crate::Strategy::Vfork) (vfork takes no
     /// flags) or, for `NEWTIME`, where clone3 is missing; `Sys { call:
     /// "clone3" | "clone" | "fork" }` with the kernel's answer (`EPERM`
     /// without privilege, with a `detail` that names the flag).
@@ -205,7 +209,8 @@ impl Exec {
     /// - [namespaces(7)](https://man7.org/linux/man-pages/man7/namespaces.7.html),
     ///   [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
     pub fn namespaces(&mut self, namespaces: CloneFlags) -> &mut Self {
-        self.namespaces = namespaces & CloneFlags::NAMESPACES;
+        // Kept as given: spawn refuses what is not a namespace (`check_options`).
+        self.namespaces = namespaces;
         self
     }
 
