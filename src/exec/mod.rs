@@ -129,7 +129,11 @@ pub struct Exec {
 
 impl Exec {
     /// A new `Exec` for `program`: a path if it holds a `/`, else a name
-    /// looked up in PATH. It is also the child's `argv[0]`.
+    /// looked up in the child's PATH, as std does: the PATH set with
+    /// [`env`](Exec::env), else the parent's; with none (after
+    /// [`env_remove("PATH")`](Exec::env_remove) or
+    /// [`env_clear`](Exec::env_clear)), `execvp`'s default `/bin:/usr/bin`.
+    /// It is also the child's `argv[0]`.
     ///
     /// # Examples
     ///

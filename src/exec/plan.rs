@@ -434,15 +434,19 @@ fn environment(env: &Env) -> Option<Vec<Vec<u8>>> {
 
 /// The paths `execve` tries, as `execvpe` would: the program itself if it
 /// holds a `/`, else each PATH directory joined with it (an empty entry is
-/// the current directory). PATH is the one the child gets if it was set, else
-/// the parent's, else `/bin:/usr/bin`.
+/// the current directory). PATH is the child's, as std searches it (it
+/// sets the child's environment before `execvp`): the one set for it, the
+/// parent's when neither [`env_clear`](super::Exec::env_clear) nor
+/// [`env_remove`](super::Exec::env_remove) took it away, and where the
+/// child has none, `execvp`'s default, `/bin:/usr/bin`.
 fn candidates(program: &[u8], env: &Env) -> Vec<Vec<u8>> {
     if program.contains(&b'/') || program.is_empty() {
         return vec![program.to_vec()];
     }
     let path = match env.vars.get(OsStr::new("PATH")) {
-        Some(Some(path)) => Some(path.clone()),
-        _ => std::env::var_os("PATH"),
+        Some(set_or_removed) => set_or_removed.clone(),
+        None if env.clear => None,
+        None => std::env::var_os("PATH"),
     };
     let path = path.as_ref().map_or(DEFAULT_PATH, |p| p.as_bytes());
     path.split(|&b| b == b':')
@@ -496,5 +500,18 @@ mod tests {
             vec![b"/a/ls".to_vec(), b"ls".to_vec(), b"/b/ls".to_vec()]
         );
         assert_eq!(candidates(b"./ls", &env), vec![b"./ls".to_vec()]);
+    }
+
+    #[test]
+    fn candidates_without_a_path_take_the_default() {
+        let default = vec![b"/bin/ls".to_vec(), b"/usr/bin/ls".to_vec()];
+        let mut removed = Env::default();
+        removed.vars.insert("PATH".into(), None);
+        assert_eq!(candidates(b"ls", &removed), default);
+        let cleared = Env {
+            clear: true,
+            ..Env::default()
+        };
+        assert_eq!(candidates(b"ls", &cleared), default);
     }
 }
