@@ -73,7 +73,7 @@ fn path_search_helper() {
     assert!(differ.is_empty(), "Exec and std differ: {differ:?}");
     // The cases must show both answers, or they prove nothing.
     assert_eq!(by_std(Change::None), Found::Ran(FOUND));
-    assert_eq!(by_std(Change::Remove), Found::NotFound);
+    assert_eq!(by_std(Change::Remove), Found::Missing);
     assert!(Path::new(&dir).join(SCRIPT).exists());
     println!("{MARKER}");
 }
@@ -92,7 +92,7 @@ enum Change {
 #[derive(Debug, PartialEq, Eq)]
 enum Found {
     Ran(i32),
-    NotFound,
+    Missing,
     Other(String),
 }
 
@@ -115,7 +115,7 @@ fn by_std(change: Change) -> Found {
     }
     match command.status() {
         Ok(status) => Found::Ran(status.code().unwrap_or(-1)),
-        Err(err) if err.kind() == ErrorKind::NotFound => Found::NotFound,
+        Err(err) if err.kind() == ErrorKind::NotFound => Found::Missing,
         Err(err) => Found::Other(err.to_string()),
     }
 }
@@ -142,7 +142,7 @@ fn by_exec(change: Change) -> Found {
         Err(err) => {
             let err = std::io::Error::from(err);
             match err.kind() {
-                ErrorKind::NotFound => Found::NotFound,
+                ErrorKind::NotFound => Found::Missing,
                 _ => Found::Other(err.to_string()),
             }
         }
