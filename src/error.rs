@@ -82,7 +82,9 @@ pub enum Error {
         errno: Errno,
         /// What the step acted on, where that is one thing the program does
         /// not say: the working directory for [`ExecStage::Chdir`]; the map
-        /// file written (and the rule that refused it) for [`ExecStage::IdMaps`].
+        /// file written (and the rule that refused it) for [`ExecStage::IdMaps`];
+        /// for [`ExecStage::PreExec`], that a hook ended the child's process
+        /// itself (`errno` is then `EINVAL`: the child reported none).
         detail: Option<Box<str>>,
     },
     /// An interior NUL byte in a string `Exec` hands to the kernel as a C
@@ -318,7 +320,7 @@ impl ExecStage {
     fn joiner(self) -> &'static str {
         match self {
             ExecStage::Chdir => " to ",
-            ExecStage::IdMaps => ": ",
+            ExecStage::IdMaps | ExecStage::PreExec => ": ",
             _ => " ",
         }
     }

@@ -257,6 +257,55 @@ fn pre_exec_panic_is_caught_in_the_child() {
     );
 }
 
+/// A hook that ends the child's process itself (as a panic does under
+/// `panic = "abort"`) never lets `spawn` return `Ok` for a child that did not
+/// reach `execve`: the spawn fails at the hook's stage, saying so, and
+/// leaves no zombie (`spawn_fails` counts the children).
+#[rstest]
+#[case::abort("abort")]
+#[case::exit("exit")]
+#[case::signal("signal")]
+fn a_hook_that_ends_the_child_fails_the_spawn(
+    #[case] end: &str,
+    #[values(STRATEGIES[0], STRATEGIES[1], STRATEGIES[2])] strategy: Strategy,
+) {
+    let _serial = serial();
+    let mut exec = Exec::new("true");
+    exec.strategy(strategy);
+    let ender: fn() = match end {
+        "abort" => || {
+            // No core file: an abort is all this stands for.
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: a live rlimit; the forked child's own limits.
+            unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+            std::process::abort()
+        },
+        // SAFETY: _exit ends the forked child at once.
+        "exit" => || unsafe { libc::_exit(0) },
+        // SAFETY: the forked child kills itself.
+        _ => || unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        },
+    };
+    // SAFETY: the hook only ends the forked child, with async-signal-safe calls.
+    unsafe {
+        exec.pre_exec(move || {
+            ender();
+            Ok(())
+        })
+    };
+    let err = spawn_fails(&mut exec);
+    assert_eq!(
+        stage_of(&err),
+        Some((ExecStage::PreExec, Errno::EINVAL)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("hook ended the child"), "{err}");
+}
+
 #[rstest]
 fn failures_return_their_stage(#[values(STRATEGIES[0], STRATEGIES[1], STRATEGIES[2])] strategy: Strategy) {
     let _serial = serial();

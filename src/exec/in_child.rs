@@ -36,7 +36,7 @@ use std::sync::atomic::Ordering;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use super::plan::{stage_code, Confinement, Identity, Plan};
+use super::plan::{stage_code, Confinement, Identity, Plan, HOOKS_DONE, HOOKS_STARTED};
 use crate::engine::signals::reset_handlers;
 use crate::error::ExecStage;
 use crate::raw;
@@ -123,7 +123,31 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     // SAFETY: `mask` is a live sigset_t.
     unsafe { raw::rt_sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) }
         .map_err(at(ExecStage::SignalMask))?;
-    run_hooks(plan).map_err(at(ExecStage::PreExec))
+    if !plan.spawn.hooks.is_null() {
+        // A hook may end this process itself (an abort, a panic under
+        // `panic = "abort"`, an exit): the parent must not take the pipe's
+        // end of file for a successful exec. It is told the hooks ran.
+        note(*report_fd, HOOKS_STARTED);
+        run_hooks(plan).map_err(at(ExecStage::PreExec))?;
+        note(*report_fd, HOOKS_DONE);
+    }
+    Ok(())
+}
+
+/// Tells a fork child's parent how far the hooks got (`HOOKS_STARTED`,
+/// `HOOKS_DONE`); nothing where there is no report pipe (`Exec::exec`).
+fn note(report_fd: RawFd, mark: i32) {
+    if report_fd >= 0 {
+        write_record(report_fd, [mark, 0]);
+    }
+}
+
+/// Writes one record to the report pipe, in one `write` (8 bytes, below
+/// `PIPE_BUF`: never split). A short or failed write leaves the parent
+/// seeing a plain exit with 127, which is all it can be.
+fn write_record(report_fd: RawFd, words: [i32; 2]) {
+    // SAFETY: `words` is 8 live bytes.
+    let _ = unsafe { raw::write(report_fd, words.as_ptr().cast(), std::mem::size_of_val(&words)) };
 }
 
 /// Closes the write end of the id-map socket pair (so that a parent that
@@ -364,9 +388,7 @@ fn exec(plan: &Plan) -> Errno {
 fn report(plan: &Plan, report_fd: RawFd, stage: ExecStage, errno: Errno) {
     let words = [stage_code(stage), errno as i32];
     if report_fd >= 0 {
-        // SAFETY: `words` is 8 live bytes. A short or failed write leaves
-        // the parent seeing a plain exit with 127, which is all it can be.
-        let _ = unsafe { raw::write(report_fd, words.as_ptr().cast(), std::mem::size_of_val(&words)) };
+        write_record(report_fd, words);
     } else {
         plan.spawn.errno.store(words[1], Ordering::Relaxed);
         plan.spawn.stage.store(words[0], Ordering::Relaxed);

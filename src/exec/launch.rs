@@ -73,9 +73,44 @@ pub enum Strategy {
     Fork,
 }
 
-/// Reads the (stage, errno) pair a fork child writes before it exits; end
-/// of file (the pipe closed by a successful exec) means success.
-pub(super) fn read_report(read: &OwnedFd) -> Option<(ExecStage, Errno)> {
+/// What a fork child reported before its pipe closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Report {
+    /// End of file: the pipe was closed by a successful exec.
+    Execd,
+    /// A step failed with this errno.
+    Failed(ExecStage, Errno),
+    /// End of file while the `pre_exec` hooks ran: a hook ended the child
+    /// (an abort, a panic under `panic = "abort"`, an exit, a signal).
+    EndedInHook,
+}
+
+/// Reads a fork child's records until the pipe's end of file or a failure:
+/// the marks around the hooks (see `HOOKS_STARTED`), then at most one
+/// (stage, errno) pair.
+pub(super) fn read_report(read: &OwnedFd) -> Report {
+    let mut in_hooks = false;
+    loop {
+        match read_record(read) {
+            None if in_hooks => return Report::EndedInHook,
+            None => return Report::Execd,
+            Some([plan::HOOKS_STARTED, _]) => in_hooks = true,
+            Some([plan::HOOKS_DONE, _]) => in_hooks = false,
+            Some([code, errno]) => {
+                return match plan::stage_from_code(code) {
+                    Some(stage) => Report::Failed(stage, Errno::from_raw(errno)),
+                    // Not ours: the child wrote nothing else; take it as
+                    // what the pipe said before it (a child that ran on).
+                    None => Report::Execd,
+                };
+            }
+        }
+    }
+}
+
+/// One 8-byte record from the report pipe; `None` at end of file (or a
+/// record cut short, which only a child that died mid-write leaves).
+fn read_record(read: &OwnedFd) -> Option<[i32; 2]> {
     let mut words = [0i32; 2];
     let size = std::mem::size_of_val(&words);
     let mut got = 0;
@@ -95,10 +130,7 @@ pub(super) fn read_report(read: &OwnedFd) -> Option<(ExecStage, Errno)> {
             Err(_) => break,
         }
     }
-    if got < size {
-        return None;
-    }
-    plan::stage_from_code(words[0]).map(|stage| (stage, Errno::from_raw(words[1])))
+    (got == size).then_some(words)
 }
 
 /// How one spawn creates its child.

@@ -49,7 +49,7 @@ use std::ptr;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use self::launch::{read_report, SpawnMethod};
+use self::launch::{read_report, Report, SpawnMethod};
 use self::plan::{Extra, Hook, Plan, Settings, STDIO_SLOTS};
 use self::stdio::{StdioDefault, StdioEnds};
 use crate::child::Child;
@@ -545,14 +545,26 @@ impl Exec {
                 drop(write);
                 read_report(&read)
             }
-            None => plan.failure(),
+            None => plan
+                .failure()
+                .map_or(Report::Execd, |(stage, errno)| Report::Failed(stage, errno)),
         };
-        if let Some((stage, errno)) = failure {
+        let failed = match failure {
+            Report::Execd => None,
+            Report::Failed(stage, errno) => Some(self.exec_error(stage, errno)),
+            Report::EndedInHook => Some(Error::Exec {
+                program: self.settings.program.to_string_lossy().into(),
+                stage: ExecStage::PreExec,
+                errno: Errno::EINVAL,
+                detail: Some(HOOK_ENDED.into()),
+            }),
+        };
+        if let Some(failed) = failed {
             // The child's own error is the answer. The reap may find nothing
             // (ECHILD) when the kernel reaped it already (SIGCHLD ignored)
             // or a SIGCHLD handler did: glibc's posix_spawn ignores it too.
             let _ = child.wait();
-            return Err(self.exec_error(stage, errno));
+            return Err(failed);
         }
         Ok(ExecChild::new(child, ends.parent, self.kill_on_drop))
     }
@@ -572,6 +584,11 @@ impl Exec {
         }
     }
 }
+
+/// The detail of a spawn whose `pre_exec` hook ended the child before it
+/// could exec or report.
+const HOOK_ENDED: &str =
+    "a pre_exec hook ended the child (an abort, a panic under panic = \"abort\", an exit or a signal)";
 
 // An `Exec` can be built on one thread and spawned on another, like `Command`.
 const _: fn() = || {

@@ -35,6 +35,11 @@ extern "C" {
     static mut environ: *const *const c_char;
 }
 
+/// The records a fork child with `pre_exec` hooks writes to its report
+/// pipe around them (stage codes are 1-based: these are none).
+pub(crate) const HOOKS_STARTED: i32 = -1;
+pub(crate) const HOOKS_DONE: i32 = -2;
+
 /// The PATH glibc's `execvp` searches when the variable is unset.
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
