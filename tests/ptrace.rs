@@ -122,3 +122,82 @@ fn a_ptrace_stop_keeps_a_clone_vm_child_on_its_stack() {
     assert_eq!(status.code(), Some(5), "{status:?}");
     assert!(child.into_stack().is_some());
 }
+
+/// The CPU time the calling thread has used.
+fn thread_cpu() -> std::time::Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a live timespec.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) },
+        0
+    );
+    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// A child that ended while another process traces it is a zombie only its
+/// tracer may reap: its pidfd polls readable, yet `try_wait` finds nothing
+/// to reap. `wait_timeout` must say "still running" at its deadline without
+/// spinning on the readable pidfd meanwhile (it sleeps: less CPU than half
+/// the wait, where spinning takes all of it), and `wait` must return the
+/// status once the tracer is gone.
+#[test]
+fn wait_timeout_does_not_spin_on_a_zombie_another_process_traces() {
+    let _serial = serial();
+    let mut target = clonekit::Exec::new("sleep")
+        .arg("100")
+        .spawn()
+        .expect("spawn sleep");
+    let pid = target.pid();
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    // SAFETY: the tracer runs only raw calls (ptrace, write, pause).
+    let mut tracer = match unsafe { clonekit::fork() }.expect("fork the tracer") {
+        Forked::Child => {
+            use std::os::fd::AsRawFd;
+            // SAFETY: plain ptrace request; no memory is passed.
+            let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid.as_raw(), 0usize, 0usize) };
+            let byte = [u8::from(seized == 0)];
+            // SAFETY: a live 1-byte buffer; then wait to be killed.
+            unsafe {
+                libc::write(write.as_raw_fd(), byte.as_ptr().cast(), 1);
+                loop {
+                    libc::pause();
+                }
+            }
+        }
+        Forked::Parent(tracer) => tracer,
+    };
+    drop(write);
+    let mut byte = [0u8];
+    let got = nix::unistd::read(&read, &mut byte);
+    let end = |tracer: &mut clonekit::Child<'_>| {
+        tracer.kill(Signal::SIGKILL).expect("kill the tracer");
+        tracer.wait().expect("reap the tracer");
+    };
+    if got != Ok(1) || byte[0] != 1 {
+        end(&mut tracer);
+        target.kill().expect("kill sleep");
+        target.wait().expect("reap sleep");
+        skip!("ptrace is refused here (the tracer could not seize its sibling)");
+    }
+    target.kill().expect("kill the traced child");
+    let zombie = wait_until(DEADLINE, || state_of(pid.as_raw()) == Some('Z'));
+    let before = thread_cpu();
+    let waited = target.wait_timeout(std::time::Duration::from_millis(400));
+    let used = thread_cpu() - before;
+    end(&mut tracer);
+    let status = target.wait();
+    assert!(zombie, "the killed child never became a zombie");
+    assert!(
+        matches!(waited, Ok(None)),
+        "wait_timeout gave {waited:?}, want Ok(None)"
+    );
+    assert!(
+        used < std::time::Duration::from_millis(200),
+        "wait_timeout spun: {used:?} of CPU in a 400 ms wait"
+    );
+    let status = status.expect("wait once the tracer is gone");
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+}
