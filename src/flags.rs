@@ -82,12 +82,37 @@ bitflags! {
         /// caller's later children. Its clock offsets can be set only before
         /// a process is in it, so a child that wants offsets unshares again.
         const NEWTIME = 0x0000_0080;
+        /// `CLONE_AUTOREAP` (clone3 only, Linux 7.1): the kernel reaps the
+        /// child when it ends, so it never becomes a zombie and `wait4`
+        /// answers `ECHILD`; its pidfd still reports the end (and, from
+        /// Linux 6.15, the exit status: see [`Child::wait`](crate::Child::wait)).
+        /// Needs an exit signal of none, and refuses `CLONE_THREAD` and
+        /// `CLONE_PARENT`.
+        const AUTOREAP = 1 << 34;
+        /// `CLONE_NNP` (clone3 only, Linux 7.1): the child starts with
+        /// `no_new_privs` set, at creation, whatever it runs first. Refuses
+        /// `CLONE_THREAD` (a thread shares the caller's credentials).
+        const NNP = 1 << 35;
+        /// `CLONE_PIDFD_AUTOKILL` (clone3 only, Linux 7.1): the kernel kills
+        /// the child with `SIGKILL` when the pidfd made with it is closed for
+        /// the last time, which the death of the whole parent process does
+        /// too. Needs `CLONE_PIDFD` and `CLONE_AUTOREAP`, refuses
+        /// `CLONE_THREAD`, and needs `CAP_SYS_ADMIN` unless `CLONE_NNP` is
+        /// set (the child could otherwise gain privileges the caller lacks).
+        const PIDFD_AUTOKILL = 1 << 36;
+        /// `CLONE_EMPTY_MNTNS` (clone3 only, Linux 7.1): a new mount
+        /// namespace holding only a copy of the caller's namespace's root
+        /// mount, none of the mounts below it; the child's root and working
+        /// directory are that mount's root. Implies `CLONE_NEWNS` (and its
+        /// rules and privilege).
+        const EMPTY_MNTNS = 1 << 37;
     }
 }
 
 impl CloneFlags {
-    /// The flags legacy `clone` cannot carry: CLEAR_SIGHAND and INTO_CGROUP do
-    /// not fit in its 32 bits and are ignored, NEWTIME is read as exit signal.
+    /// The flags legacy `clone` cannot carry: CLEAR_SIGHAND, INTO_CGROUP and
+    /// Linux 7.1's flags do not fit in its 32 bits and are ignored, NEWTIME is
+    /// read as exit signal.
     ///
     /// # Examples
     ///
@@ -99,9 +124,28 @@ impl CloneFlags {
     /// ```
     pub const CLONE3_ONLY: CloneFlags = CloneFlags::CLEAR_SIGHAND
         .union(CloneFlags::INTO_CGROUP)
-        .union(CloneFlags::NEWTIME);
+        .union(CloneFlags::NEWTIME)
+        .union(CloneFlags::LINUX_7_1);
 
-    /// The `NEW*` flags: each makes a new namespace of one kind.
+    /// The flags Linux 7.1 added to clone3: `AUTOREAP`, `NNP`,
+    /// `PIDFD_AUTOKILL` and `EMPTY_MNTNS`. An older kernel refuses them as
+    /// unknown bits (EINVAL): a spawn with one says
+    /// [`Error::Unsupported`](crate::Error::Unsupported) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::CloneFlags;
+    /// assert!(CloneFlags::LINUX_7_1.contains(CloneFlags::AUTOREAP | CloneFlags::NNP));
+    /// assert!(CloneFlags::LINUX_7_1.bits().trailing_zeros() == 34);
+    /// ```
+    pub const LINUX_7_1: CloneFlags = CloneFlags::AUTOREAP
+        .union(CloneFlags::NNP)
+        .union(CloneFlags::PIDFD_AUTOKILL)
+        .union(CloneFlags::EMPTY_MNTNS);
+
+    /// The `NEW*` flags, and `EMPTY_MNTNS`: each makes a new namespace of
+    /// one kind.
     ///
     /// # Examples
     ///
@@ -117,7 +161,8 @@ impl CloneFlags {
         .union(CloneFlags::NEWUSER)
         .union(CloneFlags::NEWPID)
         .union(CloneFlags::NEWNET)
-        .union(CloneFlags::NEWTIME);
+        .union(CloneFlags::NEWTIME)
+        .union(CloneFlags::EMPTY_MNTNS);
 
     /// The bits set here that are none of the named flags (kept by
     /// [`from_bits_retain`](Self::from_bits_retain) or a C-style

@@ -47,6 +47,15 @@ pub struct HostSupport {
     /// `CLONE_INTO_CGROUP` works into the caller's own cgroup v2 directory
     /// (clone3, Linux 5.7).
     pub into_cgroup: bool,
+    /// clone3 knows `CLONE_AUTOREAP` (Linux 7.1).
+    pub autoreap: bool,
+    /// clone3 knows `CLONE_NNP` (Linux 7.1).
+    pub nnp: bool,
+    /// clone3 knows `CLONE_PIDFD_AUTOKILL` (Linux 7.1).
+    pub pidfd_autokill: bool,
+    /// clone3 knows `CLONE_EMPTY_MNTNS` (Linux 7.1); making one needs
+    /// `CAP_SYS_ADMIN`, as `CLONE_NEWNS` does.
+    pub empty_mntns: bool,
     /// The caller can create a user namespace (`CLONE_NEWUSER`).
     pub user_namespaces: bool,
     /// The caller can create a PID namespace (`CLONE_NEWPID`).
@@ -249,6 +258,20 @@ pub fn probe() -> HostSupport {
         },
     );
 
+    let mut linux_7_1 = |name, flag| {
+        let answer = needs_clone3(clone3).and_then(|()| match crate::engine::linux_7_1_flags_work(flag) {
+            Ok(()) => Ok("clone3 knows it: a probe that creates no process got past the flag check".into()),
+            Err(errno) => Err(format!(
+                "{errno:?}: clone3 refuses it as an unknown bit (it came in Linux 7.1)"
+            )),
+        });
+        push(name, answer)
+    };
+    let autoreap = linux_7_1("CLONE_AUTOREAP", CloneFlags::AUTOREAP);
+    let nnp = linux_7_1("CLONE_NNP", CloneFlags::NNP);
+    let pidfd_autokill = linux_7_1("CLONE_PIDFD_AUTOKILL", CloneFlags::PIDFD_AUTOKILL);
+    let empty_mntns = linux_7_1("CLONE_EMPTY_MNTNS", CloneFlags::EMPTY_MNTNS);
+
     let mut namespace = |name, flag| {
         let answer = if flag == CloneFlags::NEWTIME {
             needs_clone3(clone3)
@@ -288,6 +311,10 @@ pub fn probe() -> HostSupport {
         thread_pidfd,
         clear_sighand,
         into_cgroup,
+        autoreap,
+        nnp,
+        pidfd_autokill,
+        empty_mntns,
         user_namespaces,
         pid_namespaces,
         time_namespaces,

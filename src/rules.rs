@@ -32,8 +32,9 @@ type Broken = fn(CloneFlags) -> bool;
 
 /// The flag-only rules, in the order the kernel's `copy_process` tests them.
 const FLAG_RULES: &[(Rule, Broken)] = &[
+    // CLONE_EMPTY_MNTNS implies CLONE_NEWNS (kernel_clone sets it first).
     (Rule::FsWithNewns, |f| {
-        f.contains(CloneFlags::NEWNS | CloneFlags::FS)
+        f.contains(CloneFlags::FS) && f.intersects(CloneFlags::NEWNS | CloneFlags::EMPTY_MNTNS)
     }),
     (Rule::FsWithNewuser, |f| {
         f.contains(CloneFlags::NEWUSER | CloneFlags::FS)
@@ -55,6 +56,21 @@ const FLAG_RULES: &[(Rule, Broken)] = &[
     }),
     (Rule::NewipcWithSysvsem, |f| {
         f.contains(CloneFlags::NEWIPC | CloneFlags::SYSVSEM)
+    }),
+    (Rule::AutoreapWithThread, |f| {
+        f.contains(CloneFlags::AUTOREAP | CloneFlags::THREAD)
+    }),
+    (Rule::AutoreapWithParent, |f| {
+        f.contains(CloneFlags::AUTOREAP | CloneFlags::PARENT)
+    }),
+    (Rule::NnpWithThread, |f| {
+        f.contains(CloneFlags::NNP | CloneFlags::THREAD)
+    }),
+    (Rule::AutokillWithoutPidfd, |f| {
+        f.contains(CloneFlags::PIDFD_AUTOKILL) && !f.contains(CloneFlags::PIDFD)
+    }),
+    (Rule::AutokillWithoutAutoreap, |f| {
+        f.contains(CloneFlags::PIDFD_AUTOKILL) && !f.contains(CloneFlags::AUTOREAP)
     }),
 ];
 
@@ -83,7 +99,8 @@ pub enum Rule {
     SighandWithoutVm,
     /// `CLONE_THREAD` requires `CLONE_SIGHAND` (EINVAL).
     ThreadWithoutSighand,
-    /// `CLONE_FS` cannot be combined with `CLONE_NEWNS` (EINVAL).
+    /// `CLONE_FS` cannot be combined with `CLONE_NEWNS`, nor with
+    /// `CLONE_EMPTY_MNTNS`, which implies it (EINVAL).
     FsWithNewns,
     /// `CLONE_FS` cannot be combined with `CLONE_NEWUSER` (EINVAL).
     FsWithNewuser,
@@ -95,6 +112,27 @@ pub enum Rule {
     NewuserWithThread,
     /// `CLONE_CLEAR_SIGHAND` cannot be combined with `CLONE_SIGHAND` (EINVAL).
     ClearSighandWithSighand,
+    /// `CLONE_AUTOREAP` cannot be combined with `CLONE_THREAD`: a thread is
+    /// never reaped on its own (kernel/fork.c `copy_process`: EINVAL).
+    AutoreapWithThread,
+    /// `CLONE_AUTOREAP` cannot be combined with `CLONE_PARENT`: the child
+    /// would be our parent's to reap (kernel/fork.c `copy_process`: EINVAL).
+    AutoreapWithParent,
+    /// A `CLONE_AUTOREAP` child sends no exit signal: nobody waits for it.
+    /// Use `CloneBuilder::exit_signal(None)` (kernel/fork.c `copy_process`: EINVAL).
+    ExitSignalWithAutoreap,
+    /// `CLONE_NNP` cannot be combined with `CLONE_THREAD`: a thread shares
+    /// its group's credentials (kernel/fork.c `copy_process`: EINVAL).
+    NnpWithThread,
+    /// `CLONE_PIDFD_AUTOKILL` acts on the pidfd made with the child, so it
+    /// needs `CLONE_PIDFD` (kernel/fork.c `copy_process`: EINVAL).
+    AutokillWithoutPidfd,
+    /// `CLONE_PIDFD_AUTOKILL` needs `CLONE_AUTOREAP`: a child killed when
+    /// its last pidfd closes has nobody left to reap it
+    /// (kernel/fork.c `copy_process`: EINVAL). So it cannot be a thread
+    /// either (`CLONE_AUTOREAP` refuses `CLONE_THREAD`).
+    AutokillWithoutAutoreap,
+
     /// A `CLONE_THREAD` child sends no exit signal: clone3 refuses one
     /// (EINVAL) and legacy clone ignores it.
     ExitSignalWithThread,
@@ -283,6 +321,22 @@ impl Rule {
             Rule::SetTidNewpidNotOne => {
                 "with CLONE_NEWPID the child is the new namespace's init: set_tid[0] must be 1 (kernel alloc_pid: EINVAL)"
             }
+            Rule::AutoreapWithThread => {
+                "CLONE_AUTOREAP cannot be combined with CLONE_THREAD (kernel copy_process: EINVAL)"
+            }
+            Rule::AutoreapWithParent => {
+                "CLONE_AUTOREAP cannot be combined with CLONE_PARENT (kernel copy_process: EINVAL)"
+            }
+            Rule::ExitSignalWithAutoreap => {
+                "a CLONE_AUTOREAP child sends no exit signal: use exit_signal(None) (kernel copy_process: EINVAL)"
+            }
+            Rule::NnpWithThread => "CLONE_NNP cannot be combined with CLONE_THREAD (kernel copy_process: EINVAL)",
+            Rule::AutokillWithoutPidfd => {
+                "CLONE_PIDFD_AUTOKILL requires CLONE_PIDFD (kernel copy_process: EINVAL)"
+            }
+            Rule::AutokillWithoutAutoreap => {
+                "CLONE_PIDFD_AUTOKILL requires CLONE_AUTOREAP (kernel copy_process: EINVAL)"
+            }
             Rule::SetTidAbovePidMax => {
                 "every PID in set_tid must be below the PID namespace's pid_max (kernel alloc_pid: EINVAL)"
             }
@@ -442,6 +496,9 @@ pub(crate) fn check_arguments(flags: CloneFlags, given: &Arguments<'_>) -> Resul
     }
     if given.exit_signal && flags.contains(CloneFlags::PARENT) {
         return broken(Rule::ExitSignalWithParent);
+    }
+    if given.exit_signal && flags.contains(CloneFlags::AUTOREAP) {
+        return broken(Rule::ExitSignalWithAutoreap);
     }
     if given.id_maps {
         let rule = [

@@ -139,6 +139,49 @@ use CloneFlags as F;
     Check::Flags(F::CLEAR_SIGHAND | F::SIGHAND | F::VM),
     Kernel::Refuses(args(F::CLEAR_SIGHAND | F::SIGHAND | F::VM, SIGCHLD), CLONE3, Errno::EINVAL)
 )]
+// Linux 7.1's flags. Before 7.1 the kernel refuses them as unknown bits:
+// EINVAL too, so these rows hold on every kernel; on 7.1 and later they
+// show each rule itself.
+#[case::autoreap_with_thread(
+    Rule::AutoreapWithThread,
+    Check::Flags(F::AUTOREAP | F::THREAD | F::SIGHAND | F::VM),
+    Kernel::Refuses(args(F::AUTOREAP | F::THREAD | F::SIGHAND | F::VM, 0), CLONE3, Errno::EINVAL)
+)]
+#[case::autoreap_with_parent(
+    Rule::AutoreapWithParent,
+    Check::Flags(F::AUTOREAP | F::PARENT),
+    Kernel::Refuses(args(F::AUTOREAP | F::PARENT, 0), CLONE3, Errno::EINVAL)
+)]
+#[case::exit_signal_with_autoreap(
+    Rule::ExitSignalWithAutoreap,
+    Check::Builder(|| CloneBuilder::new().flags(F::AUTOREAP).check()),
+    Kernel::Refuses(args(F::AUTOREAP, SIGCHLD), CLONE3, Errno::EINVAL)
+)]
+#[case::nnp_with_thread(
+    Rule::NnpWithThread,
+    Check::Flags(F::NNP | F::THREAD | F::SIGHAND | F::VM),
+    Kernel::Refuses(args(F::NNP | F::THREAD | F::SIGHAND | F::VM, 0), CLONE3, Errno::EINVAL)
+)]
+#[case::autokill_without_pidfd(
+    Rule::AutokillWithoutPidfd,
+    Check::Flags(F::PIDFD_AUTOKILL | F::AUTOREAP | F::NNP),
+    Kernel::Refuses(args(F::PIDFD_AUTOKILL | F::AUTOREAP | F::NNP, 0), CLONE3, Errno::EINVAL)
+)]
+#[case::autokill_without_autoreap(
+    Rule::AutokillWithoutAutoreap,
+    Check::Flags(F::PIDFD_AUTOKILL | F::PIDFD | F::NNP),
+    Kernel::Refuses(args(F::PIDFD_AUTOKILL | F::PIDFD | F::NNP, 0), CLONE3, Errno::EINVAL)
+)]
+#[case::fs_with_empty_mntns(
+    Rule::FsWithNewns,
+    Check::Flags(F::FS | F::EMPTY_MNTNS),
+    Kernel::Refuses(args(F::FS | F::EMPTY_MNTNS, SIGCHLD), CLONE3, Errno::EINVAL)
+)]
+#[case::clone3_only_linux_7_1(
+    Rule::Clone3Only,
+    Check::Builder(|| CloneBuilder::new().flags(F::NNP).syscall(Syscall::Clone).check()),
+    Kernel::Cannot("legacy clone's flags are 32 bits: bit 35 cannot be sent")
+)]
 #[case::exit_signal_with_thread(
     Rule::ExitSignalWithThread,
     Check::Builder(|| CloneBuilder::new().flags(F::THREAD | F::SIGHAND | F::VM).check()),
@@ -862,6 +905,47 @@ fn thread_pidfd_is_unsupported_exactly_where_the_kernel_refuses_it() {
         (Ok(()), Ok(_)) => {}
         (Err(Error::Unsupported { errno, .. }), Err(Errno::EINVAL)) => {
             println!("CLONE_PIDFD | CLONE_THREAD: Unsupported here ({errno}), as the kernel says")
+        }
+        (check, kernel) => panic!("check() said {check:?}, the kernel {kernel:?}"),
+    }
+}
+
+/// Linux 7.1's clone3 flags: `check()` says `Unsupported`, naming the flag
+/// and the release, exactly where the raw clone3 refuses them (EINVAL: unknown
+/// bits), and accepts them where the kernel creates the child.
+#[rstest]
+#[case::autoreap(F::AUTOREAP, "CLONE_AUTOREAP (Linux 7.1)")]
+#[case::nnp(F::NNP, "CLONE_NNP (Linux 7.1)")]
+#[case::pidfd_autokill(F::PIDFD_AUTOKILL | F::AUTOREAP | F::PIDFD | F::NNP, "CLONE_PIDFD_AUTOKILL (Linux 7.1)")]
+#[case::empty_mntns(F::EMPTY_MNTNS, "CLONE_EMPTY_MNTNS (Linux 7.1)")]
+fn linux_7_1_flags_are_unsupported_exactly_where_the_kernel_refuses_them(
+    #[case] flags: CloneFlags,
+    #[case] named: &str,
+) {
+    let _serial = serial();
+    let mut builder = CloneBuilder::new();
+    builder.flags(flags).exit_signal(None);
+    let page = SharedPage::new();
+    let mut raw_args = args(flags, 0);
+    if flags.contains(F::PIDFD) {
+        raw_args.pidfd = page.addr(0);
+    }
+    let kernel = send(raw_args, Syscall::Clone3);
+    match (builder.check(), kernel) {
+        (Ok(()), Ok(_)) => println!("{flags:?}: accepted, as the kernel does"),
+        (Ok(()), Err(Errno::EPERM)) if flags.contains(F::EMPTY_MNTNS) => {
+            skip_part!(
+                format!("{flags:?}"),
+                "EPERM (no privilege for a mount namespace here)"
+            )
+        }
+        (Err(Error::Unsupported { feature, errno }), Err(Errno::EINVAL)) => {
+            assert_eq!(feature, named);
+            assert_eq!(errno, Errno::EINVAL);
+            println!("{flags:?}: Unsupported here, as the kernel refuses it");
+        }
+        (Err(Error::Unsupported { .. }), Err(Errno::ENOSYS | Errno::EPERM)) if !support::has_clone3() => {
+            skip!("no clone3")
         }
         (check, kernel) => panic!("check() said {check:?}, the kernel {kernel:?}"),
     }

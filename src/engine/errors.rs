@@ -46,12 +46,16 @@ pub(crate) fn clone_error(call: &'static str, errno: Errno, flags: CloneFlags, s
 
 /// Why each `NEW*` flag may be refused with `EPERM`, in the order they are
 /// looked for.
-const NAMESPACE_EPERM: [(CloneFlags, &str); 8] = [
+const NAMESPACE_EPERM: [(CloneFlags, &str); 9] = [
     (
         CloneFlags::NEWUSER,
         "CLONE_NEWUSER: refused for this caller by a sysctl, an LSM, a seccomp filter or a chroot; see probe()",
     ),
     (CloneFlags::NEWNS, "CLONE_NEWNS needs CAP_SYS_ADMIN in the caller's user namespace"),
+    (
+        CloneFlags::EMPTY_MNTNS,
+        "CLONE_EMPTY_MNTNS needs CAP_SYS_ADMIN in the caller's user namespace",
+    ),
     (CloneFlags::NEWUTS, "CLONE_NEWUTS needs CAP_SYS_ADMIN in the caller's user namespace"),
     (CloneFlags::NEWIPC, "CLONE_NEWIPC needs CAP_SYS_ADMIN in the caller's user namespace"),
     (CloneFlags::NEWPID, "CLONE_NEWPID needs CAP_SYS_ADMIN in the caller's user namespace"),
@@ -60,10 +64,19 @@ const NAMESPACE_EPERM: [(CloneFlags, &str); 8] = [
     (CloneFlags::NEWTIME, "CLONE_NEWTIME needs CAP_SYS_ADMIN in the caller's user namespace"),
 ];
 
-/// The `detail` for an `EPERM` caused by a `NEW*` flag: with
+/// Why `CLONE_PIDFD_AUTOKILL` without `CLONE_NNP` is refused with `EPERM`:
+/// checked by `copy_process` before any namespace is made.
+const AUTOKILL_EPERM: &str =
+    "CLONE_PIDFD_AUTOKILL without CLONE_NNP needs CAP_SYS_ADMIN in the caller's user namespace";
+
+/// The `detail` for an `EPERM` caused by a `NEW*` flag (or by
+/// `CLONE_PIDFD_AUTOKILL` without `CLONE_NNP`): with
 /// `CLONE_NEWUSER` the new user namespace grants the other flags their
 /// privilege, so only its own creation can have been refused.
 fn namespace_eperm(flags: CloneFlags) -> Option<&'static str> {
+    if flags.contains(CloneFlags::PIDFD_AUTOKILL) && !flags.contains(CloneFlags::NNP) {
+        return Some(AUTOKILL_EPERM);
+    }
     NAMESPACE_EPERM
         .iter()
         .find(|(flag, _)| flags.contains(*flag))

@@ -28,7 +28,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use self::errors::{clone3_error, clone_error};
-pub(crate) use self::features::{clone3_recheck, clone3_works, thread_pidfd_works};
+pub(crate) use self::features::{clone3_recheck, clone3_works, linux_7_1_flags_work, thread_pidfd_works};
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
 use crate::raw::{self, CloneArgs};

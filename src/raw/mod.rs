@@ -61,8 +61,8 @@ pub use ids::{
     sethostname, setpgid, setresgid, setresuid, setsid, setuid, unshare,
 };
 pub use process::{
-    clone, clone3, clone3_on_stack, clone3_probe, clone_on_stack, exit, exit_group, fork, pidfd_open,
-    vfork_on_stack, PIDFD_THREAD,
+    clone, clone3, clone3_flags_probe, clone3_on_stack, clone3_probe, clone_on_stack, exit, exit_group, fork,
+    pidfd_open, vfork_on_stack, PIDFD_THREAD,
 };
 pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,

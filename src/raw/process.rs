@@ -327,6 +327,45 @@ pub fn clone3_probe() -> Errno {
     }
 }
 
+/// `clone3` with `flags` and `CLONE_INTO_CGROUP` naming an fd that is not
+/// open (`INT_MAX`), to learn whether the kernel knows `flags` without
+/// creating a process: a kernel that does not refuses them as unknown bits
+/// (`EINVAL`) before anything else; one that does gets as far as the cgroup
+/// placement, which fails with `EBADF` before the child could ever run.
+/// `CLONE_PIDFD` in `flags` is given a pidfd slot (the kernel may open the
+/// pidfd before the cgroup fails, and closes it again). Returns the errno.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{raw, CloneFlags, Errno};
+/// match raw::clone3_flags_probe(CloneFlags::AUTOREAP) {
+///     Errno::EBADF => println!("this kernel knows CLONE_AUTOREAP"),
+///     errno => println!("not here ({errno})"),
+/// }
+/// ```
+pub fn clone3_flags_probe(flags: CloneFlags) -> Errno {
+    let mut pidfd: c_int = -1;
+    let args = CloneArgs {
+        flags: (flags | CloneFlags::INTO_CGROUP).bits(),
+        pidfd: &mut pidfd as *mut c_int as u64,
+        cgroup: c_int::MAX as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: `args` and the pidfd slot are live for the call; the cgroup
+    // fd is not open, so the kernel refuses the call before a child exists
+    // (exit signal 0: none would be sent anyway).
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, args.size()) };
+    match libc_result(ret) {
+        // Cannot happen (the cgroup fd is not open). Should a child exist all
+        // the same, it ends here at once, before running any of our code.
+        // SAFETY: a fork-like child's own copy of memory; nothing to keep.
+        Ok(0) => unsafe { exit_group(0) },
+        Ok(_) => Errno::UnknownErrno,
+        Err(errno) => errno,
+    }
+}
+
 /// `vfork()` with the child moved to `stack_top` before it runs any code, so
 /// that it never writes the parent's stack. The parent is suspended until
 /// the child calls execve or exits.

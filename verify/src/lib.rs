@@ -40,6 +40,7 @@ use clonekit::{CloneBuilder, CloneFlags, Forked, HostSupport, Syscall};
 mod files;
 mod fs;
 mod helper;
+mod linux_7_1;
 mod memory;
 mod namespaces;
 mod pidfd;
@@ -278,6 +279,7 @@ pub fn all() -> Vec<Spec> {
         tids::SPECS,
         pidfd::SPECS,
         namespaces::SPECS,
+        linux_7_1::SPECS,
     ]
     .concat()
 }

@@ -99,7 +99,10 @@ fn ns_inode(path: &CStr) -> i64 {
 /// # Safety
 ///
 /// As for [`CloneBuilder::spawn`].
-unsafe fn spawn_privileged<'a, F>(builder: &mut CloneBuilder<'a>, work: F) -> Result<Child<'a>, Abort>
+pub(crate) unsafe fn spawn_privileged<'a, F>(
+    builder: &mut CloneBuilder<'a>,
+    work: F,
+) -> Result<Child<'a>, Abort>
 where
     F: FnOnce() -> i32 + Send + 'a,
 {

@@ -131,6 +131,15 @@ mod support;
 #[case::set_tid_clone3_newpid_one("set_tid/clone3/newpid_one")]
 #[case::set_tid_clone3_two_levels("set_tid/clone3/two_levels")]
 #[case::set_tid_clone3_taken("set_tid/clone3/taken")]
+#[case::autoreap_clone3_with("autoreap/clone3/with")]
+#[case::autoreap_clone3_without("autoreap/clone3/without")]
+#[case::nnp_clone3_with("nnp/clone3/with")]
+#[case::nnp_clone3_without("nnp/clone3/without")]
+#[case::pidfd_autokill_clone3_close("pidfd_autokill/clone3/close")]
+#[case::pidfd_autokill_clone3_kept("pidfd_autokill/clone3/kept")]
+#[case::pidfd_autokill_clone3_parent_death("pidfd_autokill/clone3/parent_death")]
+#[case::empty_mntns_clone3_with("empty_mntns/clone3/with")]
+#[case::empty_mntns_clone3_without("empty_mntns/clone3/without")]
 fn flag_semantics(#[case] id: &str) {
     let spec = verify::find(id).unwrap_or_else(|| panic!("no check named {id}"));
     let check = spec.run();
