@@ -7,6 +7,8 @@
 #   .ci/kernels.sh                 every kernel of the list
 #   .ci/kernels.sh 6.1 arm64-7.3   only these
 #   .ci/kernels.sh --list          print the list
+#   KERNEL_TESTS=rules,semantics .ci/kernels.sh 7.3
+#                                  only these test binaries (and verify's)
 #
 # Per kernel it prints the passed, failed and skipped tests (a test that
 # printed `SKIP` is skipped, not passed), the failures with their output and the
@@ -248,6 +250,7 @@ stage_tests() {
          | [.target.name, .target.kind[0], .executable] | @tsv' "$WORK/tests-$arch.json" |
     while IFS=$'\t' read -r name kind exe; do
       case $kind in test) ;; *) name=unit-$name ;; esac
+      case ",${KERNEL_TESTS:-$name}," in *",$name,"*) ;; *) continue ;; esac
       case $plain in *" $name "*) name=$name.plain ;; esac
       strip_into "$arch" "$exe" "$STAGE/tests/$name"
     done

@@ -204,3 +204,16 @@ impl CloneFlags {
         rules::check_flags(self)
     }
 }
+
+/// The first of Linux 7.1's clone3 flags in `flags`, named with the release
+/// that brought it, for [`Error::Unsupported`] on a kernel without it.
+pub(crate) fn linux_7_1_feature(flags: CloneFlags) -> Option<&'static str> {
+    [
+        (CloneFlags::PIDFD_AUTOKILL, "CLONE_PIDFD_AUTOKILL (Linux 7.1)"),
+        (CloneFlags::AUTOREAP, "CLONE_AUTOREAP (Linux 7.1)"),
+        (CloneFlags::NNP, "CLONE_NNP (Linux 7.1)"),
+        (CloneFlags::EMPTY_MNTNS, "CLONE_EMPTY_MNTNS (Linux 7.1)"),
+    ]
+    .into_iter()
+    .find_map(|(flag, feature)| flags.contains(flag).then_some(feature))
+}

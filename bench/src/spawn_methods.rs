@@ -11,8 +11,9 @@ use std::process::Command;
 use clonekit::{Exec, Strategy};
 
 /// Every method, in the order they are run and printed.
-pub const METHODS: [Method; 9] = [
+pub const METHODS: [Method; 11] = [
     Method::ClonekitCloneVfork,
+    Method::ClonekitAutoreap,
     Method::ClonekitVfork,
     Method::ClonekitFork,
     Method::StdCommand,
@@ -21,12 +22,17 @@ pub const METHODS: [Method; 9] = [
     Method::PosixSpawn,
     Method::LibcForkExec,
     Method::Baseline,
+    Method::BaselinePidfd,
 ];
 
 /// One way to start a program and wait for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     ClonekitCloneVfork,
+    /// `Exec` with `autoreap(true)` (Linux 7.1): the kernel reaps the child,
+    /// the handle waits through its pidfd and reads the status from it (no
+    /// `wait4`).
+    ClonekitAutoreap,
     ClonekitVfork,
     ClonekitFork,
     StdCommand,
@@ -37,6 +43,9 @@ pub enum Method {
     PosixSpawn,
     LibcForkExec,
     Baseline,
+    /// The floor of a spawn that can be killed safely: the same clone with
+    /// `CLONE_PIDFD`, waited for by pid, the pidfd closed.
+    BaselinePidfd,
 }
 
 impl Method {
@@ -46,10 +55,24 @@ impl Method {
         matches!(self, Method::ClonekitFork | Method::LibcForkExec)
     }
 
+    /// Whether this kernel can run the method (`ClonekitAutoreap` needs
+    /// Linux 7.1).
+    pub fn available(self) -> bool {
+        match self {
+            Method::ClonekitAutoreap => clonekit::CloneBuilder::new()
+                .flags(clonekit::CloneFlags::AUTOREAP)
+                .exit_signal(None)
+                .check()
+                .is_ok(),
+            _ => true,
+        }
+    }
+
     /// The name used in tables and CSV files.
     pub fn name(self) -> &'static str {
         match self {
             Method::ClonekitCloneVfork => "clonekit_clone_vfork",
+            Method::ClonekitAutoreap => "clonekit_autoreap",
             Method::ClonekitVfork => "clonekit_vfork",
             Method::ClonekitFork => "clonekit_fork",
             Method::StdCommand => "std_command",
@@ -58,6 +81,7 @@ impl Method {
             Method::PosixSpawn => "posix_spawn",
             Method::LibcForkExec => "libc_fork_exec",
             Method::Baseline => "baseline",
+            Method::BaselinePidfd => "baseline_pidfd",
         }
     }
 }
@@ -71,7 +95,7 @@ pub struct Spawner {
     target: PathBuf,
     path: CString,
     argv: [*const c_char; 2],
-    execs: [Exec; 3],
+    execs: [Exec; 4],
     baseline_stack: Vec<u128>,
 }
 
@@ -92,6 +116,11 @@ impl Spawner {
                 exec(Strategy::CloneVfork),
                 exec(Strategy::Vfork),
                 exec(Strategy::Fork),
+                {
+                    let mut exec = exec(Strategy::CloneVfork);
+                    exec.autoreap(true);
+                    exec
+                },
             ],
             baseline_stack: vec![0; 64 * 1024 / 16],
         };
@@ -104,6 +133,7 @@ impl Spawner {
     pub fn run(&mut self, method: Method) -> io::Result<()> {
         let code = match method {
             Method::ClonekitCloneVfork => self.clonekit(0)?,
+            Method::ClonekitAutoreap => self.clonekit(3)?,
             Method::ClonekitVfork => self.clonekit(1)?,
             Method::ClonekitFork => self.clonekit(2)?,
             Method::StdCommand => Command::new(&self.target).status()?.code().unwrap_or(-1),
@@ -111,7 +141,8 @@ impl Spawner {
             Method::StdOutput => Command::new(&self.target).output()?.status.code().unwrap_or(-1),
             Method::PosixSpawn => self.posix_spawn()?,
             Method::LibcForkExec => self.fork_exec()?,
-            Method::Baseline => self.baseline()?,
+            Method::Baseline => self.baseline(false)?,
+            Method::BaselinePidfd => self.baseline(true)?,
         };
         if code != 0 {
             return Err(io::Error::other(format!("{} exited with {code}", method.name())));
@@ -162,8 +193,9 @@ impl Spawner {
 
     /// The floor: glibc's clone(CLONE_VM|CLONE_VFORK) on a preallocated stack,
     /// the child calling only execve and _exit — no error channel, no signal
-    /// handling.
-    fn baseline(&mut self) -> io::Result<c_int> {
+    /// handling; with `pidfd`, `CLONE_PIDFD` too (legacy clone writes it
+    /// through the parent TID pointer), closed after the wait.
+    fn baseline(&mut self, pidfd: bool) -> io::Result<c_int> {
         extern "C" fn child(arg: *mut c_void) -> c_int {
             // SAFETY: arg is the Spawner, alive and unchanged while the parent
             // is suspended by CLONE_VFORK.
@@ -175,20 +207,22 @@ impl Spawner {
         }
         let top = self.baseline_stack.as_mut_ptr_range().end as *mut c_void;
         let arg = self as *mut Spawner as *mut c_void;
+        let mut fd: c_int = -1;
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+        let flags = if pidfd { flags | libc::CLONE_PIDFD } else { flags };
         // SAFETY: the stack is ours, 16-byte aligned at its top and unused
-        // while the parent is suspended; the child only execs or exits.
-        let pid = unsafe {
-            libc::clone(
-                child,
-                top,
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                arg,
-            )
-        };
+        // while the parent is suspended; the child only execs or exits; `fd`
+        // is a live int for the pidfd.
+        let pid = unsafe { libc::clone(child, top, flags, arg, &mut fd as *mut c_int) };
         if pid < 0 {
             return Err(io::Error::last_os_error());
         }
-        wait(pid)
+        let code = wait(pid);
+        if fd >= 0 {
+            // SAFETY: the pidfd the kernel just made for us.
+            unsafe { libc::close(fd) };
+        }
+        code
     }
 }
 

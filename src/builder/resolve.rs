@@ -69,7 +69,7 @@ impl<'a> CloneBuilder<'a> {
                 true
             }
         };
-        if let Some(feature) = linux_7_1_feature(flags) {
+        if let Some(feature) = crate::flags::linux_7_1_feature(flags) {
             if let Err(errno) = engine::linux_7_1_flags_work(flags) {
                 return Err(Error::Unsupported { feature, errno });
             }
@@ -157,17 +157,4 @@ fn implied(asked: bool, flag: CloneFlags) -> CloneFlags {
     } else {
         CloneFlags::empty()
     }
-}
-
-/// The first of Linux 7.1's clone3 flags in `flags`, named with the release
-/// that brought it, for [`Error::Unsupported`] on a kernel without it.
-pub(crate) fn linux_7_1_feature(flags: CloneFlags) -> Option<&'static str> {
-    [
-        (CloneFlags::PIDFD_AUTOKILL, "CLONE_PIDFD_AUTOKILL (Linux 7.1)"),
-        (CloneFlags::AUTOREAP, "CLONE_AUTOREAP (Linux 7.1)"),
-        (CloneFlags::NNP, "CLONE_NNP (Linux 7.1)"),
-        (CloneFlags::EMPTY_MNTNS, "CLONE_EMPTY_MNTNS (Linux 7.1)"),
-    ]
-    .into_iter()
-    .find_map(|(flag, feature)| flags.contains(flag).then_some(feature))
 }

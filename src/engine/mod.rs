@@ -55,7 +55,8 @@ pub(crate) struct Request<'a> {
     /// The flags the child must be created with.
     pub(crate) flags: CloneFlags,
     /// Flags wanted only where the chosen call can carry them
-    /// (`CLONE_CLEAR_SIGHAND`: clone3 from Linux 5.5).
+    /// (`CLONE_CLEAR_SIGHAND`: clone3 from Linux 5.5; `CLONE_NNP`: clone3
+    /// from Linux 7.1).
     pub(crate) best_effort: CloneFlags,
     pub(crate) exit_signal: Option<Signal>,
     /// Where `CLONE_PARENT_SETTID` stores the TID, or NULL.
@@ -154,6 +155,14 @@ pub(crate) unsafe fn clone_child(
         let mut flags = request.flags;
         if clone3 && !dropped_clear_sighand && !NO_CLEAR_SIGHAND.load(Ordering::Relaxed) {
             flags |= request.best_effort & CloneFlags::CLEAR_SIGHAND;
+        }
+        // CLONE_NNP where clone3 knows it (Linux 7.1); else the caller's
+        // child sets no_new_privs itself (`before` tells it which).
+        if clone3
+            && request.best_effort.contains(CloneFlags::NNP)
+            && linux_7_1_flags_work(CloneFlags::NNP).is_ok()
+        {
+            flags |= CloneFlags::NNP;
         }
         before(flags);
         let mut pidfd: libc::c_int = -1;

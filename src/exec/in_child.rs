@@ -116,7 +116,7 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     if plan.death_signal != 0 {
         death_signal(plan).map_err(at(ExecStage::DeathSignal))?;
     }
-    if plan.confinement.no_new_privs {
+    if plan.confinement.no_new_privs && !plan.spawn.nnp_at_clone.load(Ordering::Relaxed) {
         raw::set_no_new_privs().map_err(at(ExecStage::NoNewPrivs))?;
     }
     let mask = plan.sigmask.as_ref().unwrap_or(&plan.spawn.old_mask);

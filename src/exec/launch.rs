@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::in_child;
@@ -144,6 +145,12 @@ pub(super) struct SpawnMethod {
     /// Take a pidfd for the handle's own use where the call carries one
     /// at no cost (see `takes_pidfd`); dropped if there is no fd free for it.
     pub(super) private_pidfd: bool,
+    /// How the child's life ends, beyond exiting: `CLONE_AUTOREAP`, with
+    /// `CLONE_PIDFD_AUTOKILL` or not (Linux 7.1, clone3 only).
+    pub(super) lifetime: CloneFlags,
+    /// `no_new_privs` is asked for: set by the clone itself (`CLONE_NNP`)
+    /// where clone3 carries it, else by the child.
+    pub(super) nnp: bool,
 }
 
 /// Whether the vfork system call was refused (a seccomp filter answering
@@ -153,7 +160,9 @@ pub(super) static NO_VFORK: AtomicBool = AtomicBool::new(false);
 impl SpawnMethod {
     /// What only clone3 can carry.
     fn clone3_feature(&self) -> Option<&'static str> {
-        if self.cgroup.is_some() {
+        if !self.lifetime.is_empty() {
+            crate::flags::linux_7_1_feature(self.lifetime)
+        } else if self.cgroup.is_some() {
             Some("a cgroup (CLONE_INTO_CGROUP)")
         } else if self.namespaces.contains(CloneFlags::NEWTIME) {
             Some("a time namespace (CLONE_NEWTIME)")
@@ -172,12 +181,19 @@ impl SpawnMethod {
                 errno: Errno::ENOSYS,
             });
         }
-        if self.strategy == Strategy::Vfork && (!self.namespaces.is_empty() || self.cgroup.is_some()) {
+        let flagged = !self.namespaces.is_empty() || self.cgroup.is_some() || !self.lifetime.is_empty();
+        if self.strategy == Strategy::Vfork && flagged {
             return Err(Error::Unsupported {
-                feature: "namespaces or a cgroup with Strategy::Vfork (vfork takes no flags; \
-                          use CloneVfork or Fork)",
+                feature: "namespaces, a cgroup, autoreap or autokill with Strategy::Vfork (vfork \
+                          takes no flags; use CloneVfork or Fork)",
                 errno: Errno::EINVAL,
             });
+        }
+        if let (Some(feature), Err(errno)) = (
+            crate::flags::linux_7_1_feature(self.lifetime),
+            engine::linux_7_1_flags_work(self.lifetime),
+        ) {
+            return Err(Error::Unsupported { feature, errno });
         }
         if let (Some(feature), Err(errno)) = (self.clone3_feature(), engine::clone3_works()) {
             return Err(Error::Unsupported { feature, errno });
@@ -188,7 +204,7 @@ impl SpawnMethod {
     /// The flags every strategy's clone carries besides its own: the
     /// namespaces, the cgroup and the pidfd.
     fn flags(&self) -> CloneFlags {
-        let mut flags = self.namespaces;
+        let mut flags = self.namespaces | self.lifetime;
         flags.set(CloneFlags::INTO_CGROUP, self.cgroup.is_some());
         flags.set(CloneFlags::PIDFD, self.takes_pidfd());
         flags
@@ -203,14 +219,28 @@ impl SpawnMethod {
     /// CLONE_VFORK)`, `clone(SIGCHLD)`); they are used only where the
     /// handle goes without (see `run`'s `EMFILE` retry).
     fn takes_pidfd(&self) -> bool {
-        self.pidfd || self.private_pidfd
+        self.needs_pidfd() || self.private_pidfd
+    }
+
+    /// Whether the spawn fails without a pidfd: one was asked for, or the
+    /// child dies with it (`CLONE_PIDFD_AUTOKILL`).
+    fn needs_pidfd(&self) -> bool {
+        self.pidfd || self.lifetime.contains(CloneFlags::PIDFD_AUTOKILL)
     }
 
     /// The engine's request for `flags` through `call`, exit signal SIGCHLD.
     fn request(&self, flags: CloneFlags, call: Call) -> Request<'static> {
+        let mut best_effort = CloneFlags::empty();
+        best_effort.set(CloneFlags::NNP, self.nnp);
         Request {
             cgroup: self.cgroup,
             clone3_feature: self.clone3_feature(),
+            best_effort,
+            // An autoreaped child sends no exit signal (the kernel's rule).
+            exit_signal: match flags.contains(CloneFlags::AUTOREAP) {
+                true => None,
+                false => Some(Signal::SIGCHLD),
+            },
             ..Request::new(flags, call)
         }
     }
@@ -229,7 +259,7 @@ impl SpawnMethod {
             Err(Error::Sys {
                 errno: Errno::EMFILE | Errno::ENFILE,
                 ..
-            }) if !self.pidfd && self.takes_pidfd() => SpawnMethod {
+            }) if !self.needs_pidfd() && self.takes_pidfd() => SpawnMethod {
                 private_pidfd: false,
                 ..*self
             }
@@ -244,7 +274,7 @@ impl SpawnMethod {
             // The pidfd is made with the child or not at all: one opened
             // afterwards could name a process that reused the pid of a child
             // the kernel reaped already (SIGCHLD ignored).
-            match self.pidfd && pidfd.is_none() {
+            match self.needs_pidfd() && pidfd.is_none() {
                 true => Err(Error::Unsupported {
                     feature: "a pidfd (CLONE_PIDFD, Linux 5.2)",
                     errno: Errno::ENOSYS,
@@ -279,7 +309,7 @@ impl SpawnMethod {
             CloneFlags::VM | CloneFlags::VFORK | self.flags(),
             Call::PreferClone3,
         );
-        request.best_effort = CloneFlags::CLEAR_SIGHAND;
+        request.best_effort |= CloneFlags::CLEAR_SIGHAND;
         on_pooled_stack(plan, &request)
     }
 
@@ -319,9 +349,12 @@ impl SpawnMethod {
                 Some(_) => Call::Clone3,
                 None => Call::Clone,
             };
+            let nnp = &plan.spawn.nnp_at_clone;
+            let mut before =
+                |flags: CloneFlags| nnp.store(flags.contains(CloneFlags::NNP), Ordering::Relaxed);
             // SAFETY: no CLONE_VM; the request holds no pointer; the child
             // runs only the plan.
-            unsafe { engine::clone_child(&self.request(flags, call), Start::Here, &mut |_| {}) }
+            unsafe { engine::clone_child(&self.request(flags, call), Start::Here, &mut before) }
                 .map(|created| (created.pid, created.pidfd))
         };
         match created? {
@@ -342,9 +375,11 @@ fn on_pooled_stack(plan: &Plan, request: &Request<'_>) -> Result<(Pid, Option<Ow
         entry: in_child::entry,
         arg: child_arg(plan),
     };
-    let reset = &plan.spawn.reset_handlers;
-    let mut before =
-        |flags: CloneFlags| reset.store(!flags.contains(CloneFlags::CLEAR_SIGHAND), Ordering::Relaxed);
+    let (reset, nnp) = (&plan.spawn.reset_handlers, &plan.spawn.nnp_at_clone);
+    let mut before = |flags: CloneFlags| {
+        reset.store(!flags.contains(CloneFlags::CLEAR_SIGHAND), Ordering::Relaxed);
+        nnp.store(flags.contains(CloneFlags::NNP), Ordering::Relaxed);
+    };
     // SAFETY: the stack is ours and unused until the child has exec'd or
     // exited (CLONE_VFORK suspends us until then); the entry runs only the
     // plan, of which we write nothing meanwhile but this atomic, before

@@ -118,6 +118,8 @@ pub struct Exec {
     namespaces: CloneFlags,
     cgroup: Option<OwnedFd>,
     pidfd: bool,
+    /// `CLONE_AUTOREAP`, with `CLONE_PIDFD_AUTOKILL` or not (see `autoreap`, `autokill`).
+    lifetime: CloneFlags,
     strategy: Strategy,
     /// The `pre_exec` hooks, in order.
     hooks: Vec<Hook>,
@@ -151,6 +153,7 @@ impl Exec {
             namespaces: CloneFlags::empty(),
             cgroup: None,
             pidfd: false,
+            lifetime: CloneFlags::empty(),
             strategy: Strategy::default(),
             hooks: Vec::new(),
             kill_on_drop: false,
@@ -476,6 +479,8 @@ impl Exec {
             cgroup: self.cgroup.as_ref().map(AsRawFd::as_raw_fd),
             pidfd: self.pidfd,
             private_pidfd: true,
+            lifetime: self.lifetime,
+            nnp: self.settings.no_new_privs,
         };
         method.check()?;
         let plan = match &mut self.plan {

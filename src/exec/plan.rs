@@ -133,6 +133,9 @@ pub(crate) struct PerSpawn {
     pub(crate) old_mask: libc::sigset_t,
     /// Whether the child must reset handlers itself (no `CLONE_CLEAR_SIGHAND`).
     pub(crate) reset_handlers: AtomicBool,
+    /// Whether the clone set `no_new_privs` itself (`CLONE_NNP`), so that
+    /// the child need not.
+    pub(crate) nnp_at_clone: AtomicBool,
     /// The pid `getppid()` must return in the child (0 in a new PID namespace).
     pub(crate) parent: Pid,
     /// The write end of the error pipe (`Strategy::Fork`), or -1.
@@ -341,6 +344,7 @@ impl Plan {
             spawn: PerSpawn {
                 old_mask: crate::raw::full_sigset(),
                 reset_handlers: AtomicBool::new(true),
+                nnp_at_clone: AtomicBool::new(false),
                 parent: Pid::from_raw(0),
                 report_fd: -1,
                 environ: ptr::null(),
@@ -380,6 +384,7 @@ impl Plan {
         self.spawn.environ = unsafe { ptr::addr_of!(environ).read() };
         self.spawn.stage.store(0, Ordering::Relaxed);
         self.spawn.errno.store(0, Ordering::Relaxed);
+        self.spawn.nnp_at_clone.store(false, Ordering::Relaxed);
     }
 
     /// The failure the child stored in shared memory, if any.

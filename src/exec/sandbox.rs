@@ -338,7 +338,10 @@ impl Exec {
     /// Sets `no_new_privs` in the child (`prctl(PR_SET_NO_NEW_PRIVS)`): its
     /// program and their children gain no privilege by `execve`
     /// (set-user-ID bits and file capabilities are ignored); needed to
-    /// install a seccomp filter without `CAP_SYS_ADMIN`.
+    /// install a seccomp filter without `CAP_SYS_ADMIN`. Where the child is
+    /// made by clone3 on Linux 7.1 or later, the clone sets it
+    /// (`CLONE_NNP`), at creation; elsewhere the child sets it, after its
+    /// ids and before the `pre_exec` hooks.
     ///
     /// # Errors
     ///

@@ -267,6 +267,91 @@ impl Exec {
         self
     }
 
+    /// Lets the kernel reap the child when it ends (`CLONE_AUTOREAP`, Linux
+    /// 7.1): it never becomes a zombie, even when its handle is dropped or
+    /// leaked unwaited, and it sends no `SIGCHLD`. The handle still knows it
+    /// through its pidfd: [`wait`](crate::ExecChild::wait) returns when it
+    /// ends, with its exit status from the pidfd (`PIDFD_INFO_EXIT`).
+    ///
+    /// # Errors
+    ///
+    /// At spawn: `Unsupported` naming Linux 7.1 on a kernel without it, and
+    /// with [`Strategy::Vfork`](crate::Strategy::Vfork) (the vfork call
+    /// takes no flags).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// match clonekit::Exec::new("true").autoreap(true).spawn() {
+    ///     Ok(child) => drop(child), // no zombie is left behind
+    ///     Err(clonekit::Error::Unsupported { feature, .. }) => println!("{feature}: not here"),
+    ///     Err(err) => return Err(err),
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
+    /// # References
+    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+    pub fn autoreap(&mut self, on: bool) -> &mut Self {
+        self.lifetime.set(CloneFlags::AUTOREAP, on);
+        if !on {
+            self.lifetime.remove(CloneFlags::PIDFD_AUTOKILL);
+        }
+        self
+    }
+
+    /// Ties the child to its handle (`CLONE_PIDFD_AUTOKILL`, Linux 7.1): the
+    /// kernel kills it with `SIGKILL` when the pidfd made with it is closed
+    /// for the last time: when the [`ExecChild`](crate::ExecChild) is
+    /// dropped, and when this process dies however it dies (`SIGKILL`, an
+    /// abort, `exit` without unwinding), whichever thread spawned it.
+    /// Implies [`autoreap`](Exec::autoreap), which the kernel requires.
+    ///
+    /// How it differs from the others:
+    /// - [`death_signal`](Exec::death_signal) fires when the *thread* that
+    ///   spawned the child ends, not the process (a child spawned from a
+    ///   short-lived thread dies with it), and is cleared when the child
+    ///   runs a set-user-ID program;
+    /// - [`kill_on_drop`](Exec::kill_on_drop) needs the handle's `Drop` to
+    ///   run: not after `SIGKILL`, an abort, `mem::forget` or `exit`.
+    ///
+    /// The pidfd is the handle's own: [`take_pidfd`](crate::ExecChild::take_pidfd)
+    /// hands the child's life over with it, and a copy of it (`dup`, or a
+    /// fork of this process before it execs) keeps the child alive as long
+    /// as it is open.
+    ///
+    /// # Errors
+    ///
+    /// At spawn: `Unsupported` naming Linux 7.1 on a kernel without it, and
+    /// with [`Strategy::Vfork`](crate::Strategy::Vfork); `Sys { errno:
+    /// EPERM }` with a detail that says so for a caller without
+    /// `CAP_SYS_ADMIN`, unless [`no_new_privs`](Exec::no_new_privs) is set
+    /// too (the kernel's rule: the child could otherwise gain privileges);
+    /// `EMFILE` when no fd is free for the pidfd.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut exec = clonekit::Exec::new("sleep");
+    /// exec.arg("100").autokill(true).no_new_privs(true);
+    /// match exec.spawn() {
+    ///     Ok(child) => drop(child), // the kernel kills sleep now
+    ///     Err(clonekit::Error::Unsupported { feature, .. }) => println!("{feature}: not here"),
+    ///     Err(err) => return Err(err),
+    /// }
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    ///
+    /// # References
+    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+    pub fn autokill(&mut self, on: bool) -> &mut Self {
+        self.lifetime.set(CloneFlags::PIDFD_AUTOKILL, on);
+        if on {
+            self.lifetime.insert(CloneFlags::AUTOREAP);
+        }
+        self
+    }
+
     /// Chooses how the child is created (default [`Strategy::CloneVfork`](crate::Strategy::CloneVfork)).
     ///
     /// # Examples

@@ -61,6 +61,7 @@ fn main() {
         rows.extend(measure(&mut spawner, &methods, rss_mib, iters));
     }
     print_table(&rows);
+    print_floor_ratios(&rows);
     if let Some(path) = args.get("csv") {
         std::fs::write(path, csv(&rows)).unwrap_or_else(|e| fail(&format!("writing {path}: {e}")));
     }
@@ -108,7 +109,7 @@ fn grow(ballast: &mut Vec<u8>, mib: usize) {
 /// posix_spawn is always among them, as the ratios are to it.
 fn chosen_methods(names: Option<&str>) -> Vec<Method> {
     let Some(names) = names else {
-        return METHODS.to_vec();
+        return METHODS.into_iter().filter(|m| available(*m)).collect();
     };
     let names: Vec<&str> = names.split(',').map(str::trim).collect();
     if let Some(unknown) = names.iter().find(|n| !METHODS.iter().any(|m| m.name() == **n)) {
@@ -121,7 +122,17 @@ fn chosen_methods(names: Option<&str>) -> Vec<Method> {
     METHODS
         .into_iter()
         .filter(|m| *m == Method::PosixSpawn || names.contains(&m.name()))
+        .filter(|m| available(*m))
         .collect()
+}
+
+/// Whether `method` runs here; says so when it does not.
+fn available(method: Method) -> bool {
+    let yes = method.available();
+    if !yes {
+        eprintln!("{}: not available on this kernel, skipped", method.name());
+    }
+    yes
 }
 
 /// Measures `methods` at the current size. The methods that fork the
@@ -187,6 +198,28 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// Exec's default and autoreap spawns against `baseline_pidfd`, the least
+/// a spawn that can be killed safely costs (BENCHMARKS.md's target).
+fn print_floor_ratios(rows: &[Row]) {
+    let median = |method: Method, rss_mib: usize| {
+        rows.iter()
+            .find(|r| r.method == method && r.rss_mib == rss_mib)
+            .map(|r| r.summary.median_us)
+    };
+    for floor_row in rows.iter().filter(|r| r.method == Method::BaselinePidfd) {
+        for method in [Method::ClonekitCloneVfork, Method::ClonekitAutoreap] {
+            if let Some(us) = median(method, floor_row.rss_mib) {
+                println!(
+                    "{} / baseline_pidfd at {} MiB: {:.3}",
+                    method.name(),
+                    floor_row.rss_mib,
+                    us / floor_row.summary.median_us
+                );
+            }
+        }
+    }
+}
+
 fn csv(rows: &[Row]) -> String {
     let mut out = String::from("method,rss_mib,median_us,p10_us,p90_us,ratio_vs_posix_spawn\n");
     for row in rows {
@@ -213,8 +246,9 @@ fn svg(rows: &[Row], methods: &[Method], sizes: &[usize]) -> String {
     const RIGHT: f64 = 190.0;
     const TOP: f64 = 30.0;
     const BOTTOM: f64 = 50.0;
-    const COLORS: [&str; 9] = [
+    const COLORS: [&str; 11] = [
         "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#a6761d", "#1f78b4", "#66a61e", "#e6ab02", "#666666",
+        "#b15928", "#6a3d9a",
     ];
     let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| {
         (lo.min(r.summary.median_us), hi.max(r.summary.median_us))
