@@ -104,6 +104,19 @@ fn close_other_fds_in_exec_still_closes_at_the_exec() {
     assert!(said.contains("CLOSED AT EXEC"), "{said}");
 }
 
+#[test]
+fn close_other_fds_in_exec_marks_fds_where_close_range_cannot() {
+    let (said, status) = helper("cloexec_fallback");
+    if let Some(why) = support::rerun::skipped(&said) {
+        skip!("{why}");
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{said}");
+    assert!(
+        said.contains("MARKED ONE BY ONE") && said.contains("CLOSED AT EXEC"),
+        "{said}"
+    );
+}
+
 /// A file opened for this test holding `text`, read back from its start.
 fn file_with(text: &str) -> File {
     let mut file = tempfile_like();
@@ -424,6 +437,35 @@ fn exec_helper() {
                 ])
                 .close_other_fds(true)
                 .exec();
+            panic!("exec returned: {err}");
+        }
+        Some("cloexec_fallback") => {
+            // As Linux 5.9 and 5.10 answer CLOSE_RANGE_CLOEXEC (5.8 and
+            // older answer ENOSYS, which takes the same path).
+            if let Err(errno) = support::seccomp::refuse(libc::SYS_close_range, Errno::EINVAL) {
+                skip!("no seccomp filter: {errno}");
+            }
+            let mut mine = file_with("still mine");
+            // Inherited by default: the fallback must mark it.
+            let (inherited, _write) = clonekit::raw::pipe2(0).unwrap();
+            let fds = fd_count();
+            let err = Exec::new("/no/such/program").close_other_fds(true).exec();
+            assert!(is_exec_enoent(&err), "{err:?}");
+            assert_eq!((contents(&mut mine), fd_count()), ("still mine".into(), fds));
+            assert_eq!(
+                clonekit::raw::fcntl_getfd(inherited.as_raw_fd()),
+                Ok(libc::FD_CLOEXEC)
+            );
+            println!("MARKED ONE BY ONE");
+            // SAFETY: only clears FD_CLOEXEC on our own pipe end, for the
+            // exec below to close it again.
+            unsafe { clonekit::raw::fcntl_setfd(inherited.as_raw_fd(), 0) }.unwrap();
+            let script = format!(
+                "for fd in {} {}; do [ -e /proc/self/fd/$fd ] && {{ echo LEFT OPEN $fd; exit 1; }}; done; echo CLOSED AT EXEC",
+                mine.as_raw_fd(),
+                inherited.as_raw_fd()
+            );
+            let err = Exec::new("sh").args(["-c", &script]).close_other_fds(true).exec();
             panic!("exec returned: {err}");
         }
         other => panic!("no case {other:?}"),
