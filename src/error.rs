@@ -67,7 +67,12 @@ pub enum Error {
     Unsupported {
         /// What was asked for.
         feature: &'static str,
-        /// Why it is not available (`ENOSYS`, or `EPERM` from a seccomp filter).
+        /// Why it is not available (`ENOSYS`, or `EPERM` from a seccomp
+        /// filter); for what [`Exec::exec`](crate::Exec::exec) refuses in
+        /// the calling process, `EINVAL` (it needs a new process) or `EBUSY`
+        /// (something else of this process is in the way: see
+        /// [`FD_TARGET_OPEN`](crate::FD_TARGET_OPEN),
+        /// [`NO_NEW_PRIVS_THREADS`](crate::NO_NEW_PRIVS_THREADS)).
         errno: Errno,
     },
     /// The spawned child failed at `stage`, before or at `execve`; it has been

@@ -158,7 +158,7 @@ pub use child::{Child, Forked};
 pub use error::{Error, ExecStage, Result};
 #[cfg(feature = "tokio")]
 pub use exec::AsyncExecChild;
-pub use exec::{Exec, ExecChild, Stdio, Strategy};
+pub use exec::{Exec, ExecChild, Stdio, Strategy, FD_TARGET_OPEN, NO_NEW_PRIVS_THREADS};
 pub use flags::CloneFlags;
 pub use fork::fork;
 pub use probe::{probe, Feature, HostSupport, SeccompMode};

@@ -14,6 +14,17 @@
 //! The only memory written is the plan's atomics (the temporary fds of phase
 //! one and the error word) and this stack.
 //!
+//! [`Exec::exec`](crate::Exec::exec) runs the same steps in the calling
+//! process ([`Mode::Here`]), which goes on living when a step or the
+//! `execve` fails, and whose other threads and owners of fds are still
+//! there. There, and only there, a few steps take another form: fds that
+//! would be closed are marked close-on-exec instead, a placement onto a
+//! number above 2 takes only a free one (or one of the plan's own sources),
+//! the ids change through libc's wrappers (which change every thread), a
+//! hook's error is dropped, and on failure [`undo_fds`] puts the plan's fds
+//! back. These forms allocate, lock or set `errno` (glibc's setxid
+//! broadcast), which the vfork-like child must not.
+//!
 //! The order: the wait for the uid/gid maps (fork-like children only) →
 //! signal handlers to `SIG_DFL` (unless `CLONE_CLEAR_SIGHAND` did it) →
 //! `SIGPIPE` to `SIG_DFL` (unless kept) → the host name → `setsid` /
@@ -44,6 +55,17 @@ use crate::raw;
 /// What a failed step reports.
 type Failed = (ExecStage, Errno);
 
+/// Where the steps run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// In a child of a clone, which either execs or exits: what it changes
+    /// dies with it.
+    Child,
+    /// In the calling process ([`Exec::exec`](crate::Exec::exec)), which goes
+    /// on after a failure.
+    Here,
+}
+
 /// The entry a vfork-like child jumps to on its own stack.
 ///
 /// # Safety
@@ -63,7 +85,7 @@ pub(crate) unsafe extern "C" fn entry(arg: *mut c_void) -> ! {
 /// As for [`entry`]: only a fresh child of `Exec` may call this.
 pub(crate) unsafe fn run(plan: &Plan) -> ! {
     let mut report_fd = plan.spawn.report_fd;
-    let (stage, errno) = match prepare(plan, &mut report_fd) {
+    let (stage, errno) = match prepare(plan, &mut report_fd, Mode::Child) {
         Err(failed) => failed,
         Ok(()) => (ExecStage::Exec, exec(plan)),
     };
@@ -73,17 +95,29 @@ pub(crate) unsafe fn run(plan: &Plan) -> ! {
 }
 
 /// Runs the plan in the calling process and execs ([`Exec::exec`](crate::Exec::exec)):
-/// returns only the failure, which nobody else needs to be told.
+/// returns only the failure, which nobody else needs to be told, once the
+/// plan's fds are back as they were ([`undo_fds`]) and `SIGPIPE` has its
+/// disposition back.
 pub(crate) fn run_here(plan: &Plan) -> Failed {
     let mut report_fd = -1;
-    match prepare(plan, &mut report_fd) {
+    let mut sigpipe = raw::KernelSigaction::default();
+    // SAFETY: a live pointer to write the old action to; nothing is set.
+    let saved = plan.reset_sigpipe
+        && unsafe { raw::rt_sigaction(libc::SIGPIPE, std::ptr::null(), &mut sigpipe) }.is_ok();
+    let failed = match prepare(plan, &mut report_fd, Mode::Here) {
         Err(failed) => failed,
         Ok(()) => (ExecStage::Exec, exec(plan)),
+    };
+    undo_fds(plan);
+    if saved {
+        // SAFETY: the action read above, put back as it was.
+        let _ = unsafe { raw::rt_sigaction(libc::SIGPIPE, &sigpipe, std::ptr::null_mut()) };
     }
+    failed
 }
 
 /// Every step before `execve`.
-fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
+fn prepare(plan: &Plan, report_fd: &mut RawFd, mode: Mode) -> Result<(), Failed> {
     let at = |stage| move |errno| (stage, errno);
     if plan.spawn.map_sync.0 >= 0 {
         wait_for_maps(plan.spawn.map_sync).map_err(at(ExecStage::IdMaps))?;
@@ -103,12 +137,12 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
     if let Some(group) = plan.process_group {
         raw::setpgid(Pid::from_raw(0), group).map_err(at(ExecStage::ProcessGroup))?;
     }
-    place_fds(plan, report_fd).map_err(at(ExecStage::Fds))?;
+    place_fds(plan, report_fd, mode).map_err(at(ExecStage::Fds))?;
     if plan.close_other_fds {
-        close_others(plan, *report_fd).map_err(at(ExecStage::Fds))?;
+        close_others(plan, *report_fd, mode).map_err(at(ExecStage::Fds))?;
     }
     confine(&plan.confinement)?;
-    become_identity(&plan.identity)?;
+    become_identity(&plan.identity, mode)?;
     if !plan.cwd.is_null() {
         // SAFETY: the plan's string is alive and NUL-terminated.
         unsafe { raw::chdir(plan.cwd) }.map_err(at(ExecStage::Chdir))?;
@@ -128,7 +162,7 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Failed> {
         // `panic = "abort"`, an exit): the parent must not take the pipe's
         // end of file for a successful exec. It is told the hooks ran.
         note(*report_fd, HOOKS_STARTED);
-        run_hooks(plan).map_err(at(ExecStage::PreExec))?;
+        run_hooks(plan, mode).map_err(at(ExecStage::PreExec))?;
         note(*report_fd, HOOKS_DONE);
     }
     Ok(())
@@ -195,36 +229,62 @@ fn confine(confinement: &Confinement) -> Result<(), Failed> {
 /// list, the groups are dropped before a new gid or uid (so that the child
 /// keeps none of root's), an `EPERM` ignored as std does (the caller may
 /// change its own gid or uid back without `CAP_SETGID`).
-fn become_identity(identity: &Identity) -> Result<(), Failed> {
+///
+/// The system calls change only the calling thread. A child has one thread,
+/// so `Mode::Child` makes them raw. `Mode::Here` goes through libc's
+/// wrappers, which signal every other thread of the process to make the same
+/// call (glibc's setxid broadcast, as POSIX asks): a failed exec must not
+/// leave one thread unprivileged and the others root.
+fn become_identity(identity: &Identity, mode: Mode) -> Result<(), Failed> {
     let groups = |errno| (ExecStage::Groups, errno);
     let credentials = |errno| (ExecStage::Credentials, errno);
-    let drop_groups = || match raw::setgroups(&[]) {
+    let set_groups = |list: &[u32]| match mode {
+        Mode::Child => raw::setgroups(list),
+        // SAFETY: a live array of `list.len()` gid_t's (u32, as gid_t is).
+        Mode::Here => Errno::result(unsafe { libc::setgroups(list.len(), list.as_ptr()) }).map(drop),
+    };
+    let set_gid = |gid| match mode {
+        Mode::Child => raw::setgid(gid),
+        // SAFETY: one integer.
+        Mode::Here => Errno::result(unsafe { libc::setgid(gid) }).map(drop),
+    };
+    let set_uid = |uid| match mode {
+        Mode::Child => raw::setuid(uid),
+        // SAFETY: one integer.
+        Mode::Here => Errno::result(unsafe { libc::setuid(uid) }).map(drop),
+    };
+    let drop_groups = || match set_groups(&[]) {
         Err(Errno::EPERM) => Ok(()),
         other => other.map_err(groups),
     };
     if let Some(list) = &identity.groups {
-        raw::setgroups(list).map_err(groups)?;
+        set_groups(list).map_err(groups)?;
     }
     if let Some(gid) = identity.gid {
         if identity.groups.is_none() {
             drop_groups()?;
         }
-        raw::setgid(gid).map_err(credentials)?;
+        set_gid(gid).map_err(credentials)?;
     }
     if let Some(uid) = identity.uid {
         if identity.groups.is_none() {
             drop_groups()?;
         }
-        raw::setuid(uid).map_err(credentials)?;
+        set_uid(uid).map_err(credentials)?;
     }
     Ok(())
 }
 
 /// Runs the `pre_exec` hooks in order, the first failure stopping them: its
-/// errno (`EINVAL` when the error has none, or the hook panicked). The error
-/// or the panic's payload is leaked, not dropped: freeing may need a lock
-/// that a thread of the parent held when it forked us.
-fn run_hooks(plan: &Plan) -> Result<(), Errno> {
+/// errno (`EINVAL` when the error has none, or the hook panicked).
+///
+/// In a fork-like child (`Mode::Child`) the error or the panic's payload is
+/// leaked, not dropped: freeing may need a lock (the allocator's) that
+/// another thread of the parent held when it forked us, and that thread does
+/// not exist here to release it; the leak dies with the child a moment
+/// later. In the calling process (`Mode::Here`), which goes on after the
+/// failure, they are dropped as any value is.
+fn run_hooks(plan: &Plan, mode: Mode) -> Result<(), Errno> {
     if plan.spawn.hooks.is_null() {
         return Ok(());
     }
@@ -237,16 +297,32 @@ fn run_hooks(plan: &Plan) -> Result<(), Errno> {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
                 let errno = err.raw_os_error().unwrap_or(libc::EINVAL);
-                std::mem::forget(err);
+                discard(err, mode);
                 return Err(Errno::from_raw(errno));
             }
             Err(payload) => {
-                std::mem::forget(payload);
+                discard(payload, mode);
                 return Err(Errno::EINVAL);
             }
         }
     }
     Ok(())
+}
+
+/// Drops `value` (`Mode::Here`) or leaks it (`Mode::Child`; see
+/// [`run_hooks`]). A drop that panics is caught, so that no unwinding leaves
+/// [`Exec::exec`](crate::Exec::exec) with every signal still blocked; that
+/// second payload is leaked, as std's runtime does with a payload whose drop
+/// panics.
+fn discard<T>(value: T, mode: Mode) {
+    match mode {
+        Mode::Child => std::mem::forget(value),
+        Mode::Here => {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+                std::mem::forget(payload);
+            }
+        }
+    }
 }
 
 /// Sets `SIGPIPE` to `SIG_DFL`, as `std::process::Command` does: the Rust
@@ -262,75 +338,149 @@ fn reset_sigpipe() -> Result<(), Errno> {
 /// Places every fd in two phases, so that a source which is also another
 /// move's target (3->4 with 4->3) is copied out of the way first. Placed fds
 /// lose `FD_CLOEXEC`; the copies of phase one keep it and vanish at exec.
-fn place_fds(plan: &Plan, report_fd: &mut RawFd) -> Result<(), Errno> {
+///
+/// In `Mode::Here` a target above 2 that is not one of the plan's sources
+/// must be free (`Exec::exec` refused an open one before any step): it is
+/// taken with `F_DUPFD` from that very number, which fails rather than
+/// replace an fd another thread opened there since. Each move records
+/// whether it changed its target, for [`undo_fds`].
+fn place_fds(plan: &Plan, report_fd: &mut RawFd, mode: Mode) -> Result<(), Errno> {
     let floor = plan.spawn.fd_floor;
     let moves = plan.moves.as_slice();
     let is_target = |fd: RawFd| moves.iter().any(|m| m.src >= 0 && m.dst == fd);
+    let is_source = |fd: RawFd| moves.iter().any(|m| m.src == fd);
+    for m in moves.iter() {
+        m.tmp.store(m.src, Ordering::Relaxed);
+        m.placed.store(false, Ordering::Relaxed);
+    }
     if *report_fd >= 0 && is_target(*report_fd) {
         // SAFETY: plain integers; the copy is closed at exec.
         *report_fd = unsafe { raw::dup_above(*report_fd, floor) }?;
     }
     for m in moves.iter().filter(|m| m.src >= 0) {
-        let tmp = if m.src != m.dst && is_target(m.src) {
-            // SAFETY: plain integers; the copy is closed at exec.
-            unsafe { raw::dup_above(m.src, floor) }?
-        } else {
-            m.src
-        };
-        m.tmp.store(tmp, Ordering::Relaxed);
+        if m.src != m.dst && is_target(m.src) {
+            // SAFETY: plain integers; the copy is closed at exec (or by
+            // `undo_fds` in `Mode::Here`).
+            let tmp = unsafe { raw::dup_above(m.src, floor) }?;
+            m.tmp.store(tmp, Ordering::Relaxed);
+        }
     }
     for m in moves.iter().filter(|m| m.src >= 0) {
         let src = m.tmp.load(Ordering::Relaxed);
         if src == m.dst {
-            // SAFETY: plain integers.
+            if mode == Mode::Here && raw::fcntl_getfd(src)? & libc::FD_CLOEXEC == 0 {
+                continue; // nothing to change, nothing to put back
+            }
+            // SAFETY: the plan's own source (a child's copy of it, or in
+            // `Mode::Here` the `Exec`'s, its flag put back on failure).
             unsafe { raw::fcntl_setfd(src, 0) }?;
+        } else if mode == Mode::Here && m.dst > 2 && !is_source(m.dst) {
+            // SAFETY: only a new fd is made, at the lowest free number
+            // from `dst`; a copy that lands elsewhere is ours to close.
+            let got = unsafe { raw::dup_above(src, m.dst) }?;
+            if got != m.dst {
+                // SAFETY: `got` was made just above and nothing has it.
+                let _ = unsafe { raw::close(got) };
+                return Err(Errno::EBUSY);
+            }
+            m.placed.store(true, Ordering::Relaxed);
+            // SAFETY: the fd made just above.
+            unsafe { raw::fcntl_setfd(got, 0) }?;
         } else {
-            // SAFETY: this is the child's own copy of the fd table; the
-            // target is what the plan asks to replace.
+            // SAFETY: the child's own copy of the fd table, the target what
+            // the plan asks to replace; in `Mode::Here` a number 0 to 2 (std
+            // replaces those too) or another move's source, which the plan
+            // owns and `undo_fds` puts back from its copy.
             unsafe { raw::dup3(src, m.dst, 0) }?;
         }
+        m.placed.store(true, Ordering::Relaxed);
     }
     Ok(())
 }
 
-/// Closes every fd except 0, 1, 2, the placed targets and the error pipe.
-fn close_others(plan: &Plan, report_fd: RawFd) -> Result<(), Errno> {
+/// After a failure in `Mode::Here`: puts every source that phase one copied
+/// back at its number from the copy and closes the copy, closes each target
+/// above 2 made from a free number, and gives `FD_CLOEXEC` back to a source
+/// placed at its own number. Targets 0 to 2 stay replaced, as with std.
+fn undo_fds(plan: &Plan) {
+    let moves = plan.moves.as_slice();
+    let is_source = |fd: RawFd| moves.iter().any(|m| m.src == fd);
+    for m in moves.iter().filter(|m| m.src >= 0) {
+        let placed = m.placed.load(Ordering::Relaxed);
+        if m.dst > 2 && placed && m.src != m.dst && !is_source(m.dst) {
+            // SAFETY: made by `place_fds` at a number that was free; the
+            // plan's alone.
+            let _ = unsafe { raw::close(m.dst) };
+        } else if m.dst > 2 && placed && m.src == m.dst {
+            // SAFETY: the plan's own source, given its flag back.
+            let _ = unsafe { raw::fcntl_setfd(m.src, libc::FD_CLOEXEC) };
+        }
+    }
+    for m in moves.iter().filter(|m| m.src >= 0) {
+        let tmp = m.tmp.load(Ordering::Relaxed);
+        if tmp != m.src {
+            // SAFETY: `src` is the plan's own source (another move may have
+            // been placed on it) and `tmp` the copy phase one made of it.
+            let _ = unsafe { raw::dup3(tmp, m.src, libc::O_CLOEXEC) };
+            // SAFETY: the copy, no longer used.
+            let _ = unsafe { raw::close(tmp) };
+            m.tmp.store(m.src, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Closes every fd except 0, 1, 2, the placed targets and the error pipe;
+/// in `Mode::Here` marks them close-on-exec instead: they belong to the
+/// process, which may go on using them if the exec fails.
+fn close_others(plan: &Plan, report_fd: RawFd, mode: Mode) -> Result<(), Errno> {
     let mut next: u32 = 0;
     for &kept in plan.keep.iter() {
         let kept = kept as u32;
         if kept > next {
-            close_span(plan, next, kept - 1, report_fd)?;
+            close_span(plan, next, kept - 1, report_fd, mode)?;
         }
         next = kept.saturating_add(1);
     }
-    close_span(plan, next, u32::MAX, report_fd)
+    close_span(plan, next, u32::MAX, report_fd, mode)
 }
 
-/// Closes `first..=last`, except `skip`.
-fn close_span(plan: &Plan, first: u32, last: u32, skip: RawFd) -> Result<(), Errno> {
+/// Closes (or in `Mode::Here` marks close-on-exec) `first..=last`, except `skip`.
+fn close_span(plan: &Plan, first: u32, last: u32, skip: RawFd, mode: Mode) -> Result<(), Errno> {
     if first > last {
         return Ok(());
     }
     if skip >= 0 && (first..=last).contains(&(skip as u32)) {
         let skip = skip as u32;
         if skip > first {
-            close_span(plan, first, skip - 1, -1)?;
+            close_span(plan, first, skip - 1, -1, mode)?;
         }
         if skip < last {
-            close_span(plan, skip + 1, last, -1)?;
+            close_span(plan, skip + 1, last, -1, mode)?;
         }
         return Ok(());
     }
-    // SAFETY: the child's own fd table; nothing in it is used before exec
-    // except the kept fds, which are outside the range.
-    match unsafe { raw::close_range(first, last, 0) } {
-        Err(Errno::ENOSYS) => {
-            // Before Linux 5.9: one close per possible fd.
+    let flags = match mode {
+        Mode::Child => 0,
+        Mode::Here => libc::CLOSE_RANGE_CLOEXEC,
+    };
+    // SAFETY: the child's own fd table, nothing in it used before exec
+    // except the kept fds, which are outside the range; in `Mode::Here`
+    // nothing is closed, only marked.
+    match unsafe { raw::close_range(first, last, flags) } {
+        // Before Linux 5.9 (ENOSYS), or 5.11 for the flag (EINVAL): one
+        // call per possible fd.
+        Err(Errno::ENOSYS) | Err(Errno::EINVAL) => {
             let end = last.min(plan.fd_limit.saturating_sub(1));
             let mut fd = first;
             while fd <= end {
                 // SAFETY: as above; EBADF (not open) is what most answer.
-                let _ = unsafe { raw::close(fd as RawFd) };
+                let _ = unsafe {
+                    match mode {
+                        Mode::Child => raw::close(fd as RawFd),
+                        // FD_CLOEXEC is the only fd flag: setting it alone loses nothing.
+                        Mode::Here => raw::fcntl_setfd(fd as RawFd, libc::FD_CLOEXEC),
+                    }
+                };
                 fd += 1;
             }
             Ok(())

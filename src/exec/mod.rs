@@ -38,6 +38,7 @@ mod stdio;
 pub use async_child::AsyncExecChild;
 pub use handle::ExecChild;
 pub use launch::Strategy;
+pub use replace::{FD_TARGET_OPEN, NO_NEW_PRIVS_THREADS};
 pub use stdio::Stdio;
 
 use std::ffi::OsStr;

@@ -122,6 +122,8 @@ pub(crate) struct FdMove {
     pub(crate) dst: RawFd,
     /// Where the child put `src` out of the way (phase one), or `src`.
     pub(crate) tmp: AtomicI32,
+    /// Whether the steps changed `dst` (for `Exec::exec` to undo on failure).
+    pub(crate) placed: AtomicBool,
 }
 
 /// What changes from one spawn to the next, written by the parent before
@@ -409,6 +411,7 @@ impl FdMove {
             src,
             dst,
             tmp: AtomicI32::new(src),
+            placed: AtomicBool::new(false),
         }
     }
 }

@@ -346,6 +346,9 @@ impl Exec {
     /// # Errors
     ///
     /// At spawn: `Exec { stage: NoNewPrivs, errno }` (`EINVAL` before Linux 3.5).
+    /// With [`exec`](Exec::exec): `Unsupported` with
+    /// [`NO_NEW_PRIVS_THREADS`](crate::NO_NEW_PRIVS_THREADS) in a process
+    /// with other threads (the `prctl` would set it for one thread only).
     ///
     /// # Examples
     ///

@@ -22,6 +22,9 @@ impl Exec {
     ///
     /// At spawn: `Sys { call: "dup3", errno: EBADF }` for a negative
     /// `child_fd`, `Exec { stage: Fds, .. }` if the kernel refuses the number.
+    /// With [`exec`](Exec::exec): `Unsupported` with
+    /// [`FD_TARGET_OPEN`](crate::FD_TARGET_OPEN) if `child_fd` (above 2) is
+    /// open in this process and is not one of this `Exec`'s own fds.
     ///
     /// # Examples
     ///
@@ -162,7 +165,9 @@ impl Exec {
     }
 
     /// Closes every fd in the child except 0, 1, 2 and the placed ones
-    /// (`close_range`, or a close loop before Linux 5.9).
+    /// (`close_range`, or a close loop before Linux 5.9). With
+    /// [`exec`](Exec::exec), which runs in this process, they are marked
+    /// close-on-exec instead, so that a failed exec closes nothing.
     ///
     /// # Examples
     ///
