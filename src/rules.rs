@@ -75,8 +75,10 @@ const FLAG_RULES: &[(Rule, Broken)] = &[
 pub enum Rule {
     /// A bit that is none of the named [`CloneFlags`]: legacy clone would
     /// read one in the low byte as the exit signal (a C-style
-    /// `CLONE_VM | SIGCHLD`), clone3 refuses unknown bits (EINVAL), and the
-    /// bits above 31 are ignored by legacy clone. The exit signal is set with
+    /// `CLONE_VM | SIGCHLD`; one above 64 is refused since upstream commit
+    /// 09e7827e7857, kernel/fork.c `kernel_clone`, and ignored before),
+    /// clone3 refuses unknown bits (EINVAL), and the bits above 31 are
+    /// ignored by legacy clone. The exit signal is set with
     /// `CloneBuilder::exit_signal`.
     UnknownBits,
     /// `CLONE_SIGHAND` requires `CLONE_VM` (EINVAL).
@@ -106,7 +108,12 @@ pub enum Rule {
     PidfdWithParentSettid,
     /// A flag or argument that legacy clone cannot carry (CLEAR_SIGHAND,
     /// INTO_CGROUP, NEWTIME, set_tid) was asked for with `Syscall::Clone`:
-    /// the kernel would ignore it or misread it, silently.
+    /// the kernel would ignore it or misread it, silently. `CLONE_NEWTIME`
+    /// (0x80) lies in legacy clone's exit-signal byte, so it makes the
+    /// signal 128 or more: kernels before upstream commit 09e7827e7857
+    /// (kernel/fork.c `kernel_clone`, 2026, backported to stable 6.12)
+    /// take that invalid signal and ignore the namespace; since, they answer
+    /// EINVAL (`valid_signal`), as Linux 7.3 does.
     Clone3Only,
     /// `set_tid` holds more PIDs than there can be nested PID namespaces (EINVAL).
     SetTidTooLong,

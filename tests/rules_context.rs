@@ -39,6 +39,10 @@ fn expect(case: Case, context: Context, vias: &[Syscall], expected: Option<Rule>
             ..case.clone()
         };
         let answer = ask(&case, context, &fds)?;
+        assert_eq!(
+            answer.helper_killed, None,
+            "{case:?} in {context:?}: the helper was killed"
+        );
         match expected {
             Some(rule) => {
                 assert_eq!(answer.checked, Checked::Refused(rule), "{case:?} in {context:?}");

@@ -328,6 +328,9 @@ enum Verdict {
 }
 
 fn judge(case: &Case, answer: &Answer, kernel: (u32, u32)) -> Verdict {
+    if let Some(signal) = answer.helper_killed {
+        return Verdict::Disagree(format!("the helper was killed by signal {signal}"));
+    }
     match (answer.checked, answer.kernel) {
         (Checked::Ok, Ok(())) => Verdict::Agree,
         // kernel_clone (kernel/fork.c, since clone3 in Linux 5.3): clone3

@@ -7,8 +7,9 @@
 
 use std::ffi::c_void;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
 use std::ptr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use clonekit::raw::{self, CloneArgs};
 use clonekit::{CloneBuilder, CloneFlags, Errno, Error, Pid, Rule, Signal, Stack, Syscall, TidSlot};
@@ -186,6 +187,8 @@ pub struct Answer {
     pub via: Syscall,
     /// `Ok` if the kernel made the child.
     pub kernel: Result<(), Errno>,
+    /// The helper was killed by this signal: nothing else is known.
+    pub helper_killed: Option<i32>,
 }
 
 /// Every rule, so that a helper can report one as a number.
@@ -341,6 +344,14 @@ pub fn ask(case: &Case, context: Context, fds: &Fds) -> Result<Answer, String> {
             }
         }
     });
+    if let Some(signal) = status.signal() {
+        return Ok(Answer {
+            checked: Checked::Other(0),
+            via,
+            kernel: Ok(()),
+            helper_killed: Some(signal),
+        });
+    }
     let code = code_of(status);
     if code >= 200 {
         return Err(format!(
@@ -367,7 +378,12 @@ pub fn ask(case: &Case, context: Context, fds: &Fds) -> Result<Answer, String> {
         0 => Ok(()),
         errno => Err(Errno::from_raw(errno)),
     };
-    Ok(Answer { checked, via, kernel })
+    Ok(Answer {
+        checked,
+        via,
+        kernel,
+        helper_killed: None,
+    })
 }
 
 trait Borrow {
@@ -379,6 +395,9 @@ impl Borrow for OwnedFd {
         std::os::fd::AsFd::as_fd(self)
     }
 }
+
+/// The parent TID, child TID and pidfd words of the raw call.
+static RAW_WORDS: [AtomicI32; 3] = [AtomicI32::new(0), AtomicI32::new(0), AtomicI32::new(0)];
 
 /// A buffer for `CLONE_SETTLS`: the children that get it never read it.
 static mut TLS_AREA: [u64; 64] = [0; 64];
@@ -453,11 +472,17 @@ fn ask_here(
         Err(_) => -998,
     };
 
-    // The raw call, with the same arguments.
-    let mut words = [0i32; 4]; // parent TID, child TID, pidfd
-    let parent_word = ptr::addr_of_mut!(words[0]);
-    let child_word = ptr::addr_of_mut!(words[1]);
-    let pidfd_word = ptr::addr_of_mut!(words[2]);
+    // The builder holds the case's stack, on which a CLONE_THREAD child may
+    // still run after this returns: it is never unmapped (the helper's
+    // exit_group ends the thread and the mapping at once).
+    std::mem::forget(builder);
+
+    // The raw call, with the same arguments. The words the kernel writes
+    // are statics, not locals: a CLONE_THREAD child clears its child TID
+    // when it ends, which may be after this returns.
+    let parent_word = RAW_WORDS[0].as_ptr();
+    let child_word = RAW_WORDS[1].as_ptr();
+    let pidfd_word = RAW_WORDS[2].as_ptr();
     let eff = case.effective_flags();
     // NULL where the builder was given no slot for a flag.
     let parent_tid = if case.parent_tid {
