@@ -7,8 +7,10 @@
 #   .ci/kernels.sh                 every kernel of the list
 #   .ci/kernels.sh 6.1 arm64-7.3   only these
 #   .ci/kernels.sh --list          print the list
-#   KERNEL_TESTS=rules,semantics .ci/kernels.sh 7.3
-#                                  only these test binaries (and verify's)
+#   KERNEL_TESTS=rules_differential,rules_context .ci/kernels.sh 5.10
+#                                  only these test binaries (by target name;
+#                                  `unit-clonekit` for the unit tests,
+#                                  `clonekit-verify` for the verify binary)
 #
 # Per kernel it prints the passed, failed and skipped tests (a test that
 # printed `SKIP` is skipped, not passed), the failures with their output and the
@@ -250,13 +252,21 @@ stage_tests() {
          | [.target.name, .target.kind[0], .executable] | @tsv' "$WORK/tests-$arch.json" |
     while IFS=$'\t' read -r name kind exe; do
       case $kind in test) ;; *) name=unit-$name ;; esac
-      case ",${KERNEL_TESTS:-$name}," in *",$name,"*) ;; *) continue ;; esac
+      wanted_test "$name" || continue
       case $plain in *" $name "*) name=$name.plain ;; esac
       strip_into "$arch" "$exe" "$STAGE/tests/$name"
     done
-  exe=$(jq -r 'select(.reason == "compiler-artifact" and .target.kind[0] == "bin"
-                and .target.name == "clonekit-verify") | .executable' "$WORK/verify-$arch.json")
-  strip_into "$arch" "$exe" "$STAGE/tests/clonekit-verify.plain"
+  if wanted_test clonekit-verify; then
+    exe=$(jq -r 'select(.reason == "compiler-artifact" and .target.kind[0] == "bin"
+                  and .target.name == "clonekit-verify") | .executable' "$WORK/verify-$arch.json")
+    strip_into "$arch" "$exe" "$STAGE/tests/clonekit-verify.plain"
+  fi
+  [ -n "$(ls "$STAGE/tests")" ] || die "no test binary matches KERNEL_TESTS=$KERNEL_TESTS"
+}
+
+# Whether the test binary $1 is to run: every one, or those KERNEL_TESTS names.
+wanted_test() {
+  [ -z "${KERNEL_TESTS:-}" ] || [[ ",$KERNEL_TESTS," == *",$1,"* ]]
 }
 
 # `cargo "$@"` for architecture $1, its JSON messages on stdout: amd64 with

@@ -5,7 +5,8 @@
 //! `CloneBuilder::new`), so that `check()` reads nothing.
 //!
 //! The capture reads a few small /proc files into stack buffers and stats a
-//! few namespace links: no allocation (std opens a short path through a
+//! few namespace links (and, for a PID namespace for children that is not
+//! the thread's own, asks it for its init with an nsfs ioctl): no allocation (std opens a short path through a
 //! stack buffer), so a builder may be made in the forked child of a
 //! multi-threaded process.
 
@@ -138,10 +139,24 @@ fn pid_for_children() -> PidForChildren {
         ns_inode("/proc/thread-self/ns/pid_for_children"),
     ) {
         (Ok(own), Ok(children)) if own == children => PidForChildren::Own,
+        // Linux 7.3 (unlike 5.10 and 6.18) names the namespace before it has
+        // an init: ask it for its PID 1 (ESRCH: none yet).
+        (Ok(_), Ok(_)) if !has_init("/proc/thread-self/ns/pid_for_children") => PidForChildren::Unshared,
         (Ok(_), Ok(_)) => PidForChildren::Other,
         // The kernel names no PID namespace for children without an init yet.
         (Ok(_), Err(ErrorKind::NotFound)) => PidForChildren::Unshared,
         _ => PidForChildren::Unknown,
+    }
+}
+
+/// Whether the PID namespace the link names has an init, as far as the
+/// kernel can tell (`NS_GET_TGID_FROM_PIDNS` of PID 1, Linux 6.10; an older
+/// kernel cannot: yes).
+fn has_init(link: &str) -> bool {
+    use std::os::fd::AsFd;
+    match File::open(link) {
+        Ok(ns) => raw::pid_ns_translate(ns.as_fd(), 1) != Err(nix::errno::Errno::ESRCH),
+        Err(_) => true,
     }
 }
 

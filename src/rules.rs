@@ -91,8 +91,10 @@ const FLAG_RULES: &[(Rule, Broken)] = &[
 pub enum Rule {
     /// A bit that is none of the named [`CloneFlags`]: legacy clone would
     /// read one in the low byte as the exit signal (a C-style
-    /// `CLONE_VM | SIGCHLD`), clone3 refuses unknown bits (EINVAL), and the
-    /// bits above 31 are ignored by legacy clone. The exit signal is set with
+    /// `CLONE_VM | SIGCHLD`; one above 64 is refused since upstream commit
+    /// 09e7827e7857, kernel/fork.c `kernel_clone`, and ignored before),
+    /// clone3 refuses unknown bits (EINVAL), and the bits above 31 are
+    /// ignored by legacy clone. The exit signal is set with
     /// `CloneBuilder::exit_signal`.
     UnknownBits,
     /// `CLONE_SIGHAND` requires `CLONE_VM` (EINVAL).
@@ -144,7 +146,12 @@ pub enum Rule {
     PidfdWithParentSettid,
     /// A flag or argument that legacy clone cannot carry (CLEAR_SIGHAND,
     /// INTO_CGROUP, NEWTIME, set_tid) was asked for with `Syscall::Clone`:
-    /// the kernel would ignore it or misread it, silently.
+    /// the kernel would ignore it or misread it, silently. `CLONE_NEWTIME`
+    /// (0x80) lies in legacy clone's exit-signal byte, so it makes the
+    /// signal 128 or more: kernels before upstream commit 09e7827e7857
+    /// (kernel/fork.c `kernel_clone`, 2026, backported to stable 6.12)
+    /// take that invalid signal and ignore the namespace; since, they answer
+    /// EINVAL (`valid_signal`), as Linux 7.3 does.
     Clone3Only,
     /// `set_tid` holds more PIDs than there can be nested PID namespaces (EINVAL).
     SetTidTooLong,
@@ -217,13 +224,16 @@ pub enum Rule {
     /// namespace can only be made below the caller's own
     /// (kernel/pid_namespace.c `copy_pid_ns`: EINVAL).
     NewpidAfterPidUnshare,
-    /// Before Linux 6.1, `CLONE_VM` (so `CLONE_THREAD` too) after
-    /// `unshare(CLONE_NEWTIME)`: the child would enter another time namespace
-    /// with the caller's memory, whose vvar page is the caller's
-    /// (kernel/fork.c `copy_process`: EINVAL). Linux 6.0 accepts it with
-    /// `CLONE_VFORK`; Linux 6.1 (commit 2b5f9dad32ed, "fs/exec: switch timens
-    /// when a task gets a new mm") accepts it always: such a child stays in
-    /// the caller's time namespace until it execs.
+    /// Before Linux 6.1, `CLONE_VM` (so `CLONE_THREAD` too), with or
+    /// without `CLONE_VFORK`, after `unshare(CLONE_NEWTIME)`: the child
+    /// would enter another time namespace with the caller's memory, whose
+    /// vvar page is the caller's (kernel/fork.c `copy_process`, since the
+    /// time namespace came in Linux 5.6: `clone_flags & (CLONE_THREAD |
+    /// CLONE_VM)`, EINVAL). A `CLONE_VFORK` exception (commit 133e2d3e81de)
+    /// was reverted before Linux 6.0 was released, so 6.0 refuses it too;
+    /// Linux 6.1 (commit 2b5f9dad32ed, "fs/exec: switch timens when a task
+    /// gets a new mm") removed the check: such a child stays in the caller's
+    /// time namespace until it execs.
     VmAfterTimeUnshare,
     /// `Exec::namespaces` with a flag that is not a `CLONE_NEW*` namespace:
     /// the child `Exec` makes shares nothing with the caller; sharing flags
@@ -356,8 +366,8 @@ impl Rule {
                  (unshare(CLONE_NEWPID) or setns) (kernel copy_pid_ns: EINVAL)"
             }
             Rule::VmAfterTimeUnshare => {
-                "before Linux 6.1, CLONE_VM cannot be used after unshare(CLONE_NEWTIME) (Linux 6.0: only with \
-                 CLONE_VFORK) (kernel copy_process: EINVAL)"
+                "before Linux 6.1, CLONE_VM (even with CLONE_VFORK) cannot be used after unshare(CLONE_NEWTIME) \
+                 (kernel copy_process: EINVAL)"
             }
             Rule::NotANamespace => {
                 "Exec::namespaces takes only CLONE_NEW* flags: the other flags belong to CloneBuilder"
@@ -524,9 +534,12 @@ pub(crate) fn check_arguments(flags: CloneFlags, given: &Arguments<'_>) -> Resul
 /// namespaces for children, whether it is an init), in `copy_process`'s
 /// order. Reads nothing: `caller` was captured by the builder.
 fn check_context(flags: CloneFlags, caller: &Caller) -> Result<(), Conflict> {
-    let vm_in_other_time = flags.contains(CloneFlags::VM)
-        && caller.time_for_children_differs
-        && (caller.kernel_before(6, 0) || (caller.kernel_before(6, 1) && !flags.contains(CloneFlags::VFORK)));
+    // kernel/fork.c copy_process, Linux 5.6 to 6.0: `if (clone_flags &
+    // (CLONE_THREAD | CLONE_VM))` and a time namespace for children that is
+    // not the caller's: EINVAL. 6.0-rc1's CLONE_VFORK exception (133e2d3e81de)
+    // was reverted in 6.0-rc6; 6.1's 2b5f9dad32ed removed the check.
+    let vm_in_other_time =
+        flags.contains(CloneFlags::VM) && caller.time_for_children_differs && caller.kernel_before(6, 1);
     let rule = [
         (
             flags.contains(CloneFlags::PARENT) && caller.pid_ns_init,

@@ -423,3 +423,16 @@ pub fn unshare(flags: CloneFlags) -> Result<(), Errno> {
     let ret = unsafe { libc::syscall(libc::SYS_unshare, flags.bits() as c_long) };
     libc_result(ret).map(drop)
 }
+
+/// `NS_GET_TGID_FROM_PIDNS` (`_IOR(0xb7, 0x7, int)`, linux/nsfs.h, Linux
+/// 6.10): the process `pid` of the PID namespace `ns` is, as this process
+/// sees it. `ESRCH`: there is none (PID 1: the namespace has no init yet);
+/// `ENOTTY` or `EINVAL`: the kernel cannot tell.
+pub(crate) fn pid_ns_translate(ns: std::os::fd::BorrowedFd<'_>, pid: c_int) -> Result<Pid, Errno> {
+    const NS_GET_TGID_FROM_PIDNS: libc::c_ulong = (2 << 30) | (4 << 16) | (0xb7 << 8) | 0x7;
+    use std::os::fd::AsRawFd;
+    // SAFETY: an ioctl on a descriptor we borrow, with an integer argument
+    // (the kernel reads no memory of ours).
+    let ret = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_TGID_FROM_PIDNS as _, pid as libc::c_ulong) };
+    libc_result(ret as c_long).map(|tgid| Pid::from_raw(tgid as i32))
+}

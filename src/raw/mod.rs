@@ -56,6 +56,7 @@ pub use fd::{
     close, close_range, dup3, dup_above, fcntl_getfd, fcntl_setfd, pipe2, poll, read, set_nonblocking, write,
 };
 pub use futex::{futex_wait, futex_wake};
+pub(crate) use ids::pid_ns_translate;
 pub use ids::{
     getpid, getppid, gettid, parent_and_self, set_no_new_privs, set_pdeathsig, setgid, setgroups,
     sethostname, setpgid, setresgid, setresuid, setsid, setuid, unshare,

@@ -8,7 +8,9 @@
 //! - [`rerun`]: this test program run again as a helper process;
 //! - [`procfs`]: what /proc says about this process;
 //! - [`seccomp`]: a filter that refuses one system call;
-//! - [`alloc_count`]: a global allocator that counts.
+//! - [`alloc_count`]: a global allocator that counts;
+//! - [`clone_case`]: one clone request asked of `check()` and of the raw
+//!   call, in a helper made in a caller context.
 //!
 //! Each test program declares it with `#[macro_use] mod support;`, which
 //! brings the macros along. A test that cannot run here says so with
@@ -85,6 +87,7 @@ macro_rules! skip_on_err {
 }
 
 pub mod alloc_count;
+pub mod clone_case;
 pub mod exec;
 pub mod fork;
 pub mod pipe_child;
