@@ -31,7 +31,7 @@
 //! are the ones such a child may make (the child's contract, clause 3).
 //!
 //! The functions are grouped by domain: processes (in
-//! `process.rs`), ids (`ids.rs`), file descriptors (`fd.rs`), signals (`signal.rs`) and
+//! `process.rs`), ids (`ids.rs`), file descriptors (`fd.rs`), signals (`signal.rs`), what a pidfd can be asked (`pidfd.rs`) and
 //! futexes (`futex.rs`); all are re-exported here.
 
 use core::ffi::{c_long, c_void};
@@ -47,6 +47,7 @@ mod exec;
 mod fd;
 mod futex;
 mod ids;
+mod pidfd;
 mod process;
 mod signal;
 mod wait;
@@ -60,6 +61,14 @@ pub(crate) use ids::pid_ns_translate;
 pub use ids::{
     getpid, getppid, gettid, parent_and_self, set_no_new_privs, set_pdeathsig, setgid, setgroups,
     sethostname, setpgid, setresgid, setresuid, setsid, setuid, unshare,
+};
+pub use pidfd::{
+    pidfd_get_info, pidfd_get_namespace, pidfd_send_signal_flags, PidfdInfoRaw, PidfdNamespace,
+    PIDFD_COREDUMPED, PIDFD_COREDUMP_ROOT, PIDFD_COREDUMP_SKIP, PIDFD_COREDUMP_USER, PIDFD_INFO_CGROUPID,
+    PIDFD_INFO_COREDUMP, PIDFD_INFO_COREDUMP_CODE, PIDFD_INFO_COREDUMP_SIGNAL, PIDFD_INFO_CREDS,
+    PIDFD_INFO_EXIT, PIDFD_INFO_PID, PIDFD_INFO_SIZE_VER0, PIDFD_INFO_SIZE_VER1, PIDFD_INFO_SIZE_VER2,
+    PIDFD_INFO_SIZE_VER3, PIDFD_INFO_SUPPORTED_MASK, PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD,
+    PIDFD_SIGNAL_THREAD_GROUP,
 };
 pub use process::{
     clone, clone3, clone3_flags_probe, clone3_on_stack, clone3_probe, clone_on_stack, exit, exit_group, fork,
