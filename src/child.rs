@@ -18,6 +18,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
+use crate::exit_info::{pidfd_exit_released, PidfdExit};
 use crate::flags::CloneFlags;
 use crate::raw;
 use crate::rusage::ResourceUsage;
@@ -251,12 +252,17 @@ impl<'a> Child<'a> {
     /// - `Unsupported` (`ECHILD`) for a `CLONE_THREAD` or `CLONE_PARENT` child;
     /// - `Sys { call: "waitid", errno: ECHILD }` (`"wait4"` for a handle
     ///   without a pidfd, or on a kernel before 5.4) when the child was reaped
-    ///   by someone else: by the kernel, when the caller ignores `SIGCHLD`
-    ///   (`SIG_IGN` or `SA_NOCLDWAIT`) and the child's exit signal is
-    ///   `SIGCHLD` — its status is lost, as it is for `waitpid` — or by a
-    ///   `SIGCHLD` handler that calls `waitpid(-1, ..)`. The handle then
-    ///   remembers that the pid is no longer ours: every later `wait`,
-    ///   `try_wait` or `kill` fails without touching that pid.
+    ///   by someone else and its status is lost: by the kernel, when the
+    ///   caller ignores `SIGCHLD` (`SIG_IGN` or `SA_NOCLDWAIT`) and the
+    ///   child's exit signal is `SIGCHLD`, or by a `SIGCHLD` handler that
+    ///   calls `waitpid(-1, ..)`. The handle then remembers that the pid is
+    ///   no longer ours: every later `wait`, `try_wait` or `kill` fails
+    ///   without touching that pid.
+    ///
+    /// Since Linux 6.15 the kernel keeps the exit of a process that has a
+    /// pidfd (`PIDFD_INFO_EXIT`): a handle with one (every `Exec` child's,
+    /// a `CLONE_AUTOREAP` child's) then gets the status all the same, once
+    /// the child has ended, with no [`rusage`](Self::rusage).
     ///
     /// # Examples
     ///
@@ -279,6 +285,7 @@ impl<'a> Child<'a> {
         loop {
             match self.reap_call(libc::__WALL) {
                 Err((_, Errno::EINTR)) => continue,
+                Err((call, Errno::ECHILD)) => return self.wait_kept_exit(call),
                 Err((call, errno)) => return Err(self.lost(call, errno)),
                 Ok(None) => continue,
                 Ok(Some((raw_status, usage))) => {
@@ -320,10 +327,12 @@ impl<'a> Child<'a> {
             return Ok(Some(status));
         }
         match self.peek() {
+            Err(Errno::ECHILD) => self.try_kept_exit(self.reap_call_name()),
             Err(errno) => Err(self.lost("waitid", errno)),
             Ok(Some(info)) if info.is_final() => match self.reap_call(libc::__WALL | libc::WNOHANG) {
                 Ok(Some((raw_status, usage))) => Ok(self.record(raw_status, &usage)),
                 Ok(None) => Ok(None),
+                Err((call, Errno::ECHILD)) => self.try_kept_exit(call),
                 Err((call, errno)) => Err(self.lost(call, errno)),
             },
             Ok(_) => Ok(None),
@@ -406,16 +415,64 @@ impl<'a> Child<'a> {
         }
     }
 
+    /// [`try_wait`](Self::try_wait)'s answer once `call` said `ECHILD`:
+    /// the exit the kernel kept on the pidfd (Linux 6.15), `Ok(None)` while
+    /// the child still runs, else the child is lost.
+    fn try_kept_exit(&mut self, call: &'static str) -> Result<Option<ExitStatus>> {
+        let kept = self
+            .pidfd
+            .as_ref()
+            .map(|pidfd| pidfd_exit_released(pidfd.as_fd()));
+        match kept {
+            Some(PidfdExit::Exited(raw_status)) => match self.record_kept(raw_status) {
+                Some(status) => Ok(Some(status)),
+                None => Err(self.lost(call, Errno::ECHILD)),
+            },
+            Some(PidfdExit::NotYet) => Ok(None),
+            Some(PidfdExit::Lost) | None => Err(self.lost(call, Errno::ECHILD)),
+        }
+    }
+
+    /// [`wait`](Self::wait)'s answer once `call` said `ECHILD`: the exit the
+    /// kernel keeps on the pidfd (Linux 6.15), once the pidfd turns
+    /// readable (the child ended); else the child is lost.
+    fn wait_kept_exit(&mut self, call: &'static str) -> Result<ExitStatus> {
+        loop {
+            if let Some(status) = self.try_kept_exit(call)? {
+                return Ok(status);
+            }
+            if let Some(pidfd) = self.pidfd.as_ref() {
+                // Still running: sleep until it ends.
+                poll_readable(pidfd.as_fd(), Duration::MAX)?;
+            }
+        }
+    }
+
+    /// Keeps a status the kernel kept on the pidfd: no resource usage
+    /// comes with it.
+    fn record_kept(&mut self, raw_status: libc::c_int) -> Option<ExitStatus> {
+        let status = self.record_status(raw_status)?;
+        self.rusage = None;
+        Some(status)
+    }
+
     /// Keeps a raw wait status and the resource usage if the status is
     /// final (exited or killed); a stop or continue report changes nothing
     /// (wait(2)).
     fn record(&mut self, raw_status: libc::c_int, usage: &libc::rusage) -> Option<ExitStatus> {
+        let status = self.record_status(raw_status)?;
+        self.rusage = Some(ResourceUsage::from_raw(usage));
+        Some(status)
+    }
+
+    /// Keeps a final raw wait status and lets go of what a reaped child no
+    /// longer needs.
+    fn record_status(&mut self, raw_status: libc::c_int) -> Option<ExitStatus> {
         let status = ExitStatus::from_raw(raw_status);
         if status.code().is_none() && status.signal().is_none() {
             return None;
         }
         self.status = Some(status);
-        self.rusage = Some(ResourceUsage::from_raw(usage));
         // A reaped child uses nothing of ours any more.
         self.done_word = None;
         // A pidfd taken for our own use has no use left: give its fd back.
@@ -427,7 +484,8 @@ impl<'a> Child<'a> {
 
     /// What the child used (CPU time, memory, faults, context switches),
     /// once [`wait`](Self::wait) or [`try_wait`](Self::try_wait) has reaped
-    /// it; `None` before.
+    /// it; `None` before, and for a status read from the pidfd after the
+    /// kernel reaped the child (see [`wait`](Self::wait)'s errors).
     ///
     /// # Examples
     ///

@@ -143,6 +143,7 @@ mod child;
 mod engine;
 mod error;
 mod exec;
+mod exit_info;
 mod flags;
 mod fork;
 mod probe;

@@ -2,13 +2,16 @@
 //! caller ignores `SIGCHLD`) while another child of ours took over its pid.
 //! Every call on the first handle must answer for the first child only:
 //! `kill` and `Drop` (with `kill_on_drop`) must not signal the second, and
-//! `try_wait`, `wait_timeout` and `wait` must say `ECHILD` at once, not
-//! "still running", nor block on and reap the second child.
+//! `try_wait`, `wait_timeout` and `wait` must answer at once with the first
+//! child's own exit, which the kernel keeps on its pidfd (Linux 6.15), or
+//! `ECHILD` before, never "still running", nor block on and reap the second
+//! child.
 //!
 //! The second child is made with the first one's pid on purpose
 //! (`clone3`'s `set_tid`, root, Linux 5.5), so that the reuse is certain.
 //! Each case runs in a helper process of its own, which ignores `SIGCHLD`.
 
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use clonekit::{CloneBuilder, Errno, Error, Exec, ExecChild, Pid, Strategy};
@@ -124,33 +127,40 @@ fn first_child(way: &str) -> ExecChild {
 /// Does `call` on the handle of the first child: an `Err` says how the
 /// answer was wrong.
 fn act(mut first: ExecChild, call: &str) -> Result<(), String> {
-    let reaped_elsewhere = |err: &Error| {
-        matches!(
-            err,
-            Error::Sys {
-                errno: Errno::ECHILD,
-                ..
-            }
-        )
+    let kept = support::procfs::kernel_version() >= (6, 15);
+    // `true`'s own exit, or ECHILD where the kernel keeps none.
+    let want = if kept {
+        "the first child's exit, 0"
+    } else {
+        "ECHILD"
+    };
+    let answered_for_first = |got: &clonekit::Result<ExitStatus>| match got {
+        Ok(status) => kept && status.code() == Some(0),
+        Err(Error::Sys {
+            errno: Errno::ECHILD, ..
+        }) => !kept,
+        Err(_) => false,
     };
     match call {
         "kill" => match first.kill() {
             Err(err) if err.errno() == Some(Errno::ESRCH) => Ok(()),
             other => Err(format!("kill gave {other:?}, want ESRCH")),
         },
-        "try_wait" => match first.try_wait() {
-            Err(err) if reaped_elsewhere(&err) => Ok(()),
-            other => Err(format!("try_wait gave {other:?}, want ECHILD")),
+        "try_wait" => match first.try_wait().map(|got| got.ok_or("still running")) {
+            Ok(Ok(status)) if answered_for_first(&Ok(status)) => Ok(()),
+            Err(err) if answered_for_first(&Err(err.clone())) => Ok(()),
+            other => Err(format!("try_wait gave {other:?}, want {want}")),
         },
         "wait_timeout" => match first.wait_timeout(Duration::from_millis(300)) {
-            Err(err) if reaped_elsewhere(&err) => Ok(()),
-            other => Err(format!("wait_timeout gave {other:?}, want ECHILD")),
+            Ok(Some(status)) if answered_for_first(&Ok(status)) => Ok(()),
+            Err(err) if answered_for_first(&Err(err.clone())) => Ok(()),
+            other => Err(format!("wait_timeout gave {other:?}, want {want}")),
         },
         // Would block on the second child if it waited by pid: the helper's
         // deadline bounds that.
         "wait" => match first.wait() {
-            Err(err) if reaped_elsewhere(&err) => Ok(()),
-            other => Err(format!("wait gave {other:?}, want ECHILD")),
+            got if answered_for_first(&got) => Ok(()),
+            other => Err(format!("wait gave {other:?}, want {want}")),
         },
         "drop" => {
             drop(first);

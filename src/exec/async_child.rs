@@ -32,6 +32,7 @@ use super::plan::STDIO_SLOTS;
 use super::stdio::StdioDefault;
 use super::{Exec, ExecChild};
 use crate::error::{Error, Result};
+use crate::exit_info::{pidfd_exit_released, PidfdExit};
 use crate::raw;
 
 /// Where the child is: running (its pidfd registered with the reactor),
@@ -42,7 +43,8 @@ enum State {
     Running(Pidfd),
     /// Reaped by a wait of this handle.
     Exited(ExitStatus),
-    /// Reaped by the kernel (the caller ignores `SIGCHLD`): its status is lost.
+    /// Reaped by the kernel (the caller ignores `SIGCHLD`) with no exit kept
+    /// on the pidfd (before Linux 6.15): its status is lost.
     Lost,
 }
 
@@ -105,11 +107,13 @@ fn register(pidfd: OwnedFd) -> std::result::Result<AsyncFd<OwnedFd>, (OwnedFd, i
 /// # `SIGCHLD` ignored
 ///
 /// When the caller ignores `SIGCHLD` (`SIG_IGN` or `SA_NOCLDWAIT`), the
-/// kernel reaps the child itself the moment it exits, and its status is
-/// lost: [`wait`](Self::wait) still returns when the child ends (its pidfd
-/// becomes readable all the same), with `Sys { call: "waitid", errno:
-/// ECHILD }`, as [`Child::wait`](crate::Child::wait) does. The pid is then
-/// forgotten: [`signal`](Self::signal) fails with `ESRCH`.
+/// kernel reaps the child itself the moment it exits (as it does a child of
+/// [`Exec::autoreap`](crate::Exec::autoreap)). [`wait`](Self::wait) still
+/// returns when the child ends (its pidfd becomes readable all the same),
+/// with the exit status the kernel kept on the pidfd (`PIDFD_INFO_EXIT`,
+/// Linux 6.15), as [`Child::wait`](crate::Child::wait) does. Before 6.15
+/// the status is lost: the wait says `Sys { call: "waitid", errno: ECHILD }`,
+/// and the pid is forgotten: [`signal`](Self::signal) fails with `ESRCH`.
 ///
 /// # Examples
 ///
@@ -463,8 +467,8 @@ impl AsyncExecChild {
     /// # Errors
     ///
     /// - `Sys { call: "waitid", errno: ECHILD }`: the kernel reaped the
-    ///   child itself, because the caller ignores `SIGCHLD` (see "`SIGCHLD`
-    ///   ignored" above);
+    ///   child itself, because the caller ignores `SIGCHLD`, and kept no exit
+    ///   on the pidfd (before Linux 6.15; see "`SIGCHLD` ignored" above);
     /// - `Unsupported` (`EINVAL`): the kernel has no `waitid(P_PIDFD)`
     ///   (before Linux 5.4);
     /// - `Sys { call: "epoll_wait" }`: the current runtime is shutting down
@@ -683,6 +687,15 @@ fn reap(pidfd: BorrowedFd<'_>) -> std::result::Result<Option<ExitStatus>, Errno>
     loop {
         match raw::waitid_pidfd(pidfd, libc::WEXITED | libc::WNOHANG | libc::__WALL) {
             Err(Errno::EINTR) => continue,
+            // Reaped by the kernel or another waiter: the exit it kept, if
+            // any (Linux 6.15), is the status; still running, not yet.
+            Err(Errno::ECHILD) => {
+                return match pidfd_exit_released(pidfd) {
+                    PidfdExit::Exited(raw_status) => Ok(Some(ExitStatus::from_raw(raw_status))),
+                    PidfdExit::NotYet => Ok(None),
+                    PidfdExit::Lost => Err(Errno::ECHILD),
+                }
+            }
             Err(errno) => return Err(errno),
             Ok(Some(info)) if info.is_final() => return Ok(Some(ExitStatus::from_raw(info.wait_status()))),
             Ok(Some(_)) => continue,

@@ -431,9 +431,10 @@ impl Exec {
     ///
     /// As for [`spawn`](Exec::spawn), and `Sys { call: "waitid" }` (`"wait4"` without a pidfd): with
     /// `errno: ECHILD` when the caller ignores `SIGCHLD` (`SIG_IGN` or
-    /// `SA_NOCLDWAIT`), since the kernel then reaps the child itself and its
-    /// status is lost (as for `std::process::Command::status`); see
-    /// [`Child::wait`].
+    /// `SA_NOCLDWAIT`) on a kernel before 6.15, since the kernel then reaps
+    /// the child itself and its status is lost (as for
+    /// `std::process::Command::status`); since 6.15 the status comes from
+    /// the child's pidfd instead. See [`Child::wait`].
     ///
     /// # Examples
     ///
