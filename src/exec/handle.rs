@@ -13,6 +13,8 @@ use nix::unistd::Pid;
 use super::output;
 use crate::child::Child;
 use crate::error::Result;
+use crate::pidfd_info::PidfdInfo;
+use crate::raw::PidfdNamespace;
 use crate::rusage::ResourceUsage;
 
 /// A child started by [`Exec::spawn`](super::Exec::spawn): the methods of
@@ -129,6 +131,50 @@ impl ExecChild {
     /// ```
     pub fn take_pidfd(&mut self) -> Option<OwnedFd> {
         self.child.take_pidfd()
+    }
+
+    /// What the kernel knows of the child, through the pidfd the handle
+    /// holds (shown or private): see [`Child::info`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::info`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Error, Exec};
+    /// let mut child = Exec::new("sleep").arg("100").spawn()?;
+    /// match child.info() {
+    ///     Ok(info) => assert_eq!(info.ppid.map(|p| p.as_raw() as u32), Some(std::process::id())),
+    ///     Err(Error::Unsupported { .. }) => {} // before Linux 6.13
+    ///     Err(err) => return Err(err),
+    /// }
+    /// child.kill()?;
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
+    pub fn info(&self) -> Result<PidfdInfo> {
+        self.child.info()
+    }
+
+    /// Sends `sig` to the process group the child leads, through its pidfd:
+    /// see [`Child::signal_group`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::signal_group`].
+    pub fn signal_group(&self, sig: Signal) -> Result<()> {
+        self.child.signal_group(sig)
+    }
+
+    /// An fd for one of the child's namespaces: see [`Child::namespace`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::namespace`].
+    pub fn namespace(&self, kind: PidfdNamespace) -> Result<OwnedFd> {
+        self.child.namespace(kind)
     }
 
     /// Forces the child to exit with `SIGKILL`, as `std::process::Child::kill`:

@@ -475,3 +475,33 @@ pub fn pidfd_get_namespace(pidfd: BorrowedFd<'_>, kind: PidfdNamespace) -> Resul
     // SAFETY: a new descriptor the kernel just opened for us alone.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as c_int) })
 }
+
+/// `pidfd_send_signal(pidfd, 0, NULL, 0)` (Linux 5.1): whether the process
+/// the pidfd names still exists (a zombie does), so that its pid is not
+/// free for another. `ESRCH` once it is reaped.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use clonekit::raw;
+/// let pidfd = raw::pidfd_open(raw::getpid(), 0)?;
+/// raw::pidfd_check_alive(pidfd.as_fd())?;
+/// # Ok::<(), clonekit::Errno>(())
+/// ```
+///
+/// # References
+/// - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+pub fn pidfd_check_alive(pidfd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: signal 0 sends nothing; info is NULL, flags 0.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0 as c_int,
+            0usize,
+            0 as c_uint,
+        )
+    };
+    libc_result(ret).map(drop)
+}
