@@ -521,3 +521,56 @@ fn beside_tokio_process_helper() {
     assert!(children().is_empty(), "{:?}", children());
     println!("BESIDE OK");
 }
+
+/// The pidfd's info, group signal and namespaces through an async handle,
+/// until it is reaped.
+#[test]
+fn pidfd_powers_until_the_reap() {
+    runtime("current_thread").block_on(async {
+        let mut child = Exec::new("sleep")
+            .arg("100")
+            .process_group(clonekit::Pid::from_raw(0))
+            .spawn_async()
+            .unwrap();
+        let pid = child.id().expect("running") as i32;
+        match child.info() {
+            Ok(info) => assert_eq!(info.pid.map(|p| p.as_raw()), Some(pid)),
+            Err(err) => assert!(
+                support::procfs::kernel_version() < (6, 13) && matches!(err, Error::Unsupported { .. }),
+                "{err:?}"
+            ),
+        }
+        let net = std::fs::File::from(
+            child
+                .namespace(clonekit::PidfdNamespace::Net)
+                .expect("its net namespace"),
+        );
+        let ours = std::fs::metadata("/proc/self/ns/net").expect("stat ours");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(net.metadata().expect("fstat").ino(), ours.ino());
+        match child.signal_group(Signal::SIGKILL) {
+            Ok(()) => {}
+            Err(Error::Unsupported { .. }) if support::procfs::kernel_version() < (6, 9) => {
+                child.start_kill().unwrap()
+            }
+            Err(err) => panic!("signal_group: {err:?}"),
+        }
+        let status = tokio::time::timeout(DEADLINE, child.wait())
+            .await
+            .expect("ends")
+            .unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        for got in [child.info().map(drop), child.signal_group(Signal::SIGKILL)] {
+            assert!(
+                matches!(
+                    got,
+                    Err(Error::Sys {
+                        errno: Errno::ESRCH,
+                        ..
+                    })
+                ),
+                "{got:?}"
+            );
+        }
+    });
+}

@@ -23,6 +23,7 @@ use std::task::{Context, Poll};
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, Interest, ReadBuf};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
@@ -33,7 +34,8 @@ use super::stdio::StdioDefault;
 use super::{Exec, ExecChild};
 use crate::error::{Error, Result};
 use crate::exit_info::{pidfd_exit_released, PidfdExit};
-use crate::raw;
+use crate::pidfd_info::{self, PidfdInfo};
+use crate::raw::{self, PidfdNamespace};
 
 /// Where the child is: running (its pidfd registered with the reactor),
 /// reaped by us, or reaped by someone else.
@@ -345,6 +347,50 @@ impl AsyncExecChild {
     pub fn kill_on_drop(mut self, kill: bool) -> AsyncExecChild {
         self.kill_on_drop = kill;
         self
+    }
+
+    /// The pidfd while the child is not reaped, for the calls below.
+    fn running_pidfd(&self, call: &'static str) -> Result<BorrowedFd<'_>> {
+        match &self.state {
+            State::Running(pidfd) => Ok(pidfd.fd()),
+            _ => Err(Error::Sys {
+                call,
+                errno: Errno::ESRCH,
+                detail: Some("the child is reaped: its pidfd is closed"),
+            }),
+        }
+    }
+
+    /// What the kernel knows of the child, through its pidfd, until it is
+    /// reaped: see [`Child::info`](crate::Child::info).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::info`](crate::Child::info); `ESRCH` once reaped.
+    pub fn info(&self) -> Result<PidfdInfo> {
+        pidfd_info::info(self.running_pidfd("ioctl")?)
+    }
+
+    /// Sends `sig` to the process group the child leads, through its pidfd:
+    /// see [`Child::signal_group`](crate::Child::signal_group).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::signal_group`](crate::Child::signal_group); `ESRCH`
+    /// once reaped.
+    pub fn signal_group(&self, sig: Signal) -> Result<()> {
+        pidfd_info::signal_group(self.running_pidfd("pidfd_send_signal")?, sig)
+    }
+
+    /// An fd for one of the child's namespaces: see
+    /// [`Child::namespace`](crate::Child::namespace).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Child::namespace`](crate::Child::namespace); `ESRCH` once
+    /// reaped.
+    pub fn namespace(&self, kind: PidfdNamespace) -> Result<OwnedFd> {
+        pidfd_info::namespace(self.running_pidfd("ioctl")?, Pid::from_raw(self.pid as i32), kind)
     }
 
     /// Sends `sig` to the child through its pidfd. Does nothing once the
