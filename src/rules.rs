@@ -224,16 +224,17 @@ pub enum Rule {
     /// namespace can only be made below the caller's own
     /// (kernel/pid_namespace.c `copy_pid_ns`: EINVAL).
     NewpidAfterPidUnshare,
-    /// Before Linux 6.1, `CLONE_VM` (so `CLONE_THREAD` too), with or
+    /// Before Linux 6.2, `CLONE_VM` (so `CLONE_THREAD` too), with or
     /// without `CLONE_VFORK`, after `unshare(CLONE_NEWTIME)`: the child
     /// would enter another time namespace with the caller's memory, whose
     /// vvar page is the caller's (kernel/fork.c `copy_process`, since the
     /// time namespace came in Linux 5.6: `clone_flags & (CLONE_THREAD |
     /// CLONE_VM)`, EINVAL). A `CLONE_VFORK` exception (commit 133e2d3e81de)
-    /// was reverted before Linux 6.0 was released, so 6.0 refuses it too;
-    /// Linux 6.1 (commit 2b5f9dad32ed, "fs/exec: switch timens when a task
-    /// gets a new mm") removed the check: such a child stays in the caller's
-    /// time namespace until it execs.
+    /// was reverted before Linux 6.0 was released, so 6.0 and 6.1 refuse it
+    /// too (Debian's 6.1.176 does, tested); commit 2b5f9dad32ed ("fs/exec:
+    /// switch timens when a task gets a new mm", Linux 6.2) removed the
+    /// check (6.12 accepts, tested): such a child stays in the caller's time
+    /// namespace until it execs.
     VmAfterTimeUnshare,
     /// `Exec::namespaces` with a flag that is not a `CLONE_NEW*` namespace:
     /// the child `Exec` makes shares nothing with the caller; sharing flags
@@ -366,7 +367,7 @@ impl Rule {
                  (unshare(CLONE_NEWPID) or setns) (kernel copy_pid_ns: EINVAL)"
             }
             Rule::VmAfterTimeUnshare => {
-                "before Linux 6.1, CLONE_VM (even with CLONE_VFORK) cannot be used after unshare(CLONE_NEWTIME) \
+                "before Linux 6.2, CLONE_VM (even with CLONE_VFORK) cannot be used after unshare(CLONE_NEWTIME) \
                  (kernel copy_process: EINVAL)"
             }
             Rule::NotANamespace => {
@@ -534,12 +535,12 @@ pub(crate) fn check_arguments(flags: CloneFlags, given: &Arguments<'_>) -> Resul
 /// namespaces for children, whether it is an init), in `copy_process`'s
 /// order. Reads nothing: `caller` was captured by the builder.
 fn check_context(flags: CloneFlags, caller: &Caller) -> Result<(), Conflict> {
-    // kernel/fork.c copy_process, Linux 5.6 to 6.0: `if (clone_flags &
+    // kernel/fork.c copy_process, Linux 5.6 to 6.1: `if (clone_flags &
     // (CLONE_THREAD | CLONE_VM))` and a time namespace for children that is
     // not the caller's: EINVAL. 6.0-rc1's CLONE_VFORK exception (133e2d3e81de)
-    // was reverted in 6.0-rc6; 6.1's 2b5f9dad32ed removed the check.
+    // was reverted in 6.0-rc6; 6.2's 2b5f9dad32ed removed the check.
     let vm_in_other_time =
-        flags.contains(CloneFlags::VM) && caller.time_for_children_differs && caller.kernel_before(6, 1);
+        flags.contains(CloneFlags::VM) && caller.time_for_children_differs && caller.kernel_before(6, 2);
     let rule = [
         (
             flags.contains(CloneFlags::PARENT) && caller.pid_ns_init,

@@ -141,7 +141,7 @@ fn newpid_after_pid_unshare() {
     ));
 }
 
-/// Before Linux 6.1 the kernel refuses `CLONE_VM` after
+/// Before Linux 6.2 the kernel refuses `CLONE_VM` after
 /// `unshare(CLONE_NEWTIME)`, `CLONE_VFORK` or not; since, it accepts both, and
 /// so must `check()`.
 #[test]
@@ -150,7 +150,7 @@ fn vm_after_time_unshare() {
     if !std::path::Path::new("/proc/self/ns/time").exists() {
         skip!("this kernel has no time namespaces (Linux 5.6)");
     }
-    let expected = (kernel_version() < (6, 1)).then_some(Rule::VmAfterTimeUnshare);
+    let expected = (kernel_version() < (6, 2)).then_some(Rule::VmAfterTimeUnshare);
     for flags in [CloneFlags::VM, CloneFlags::VM | CloneFlags::VFORK] {
         skip_on_err!(expect(
             with_sigchld(flags),
