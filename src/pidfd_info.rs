@@ -19,6 +19,21 @@ use crate::raw::{self, PidfdNamespace};
 /// ([`Child::info`](crate::Child::info)). A field is `None` where the
 /// kernel did not fill it: once the child is reaped only `exit`,
 /// `cgroup_id` and `coredump` can be there.
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Error, Exec};
+/// let mut child = Exec::new("true").pidfd(true).spawn()?;
+/// child.wait()?;
+/// match child.info() {
+///     // Reaped: only what the kernel kept is there (Linux 6.15).
+///     Ok(info) => assert!(info.pid.is_none() && info.exit.is_some_and(|s| s.success())),
+///     Err(Error::Unsupported { .. }) => {}         // before Linux 6.13
+///     Err(err) => assert!(err.errno() == Some(clonekit::Errno::ESRCH), "{err:?}"), // 6.13, 6.14
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PidfdInfo {
@@ -41,6 +56,21 @@ pub struct PidfdInfo {
 }
 
 /// A process's user and group ids (`PIDFD_INFO_CREDS`).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Error, Exec};
+/// let mut child = Exec::new("sleep").arg("100").spawn()?;
+/// if let Ok(info) = child.info() {
+///     let creds = info.credentials.expect("filled while it runs");
+///     // SAFETY: getuid cannot fail.
+///     assert_eq!(creds.ruid, unsafe { libc::getuid() });
+/// }
+/// child.kill()?;
+/// child.wait()?;
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Credentials {
@@ -63,6 +93,23 @@ pub struct Credentials {
 }
 
 /// What became of a process's core dump (`PIDFD_INFO_COREDUMP`).
+///
+/// # Examples
+///
+/// ```
+/// use clonekit::{Exec, Resource};
+/// // No core may be written (RLIMIT_CORE 0): a SIGABRT leaves none.
+/// let mut child = Exec::new("sh")
+///     .args(["-c", "kill -ABRT $$"])
+///     .rlimit(Resource::Core, 0, 0)
+///     .pidfd(true)
+///     .spawn()?;
+/// child.wait()?;
+/// if let Some(dump) = child.info().ok().and_then(|info| info.coredump) {
+///     assert!(!dump.dumped); // Linux 6.16 reports it
+/// }
+/// # Ok::<(), clonekit::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Coredump {

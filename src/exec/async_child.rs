@@ -367,6 +367,20 @@ impl AsyncExecChild {
     /// # Errors
     ///
     /// As for [`Child::info`](crate::Child::info); `ESRCH` once reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let mut child = clonekit::Exec::new("sleep").arg("100").spawn_async()?;
+    /// if let Ok(info) = child.info() {
+    ///     assert_eq!(info.pid.map(|p| p.as_raw() as u32), child.id()); // Linux 6.13
+    /// }
+    /// child.kill().await?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn info(&self) -> Result<PidfdInfo> {
         pidfd_info::info(self.running_pidfd("ioctl")?)
     }
@@ -378,6 +392,23 @@ impl AsyncExecChild {
     ///
     /// As for [`Child::signal_group`](crate::Child::signal_group); `ESRCH`
     /// once reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Error, Signal};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let mut child = clonekit::Exec::new("sleep").arg("100").setsid(true).spawn_async()?;
+    /// match child.signal_group(Signal::SIGKILL) {
+    ///     Ok(()) => {}
+    ///     Err(Error::Unsupported { .. }) => child.start_kill()?, // before Linux 6.9
+    ///     Err(err) => return Err(err),
+    /// }
+    /// assert!(!child.wait().await?.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn signal_group(&self, sig: Signal) -> Result<()> {
         pidfd_info::signal_group(self.running_pidfd("pidfd_send_signal")?, sig)
     }
@@ -389,6 +420,20 @@ impl AsyncExecChild {
     ///
     /// As for [`Child::namespace`](crate::Child::namespace); `ESRCH` once
     /// reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::PidfdNamespace;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let mut child = clonekit::Exec::new("sleep").arg("100").spawn_async()?;
+    /// let uts = child.namespace(PidfdNamespace::Uts)?;
+    /// drop(uts);
+    /// child.kill().await?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn namespace(&self, kind: PidfdNamespace) -> Result<OwnedFd> {
         pidfd_info::namespace(self.running_pidfd("ioctl")?, Pid::from_raw(self.pid as i32), kind)
     }

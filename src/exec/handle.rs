@@ -164,6 +164,20 @@ impl ExecChild {
     /// # Errors
     ///
     /// As for [`Child::signal_group`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Error, Exec, Signal};
+    /// let mut child = Exec::new("sleep").arg("100").setsid(true).spawn()?;
+    /// match child.signal_group(Signal::SIGTERM) {
+    ///     Ok(()) => {}
+    ///     Err(Error::Unsupported { .. }) => child.kill()?, // before Linux 6.9
+    ///     Err(err) => return Err(err),
+    /// }
+    /// assert!(!child.wait()?.success());
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn signal_group(&self, sig: Signal) -> Result<()> {
         self.child.signal_group(sig)
     }
@@ -173,6 +187,18 @@ impl ExecChild {
     /// # Errors
     ///
     /// As for [`Child::namespace`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{Exec, PidfdNamespace};
+    /// let mut child = Exec::new("sleep").arg("100").spawn()?;
+    /// let mnt = child.namespace(PidfdNamespace::Mount)?; // for setns, or to compare
+    /// drop(mnt);
+    /// child.kill()?;
+    /// child.wait()?;
+    /// # Ok::<(), clonekit::Error>(())
+    /// ```
     pub fn namespace(&self, kind: PidfdNamespace) -> Result<OwnedFd> {
         self.child.namespace(kind)
     }
