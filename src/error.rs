@@ -178,6 +178,11 @@ impl Error {
     }
 }
 
+/// The errno of an I/O error (`EIO` if it has none).
+pub(crate) fn errno_of(err: &io::Error) -> Errno {
+    Errno::from_raw(err.raw_os_error().unwrap_or(libc::EIO))
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::error::{Error, Result};
+use crate::error::{errno_of, Error, Result};
 use crate::raw::{self, PidfdNamespace};
 
 /// What the kernel knows of a child, read through its pidfd
@@ -139,11 +139,7 @@ pub(crate) fn info(pidfd: BorrowedFd<'_>) -> Result<PidfdInfo> {
             feature: "PIDFD_GET_INFO (Linux 6.13)",
             errno,
         },
-        errno => Error::Sys {
-            call: "ioctl",
-            errno,
-            detail: Some("PIDFD_GET_INFO"),
-        },
+        errno => Error::sys_detailed("ioctl", "PIDFD_GET_INFO")(errno),
     })?;
     Ok(from_raw(&got))
 }
@@ -200,11 +196,8 @@ pub(crate) fn namespace(pidfd: BorrowedFd<'_>, pid: Pid, kind: PidfdNamespace) -
         Err(errno) => return Err(Error::sys("ioctl")(errno)),
     }
     let path = format!("/proc/{pid}/ns/{}", kind.proc_name());
-    let fd = std::fs::File::open(&path).map_err(|err| Error::Sys {
-        call: "open",
-        errno: Errno::from_raw(err.raw_os_error().unwrap_or(libc::EIO)),
-        detail: Some("/proc/<pid>/ns/<kind>"),
-    })?;
+    let fd = std::fs::File::open(&path)
+        .map_err(|err| Error::sys_detailed("open", "/proc/<pid>/ns/<kind>")(errno_of(&err)))?;
     // Signal 0 through the pidfd: ESRCH once the process has exited, and
     // while it has not, its pid is not free for another.
     raw::pidfd_check_alive(pidfd).map_err(Error::sys("pidfd_send_signal"))?;

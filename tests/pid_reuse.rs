@@ -141,21 +141,21 @@ fn act(mut first: ExecChild, call: &str) -> Result<(), String> {
         }) => !kept,
         Err(_) => false,
     };
+    // A wait that may also say "not yet": that is never the right answer.
+    let ended = |got: clonekit::Result<Option<ExitStatus>>| match got {
+        Ok(None) => Err(format!("still running, want {want}")),
+        Ok(Some(status)) if answered_for_first(&Ok(status)) => Ok(()),
+        Err(err) if answered_for_first(&Err(err.clone())) => Ok(()),
+        other => Err(format!("{other:?}, want {want}")),
+    };
     match call {
         "kill" => match first.kill() {
             Err(err) if err.errno() == Some(Errno::ESRCH) => Ok(()),
             other => Err(format!("kill gave {other:?}, want ESRCH")),
         },
-        "try_wait" => match first.try_wait().map(|got| got.ok_or("still running")) {
-            Ok(Ok(status)) if answered_for_first(&Ok(status)) => Ok(()),
-            Err(err) if answered_for_first(&Err(err.clone())) => Ok(()),
-            other => Err(format!("try_wait gave {other:?}, want {want}")),
-        },
-        "wait_timeout" => match first.wait_timeout(Duration::from_millis(300)) {
-            Ok(Some(status)) if answered_for_first(&Ok(status)) => Ok(()),
-            Err(err) if answered_for_first(&Err(err.clone())) => Ok(()),
-            other => Err(format!("wait_timeout gave {other:?}, want {want}")),
-        },
+        "try_wait" => ended(first.try_wait()).map_err(|why| format!("try_wait gave {why}")),
+        "wait_timeout" => ended(first.wait_timeout(Duration::from_millis(300)))
+            .map_err(|why| format!("wait_timeout gave {why}")),
         // Would block on the second child if it waited by pid: the helper's
         // deadline bounds that.
         "wait" => match first.wait() {

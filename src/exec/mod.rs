@@ -17,7 +17,7 @@
 //! - `replace.rs`: [`Exec::exec`], the same steps in the calling process;
 //! - `handle.rs`: [`ExecChild`], the parent's handle; `output.rs` reads a
 //!   child's stdout and stderr at once, on one thread;
-//! - `async_child.rs` (feature `tokio`): `spawn_async` and its handle,
+//! - `async_child/` (feature `tokio`): `spawn_async` and its handle,
 //!   awaited in tokio through the child's pidfd.
 
 #[cfg(feature = "tokio")]

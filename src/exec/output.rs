@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Result};
+use crate::error::{errno_of, Error, Result};
 use crate::raw;
 
 /// Reads `stdout` and `stderr` (either may be absent) to their ends and
@@ -105,7 +105,7 @@ impl Stream {
 fn read_error(e: io::Error) -> Error {
     Error::Sys {
         call: "read",
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        errno: errno_of(&e),
         detail: None,
     }
 }

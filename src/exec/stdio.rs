@@ -10,10 +10,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
-use nix::errno::Errno;
-
 use super::plan::STDIO_SLOTS;
-use crate::error::{Error, Result};
+use crate::error::{errno_of, Error, Result};
 use crate::raw;
 
 /// What a child's stdin, stdout or stderr is connected to, made as
@@ -303,7 +301,7 @@ impl StdioEnds {
                         .open("/dev/null")
                         .map_err(|e| Error::Sys {
                             call: "open",
-                            errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                            errno: errno_of(&e),
                             detail: None,
                         })?;
                     ends.keep_child(slot, null.into())

@@ -332,16 +332,14 @@ pub const PIDFD_SIGNAL_PROCESS_GROUP: c_uint = 1 << 2;
 /// # References
 /// - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
 pub fn pidfd_send_signal_flags(pidfd: BorrowedFd<'_>, sig: Signal, flags: c_uint) -> Result<(), Errno> {
-    // SAFETY: info is NULL; the flags are plain bits.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            sig as c_int,
-            0usize,
-            flags,
-        )
-    };
+    send_signal(pidfd, sig as c_int, flags)
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, flags)`, `sig` 0 included.
+fn send_signal(pidfd: BorrowedFd<'_>, sig: c_int, flags: c_uint) -> Result<(), Errno> {
+    // SAFETY: info is NULL; the signal and the flags are plain numbers the
+    // kernel checks.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, 0usize, flags) };
     libc_result(ret).map(drop)
 }
 
@@ -493,15 +491,6 @@ pub fn pidfd_get_namespace(pidfd: BorrowedFd<'_>, kind: PidfdNamespace) -> Resul
 /// # References
 /// - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
 pub fn pidfd_check_alive(pidfd: BorrowedFd<'_>) -> Result<(), Errno> {
-    // SAFETY: signal 0 sends nothing; info is NULL, flags 0.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            0 as c_int,
-            0usize,
-            0 as c_uint,
-        )
-    };
-    libc_result(ret).map(drop)
+    // Signal 0 sends nothing: only the checks run.
+    send_signal(pidfd, 0, 0)
 }

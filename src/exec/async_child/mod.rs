@@ -16,14 +16,12 @@
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
 use std::pin::Pin;
 use std::process::{ExitStatus, Output};
 use std::task::{Context, Poll};
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, Interest, ReadBuf};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
@@ -32,10 +30,13 @@ use tokio::runtime::Handle;
 use super::plan::STDIO_SLOTS;
 use super::stdio::StdioDefault;
 use super::{Exec, ExecChild};
-use crate::error::{Error, Result};
-use crate::exit_info::{pidfd_exit_released, PidfdExit};
-use crate::pidfd_info::{self, PidfdInfo};
-use crate::raw::{self, PidfdNamespace};
+use crate::error::{errno_of, Error, Result};
+use crate::raw;
+
+mod pidfd_calls;
+mod reap;
+
+use self::reap::{discard, is_shutdown, reap, reap_when_ready, WaitError};
 
 /// Where the child is: running (its pidfd registered with the reactor),
 /// reaped by us, or reaped by someone else.
@@ -349,95 +350,6 @@ impl AsyncExecChild {
         self
     }
 
-    /// The pidfd while the child is not reaped, for the calls below.
-    fn running_pidfd(&self, call: &'static str) -> Result<BorrowedFd<'_>> {
-        match &self.state {
-            State::Running(pidfd) => Ok(pidfd.fd()),
-            _ => Err(Error::Sys {
-                call,
-                errno: Errno::ESRCH,
-                detail: Some("the child is reaped: its pidfd is closed"),
-            }),
-        }
-    }
-
-    /// What the kernel knows of the child, through its pidfd, until it is
-    /// reaped: see [`Child::info`](crate::Child::info).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Child::info`](crate::Child::info); `ESRCH` once reaped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-    /// let mut child = clonekit::Exec::new("sleep").arg("100").spawn_async()?;
-    /// if let Ok(info) = child.info() {
-    ///     assert_eq!(info.pid.map(|p| p.as_raw() as u32), child.id()); // Linux 6.13
-    /// }
-    /// child.kill().await?;
-    /// # Ok::<(), clonekit::Error>(())
-    /// # })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn info(&self) -> Result<PidfdInfo> {
-        pidfd_info::info(self.running_pidfd("ioctl")?)
-    }
-
-    /// Sends `sig` to the process group the child leads, through its pidfd:
-    /// see [`Child::signal_group`](crate::Child::signal_group).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Child::signal_group`](crate::Child::signal_group); `ESRCH`
-    /// once reaped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use clonekit::{Error, Signal};
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-    /// let mut child = clonekit::Exec::new("sleep").arg("100").setsid(true).spawn_async()?;
-    /// match child.signal_group(Signal::SIGKILL) {
-    ///     Ok(()) => {}
-    ///     Err(Error::Unsupported { .. }) => child.start_kill()?, // before Linux 6.9
-    ///     Err(err) => return Err(err),
-    /// }
-    /// assert!(!child.wait().await?.success());
-    /// # Ok::<(), clonekit::Error>(())
-    /// # })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn signal_group(&self, sig: Signal) -> Result<()> {
-        pidfd_info::signal_group(self.running_pidfd("pidfd_send_signal")?, sig)
-    }
-
-    /// An fd for one of the child's namespaces: see
-    /// [`Child::namespace`](crate::Child::namespace).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Child::namespace`](crate::Child::namespace); `ESRCH` once
-    /// reaped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use clonekit::PidfdNamespace;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-    /// let mut child = clonekit::Exec::new("sleep").arg("100").spawn_async()?;
-    /// let uts = child.namespace(PidfdNamespace::Uts)?;
-    /// drop(uts);
-    /// child.kill().await?;
-    /// # Ok::<(), clonekit::Error>(())
-    /// # })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn namespace(&self, kind: PidfdNamespace) -> Result<OwnedFd> {
-        pidfd_info::namespace(self.running_pidfd("ioctl")?, Pid::from_raw(self.pid as i32), kind)
-    }
-
     /// Sends `sig` to the child through its pidfd. Does nothing once the
     /// child has been reaped by this handle.
     ///
@@ -738,70 +650,6 @@ impl Drop for AsyncExecChild {
     }
 }
 
-/// Whether a reactor error says the runtime it belongs to is shutting down
-/// or gone (tokio's "being shutdown" error, which has no errno).
-fn is_shutdown(err: &io::Error) -> bool {
-    err.raw_os_error().is_none()
-}
-
-/// Why [`reap_when_ready`] gave up.
-enum WaitError {
-    /// The reactor failed (the runtime is shutting down).
-    Reactor(io::Error),
-    /// `waitid` failed (`ECHILD`: reaped elsewhere).
-    Waitid(Errno),
-}
-
-/// Reaps the child at once if it has ended already (a short program often
-/// has by the time it is awaited: no trip through the reactor then), else
-/// waits until the pidfd is readable (the child has ended) and reaps it.
-/// Cancel-safe: readiness is cleared only when `waitid` found the child
-/// still running.
-async fn reap_when_ready(pidfd: &AsyncFd<OwnedFd>) -> std::result::Result<ExitStatus, WaitError> {
-    if let Some(status) = reap(pidfd.get_ref().as_fd()).map_err(WaitError::Waitid)? {
-        return Ok(status);
-    }
-    loop {
-        let mut ready = pidfd.readable().await.map_err(WaitError::Reactor)?;
-        match reap(pidfd.get_ref().as_fd()) {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) => ready.clear_ready(),
-            Err(errno) => return Err(WaitError::Waitid(errno)),
-        }
-    }
-}
-
-/// Reaps the child of `pidfd` if it has ended (`waitid(P_PIDFD)`, `WNOHANG`).
-/// A ptrace stop reported to a tracing caller is passed over, as
-/// [`Child::wait`](crate::Child::wait) does.
-fn reap(pidfd: BorrowedFd<'_>) -> std::result::Result<Option<ExitStatus>, Errno> {
-    loop {
-        match raw::waitid_pidfd(pidfd, libc::WEXITED | libc::WNOHANG | libc::__WALL) {
-            Err(Errno::EINTR) => continue,
-            // Reaped by the kernel or another waiter: the exit it kept, if
-            // any (Linux 6.15), is the status; still running, not yet.
-            Err(Errno::ECHILD) => {
-                return match pidfd_exit_released(pidfd) {
-                    PidfdExit::Exited(raw_status) => Ok(Some(ExitStatus::from_raw(raw_status))),
-                    PidfdExit::NotYet => Ok(None),
-                    PidfdExit::Lost => Err(Errno::ECHILD),
-                }
-            }
-            Err(errno) => return Err(errno),
-            Ok(Some(info)) if info.is_final() => return Ok(Some(ExitStatus::from_raw(info.wait_status()))),
-            Ok(Some(_)) => continue,
-            Ok(None) => return Ok(None),
-        }
-    }
-}
-
-/// Kills and reaps a child whose handle could not be made (blocking: it
-/// dies at once).
-fn discard(pidfd: BorrowedFd<'_>) {
-    let _ = raw::pidfd_send_signal(pidfd, Signal::SIGKILL);
-    let _ = raw::waitid_pidfd(pidfd, libc::WEXITED | libc::__WALL);
-}
-
 /// A pipe end as tokio's type (`File` or std's `Child*` → `OwnedFd` →
 /// std's `Child*` → tokio's), registered with the reactor.
 fn to_tokio<End, Std, Tokio>(
@@ -840,11 +688,6 @@ fn poll_read_to_end<R: AsyncRead + Unpin>(
             Poll::Ready(Ok(())) => buf.extend_from_slice(read.filled()),
         }
     }
-}
-
-/// The errno of an I/O error (`EIO` if it has none).
-fn errno_of(err: &io::Error) -> Errno {
-    Errno::from_raw(err.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// The reactor refused an fd (`epoll_ctl`), or is shutting down.
