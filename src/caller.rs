@@ -162,7 +162,7 @@ fn has_init(link: &str) -> bool {
 
 /// The kernel's (major, minor), read once from /proc and kept: 0 is
 /// "not read yet", `u32::MAX` "unreadable".
-fn kernel_version() -> Option<(u32, u32)> {
+pub(crate) fn kernel_version() -> Option<(u32, u32)> {
     static VERSION: AtomicU32 = AtomicU32::new(0);
     let mut packed = VERSION.load(Ordering::Relaxed);
     if packed == 0 {

@@ -3,7 +3,8 @@
 //! `SIGCHLD` ignored) or another waiter did. Since Linux 6.15 the kernel
 //! keeps the exit of a process that has a pidfd and hands it out through
 //! `PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`; it records it when it releases
-//! the process, a moment after the pidfd turned readable.
+//! the process, a moment after the pidfd turned readable (the call says
+//! `ESRCH` in between, once the pid is released).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
@@ -31,7 +32,10 @@ fn pidfd_exit(pidfd: BorrowedFd<'_>) -> PidfdExit {
         Ok(info) if info.mask & raw::PIDFD_INFO_EXIT != 0 => PidfdExit::Exited(info.exit_code),
         Ok(_) => PidfdExit::NotYet,
         Err(Errno::EINTR) => PidfdExit::NotYet,
-        // ESRCH: reaped with no exit kept; ENOTTY, EINVAL: no such ioctl.
+        // Reaped, the exit not recorded: on a kernel that keeps exits, the
+        // moment between the pid's release and the record; before, for good.
+        Err(Errno::ESRCH) if keeps_exits() => PidfdExit::NotYet,
+        // ESRCH before 6.15; ENOTTY, EINVAL: no such ioctl.
         Err(_) => PidfdExit::Lost,
     }
 }
@@ -51,6 +55,12 @@ pub(crate) fn pidfd_exit_released(pidfd: BorrowedFd<'_>) -> PidfdExit {
         std::thread::sleep(Duration::from_millis(1));
     }
     PidfdExit::Lost
+}
+
+/// Whether this kernel keeps the exit of a reaped process on its pidfd
+/// (`PIDFD_INFO_EXIT`, Linux 6.15).
+fn keeps_exits() -> bool {
+    crate::caller::kernel_version().is_some_and(|version| version >= (6, 15))
 }
 
 /// How many times [`pidfd_exit_released`] asks.
