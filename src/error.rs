@@ -322,6 +322,46 @@ pub enum ExecStage {
     /// A [`pre_exec`](crate::Exec::pre_exec) hook returned an error (its
     /// `raw_os_error()`, `EINVAL` if it has none) or panicked (`EINVAL`).
     PreExec,
+    /// Setting a signal of the chosen set back to its default action
+    /// (`rt_sigaction` with `SIG_DFL`).
+    SignalDefaults,
+    /// `capset()` of the effective, permitted and inheritable sets.
+    Capabilities,
+    /// `prctl(PR_CAPBSET_DROP)` of a capability of the bounding set.
+    BoundingSet,
+    /// `prctl(PR_CAP_AMBIENT)`: raising or clearing the ambient set.
+    AmbientSet,
+    /// `prctl(PR_SET_SECUREBITS)` or `prctl(PR_SET_KEEPCAPS)`.
+    Securebits,
+    /// Installing the seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`).
+    Seccomp,
+    /// `landlock_restrict_self()` with the prepared ruleset.
+    Landlock,
+    /// Making an fd the controlling terminal (`TIOCSCTTY`) or leaving the
+    /// one inherited (`TIOCNOTTY`).
+    ControllingTerminal,
+    /// Putting the child's process group in the terminal's foreground (`TIOCSPGRP`).
+    Foreground,
+    /// `sched_setaffinity()`.
+    Affinity,
+    /// `sched_setattr()`: the scheduling policy and priority.
+    Scheduler,
+    /// `setpriority()`: the nice value.
+    Nice,
+    /// `ioprio_set()`.
+    IoPriority,
+    /// `personality()`.
+    Personality,
+    /// Writing `/proc/self/oom_score_adj`.
+    OomScoreAdj,
+    /// `ptrace(PTRACE_TRACEME)`.
+    Ptrace,
+    /// Opening a file at a chosen fd number in the child.
+    OpenFile,
+    /// Closing a chosen fd in the child.
+    CloseFile,
+    /// `fchdir()` to the working directory given as an fd.
+    ChdirFd,
 }
 
 impl ExecStage {
@@ -357,6 +397,25 @@ impl fmt::Display for ExecStage {
             ExecStage::Credentials => "setuid/setgid",
             ExecStage::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
             ExecStage::PreExec => "the pre_exec hook",
+            ExecStage::SignalDefaults => "setting signals to their default action",
+            ExecStage::Capabilities => "capset",
+            ExecStage::BoundingSet => "dropping from the bounding set",
+            ExecStage::AmbientSet => "setting the ambient capabilities",
+            ExecStage::Securebits => "setting the securebits",
+            ExecStage::Seccomp => "installing the seccomp filter",
+            ExecStage::Landlock => "landlock_restrict_self",
+            ExecStage::ControllingTerminal => "setting the controlling terminal",
+            ExecStage::Foreground => "tcsetpgrp",
+            ExecStage::Affinity => "sched_setaffinity",
+            ExecStage::Scheduler => "sched_setattr",
+            ExecStage::Nice => "setpriority",
+            ExecStage::IoPriority => "ioprio_set",
+            ExecStage::Personality => "personality",
+            ExecStage::OomScoreAdj => "writing oom_score_adj",
+            ExecStage::Ptrace => "ptrace(PTRACE_TRACEME)",
+            ExecStage::OpenFile => "opening a file",
+            ExecStage::CloseFile => "closing a file descriptor",
+            ExecStage::ChdirFd => "fchdir",
         })
     }
 }

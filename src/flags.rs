@@ -3,8 +3,6 @@
 
 use bitflags::bitflags;
 
-use crate::rules::{self, Conflict};
-
 bitflags! {
     /// The `CLONE_*` flags of clone(2) and clone3(2), with the kernel's uapi
     /// values (`include/uapi/linux/sched.h`). The exit signal is not a flag:
@@ -178,30 +176,6 @@ impl CloneFlags {
     /// ```
     pub const fn unknown(self) -> CloneFlags {
         CloneFlags::from_bits_retain(self.bits() & !CloneFlags::all().bits())
-    }
-
-    /// Checks the rules that depend on the flags alone: no bit outside the
-    /// named flags ([`Rule::UnknownBits`](crate::Rule::UnknownBits)), then the flag pairs of clone(2)'s
-    /// ERRORS. The rules that also depend on the exit signal, the
-    /// pointers or the system call are checked by
-    /// [`CloneBuilder::check`](crate::CloneBuilder::check).
-    ///
-    /// # Errors
-    ///
-    /// The first broken rule, as a [`Conflict`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use clonekit::{CloneFlags, Rule};
-    /// let err = (CloneFlags::FS | CloneFlags::NEWNS).check().unwrap_err();
-    /// assert_eq!(err.rule(), Rule::FsWithNewns);
-    /// ```
-    ///
-    /// # References
-    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html), ERRORS
-    pub fn check(self) -> Result<(), Conflict> {
-        rules::check_flags(self)
     }
 }
 

@@ -161,6 +161,18 @@ pub use error::{Error, ExecStage, Result};
 #[cfg(feature = "tokio")]
 pub use exec::AsyncExecChild;
 pub use exec::{Exec, ExecChild, Stdio, Strategy, FD_TARGET_OPEN, NO_NEW_PRIVS_THREADS};
+// pub use exec::steps::capabilities::*; (once it holds public items)
+
+// pub use exec::steps::files::*; (once it holds public items)
+
+// pub use exec::steps::landlock::*; (once it holds public items)
+
+// pub use exec::steps::scheduling::*; (once it holds public items)
+
+// pub use exec::steps::seccomp::*; (once it holds public items)
+
+// pub use exec::steps::terminal::*; (once it holds public items)
+
 pub use flags::CloneFlags;
 pub use fork::fork;
 pub use pidfd_info::{Coredump, Credentials, PidfdInfo};

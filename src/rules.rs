@@ -252,6 +252,34 @@ pub enum Rule {
     TidSlotInUse,
 }
 
+// The check lives with the rules it applies, so that the flags need not
+// know the rule table (the rules sit above the flags).
+impl CloneFlags {
+    /// Checks the rules that depend on the flags alone: no bit outside the
+    /// named flags ([`Rule::UnknownBits`](crate::Rule::UnknownBits)), then the flag pairs of clone(2)'s
+    /// ERRORS. The rules that also depend on the exit signal, the
+    /// pointers or the system call are checked by
+    /// [`CloneBuilder::check`](crate::CloneBuilder::check).
+    ///
+    /// # Errors
+    ///
+    /// The first broken rule, as a [`Conflict`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clonekit::{CloneFlags, Rule};
+    /// let err = (CloneFlags::FS | CloneFlags::NEWNS).check().unwrap_err();
+    /// assert_eq!(err.rule(), Rule::FsWithNewns);
+    /// ```
+    ///
+    /// # References
+    /// - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html), ERRORS
+    pub fn check(self) -> Result<(), Conflict> {
+        check_flags(self)
+    }
+}
+
 impl Rule {
     /// The rule in words, with its source and the kernel's answer.
     ///

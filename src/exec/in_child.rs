@@ -48,23 +48,10 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::plan::{stage_code, Confinement, Identity, Plan, HOOKS_DONE, HOOKS_STARTED};
+use super::steps::{Failed, Mode};
 use crate::engine::signals::reset_handlers;
 use crate::error::ExecStage;
 use crate::raw;
-
-/// What a failed step reports.
-type Failed = (ExecStage, Errno);
-
-/// Where the steps run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// In a child of a clone, which either execs or exits: what it changes
-    /// dies with it.
-    Child,
-    /// In the calling process ([`Exec::exec`](crate::Exec::exec)), which goes
-    /// on after a failure.
-    Here,
-}
 
 /// The entry a vfork-like child jumps to on its own stack.
 ///
@@ -137,16 +124,24 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd, mode: Mode) -> Result<(), Failed>
     if let Some(group) = plan.process_group {
         raw::setpgid(Pid::from_raw(0), group).map_err(at(ExecStage::ProcessGroup))?;
     }
+    let steps = &plan.steps;
+    steps.terminal.after_session(mode)?;
     place_fds(plan, report_fd, mode).map_err(at(ExecStage::Fds))?;
     if plan.close_other_fds {
         close_others(plan, *report_fd, mode).map_err(at(ExecStage::Fds))?;
     }
+    steps.terminal.after_fds(mode)?;
+    steps.files.actions(mode)?;
     confine(&plan.confinement)?;
+    steps.scheduling.run(mode)?;
+    steps.capabilities.before_ids(mode)?;
     become_identity(&plan.identity, mode)?;
+    steps.capabilities.after_ids(mode)?;
     if !plan.cwd.is_null() {
         // SAFETY: the plan's string is alive and NUL-terminated.
         unsafe { raw::chdir(plan.cwd) }.map_err(at(ExecStage::Chdir))?;
     }
+    steps.files.chdir(mode)?;
     if plan.death_signal != 0 {
         death_signal(plan).map_err(at(ExecStage::DeathSignal))?;
     }
@@ -165,7 +160,10 @@ fn prepare(plan: &Plan, report_fd: &mut RawFd, mode: Mode) -> Result<(), Failed>
         run_hooks(plan, mode).map_err(at(ExecStage::PreExec))?;
         note(*report_fd, HOOKS_DONE);
     }
-    Ok(())
+    steps.landlock.run(mode)?;
+    steps.scheduling.trace_me(mode)?;
+    // Last: a filter may refuse any call the steps before make.
+    steps.seccomp.run(mode)
 }
 
 /// Tells a fork child's parent how far the hooks got (`HOOKS_STARTED`,
@@ -513,6 +511,9 @@ fn exec(plan: &Plan) -> Errno {
         .envp
         .as_ref()
         .map_or(plan.spawn.environ, |envp| envp.as_ptr());
+    if let Some(errno) = plan.steps.files.exec(argv, envp) {
+        return errno;
+    }
     let mut denied = false;
     let mut last = Errno::ENOENT;
     for &path in plan.paths.iter() {

@@ -33,6 +33,7 @@ mod sandbox;
 mod setup;
 mod stack_pool;
 mod stdio;
+pub(crate) mod steps;
 
 #[cfg(feature = "tokio")]
 pub use async_child::AsyncExecChild;

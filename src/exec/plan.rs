@@ -26,6 +26,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
+use super::steps::{StepPlan, StepSettings};
 use crate::error::{Error, ExecStage, Result};
 use crate::raw::Resource;
 use crate::userns::IdMap;
@@ -87,6 +88,8 @@ pub(crate) struct Settings {
     /// Written by the parent, not read by the child's plan.
     pub(crate) uid_map: Option<Vec<IdMap>>,
     pub(crate) gid_map: Option<Vec<IdMap>>,
+    /// Each concern's own settings (`steps/`).
+    pub(crate) steps: StepSettings,
 }
 
 /// A [`pre_exec`](super::Exec::pre_exec) hook.
@@ -189,6 +192,8 @@ pub(crate) struct Plan {
     pub(crate) death_signal: c_int,
     pub(crate) identity: Identity,
     pub(crate) confinement: Confinement,
+    /// Each concern's prepared steps (`steps/`).
+    pub(crate) steps: StepPlan,
     pub(crate) spawn: PerSpawn,
 }
 
@@ -201,7 +206,7 @@ unsafe impl Send for Plan {}
 unsafe impl Sync for Plan {}
 
 /// Stage numbers as stored in the error word (0 means none).
-const STAGES: [ExecStage; 16] = [
+const STAGES: [ExecStage; 35] = [
     ExecStage::Signals,
     ExecStage::Session,
     ExecStage::ProcessGroup,
@@ -218,6 +223,25 @@ const STAGES: [ExecStage; 16] = [
     ExecStage::Credentials,
     ExecStage::NoNewPrivs,
     ExecStage::PreExec,
+    ExecStage::SignalDefaults,
+    ExecStage::Capabilities,
+    ExecStage::BoundingSet,
+    ExecStage::AmbientSet,
+    ExecStage::Securebits,
+    ExecStage::Seccomp,
+    ExecStage::Landlock,
+    ExecStage::ControllingTerminal,
+    ExecStage::Foreground,
+    ExecStage::Affinity,
+    ExecStage::Scheduler,
+    ExecStage::Nice,
+    ExecStage::IoPriority,
+    ExecStage::Personality,
+    ExecStage::OomScoreAdj,
+    ExecStage::Ptrace,
+    ExecStage::OpenFile,
+    ExecStage::CloseFile,
+    ExecStage::ChdirFd,
 ];
 
 /// The error-word number of `stage` (1-based).
@@ -343,6 +367,7 @@ impl Plan {
                 root,
                 no_new_privs: settings.no_new_privs,
             },
+            steps: settings.steps.prepare()?,
             spawn: PerSpawn {
                 old_mask: crate::raw::full_sigset(),
                 reset_handlers: AtomicBool::new(true),

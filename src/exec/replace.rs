@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 use super::in_child;
 use super::plan::{Extra, Plan, STDIO_SLOTS};
 use super::stdio::{StdioDefault, StdioEnds};
+use super::steps::StepSettings;
 use super::Exec;
 use crate::engine::signals::{block_all, set_mask};
 use crate::error::{Error, Result};
@@ -157,7 +158,7 @@ impl Exec {
             },
         };
         plan.prepare(ends.child_sources(), parent, -1, extra);
-        refuse_here(plan)?;
+        refuse_here(plan, &self.settings.steps)?;
         let (stage, errno) = run_blocked(plan)?;
         drop(ends);
         Err(self.exec_error(stage, errno))
@@ -169,7 +170,7 @@ impl Exec {
 /// the plan's own sources (it belongs to someone else in this process), and
 /// `no_new_privs` with other threads (`prctl` sets it for the calling
 /// thread alone, and no call sets it for all).
-fn refuse_here(plan: &Plan) -> Result<()> {
+fn refuse_here(plan: &Plan, steps: &StepSettings) -> Result<()> {
     let is_source = |fd| plan.moves.iter().any(|m| m.src == fd);
     let foreign = plan.moves.iter().any(|m| {
         m.src >= 0 && m.dst > 2 && m.src != m.dst && !is_source(m.dst) && raw::fcntl_getfd(m.dst).is_ok()
@@ -180,9 +181,13 @@ fn refuse_here(plan: &Plan) -> Result<()> {
             errno: Errno::EBUSY,
         });
     }
-    if plan.confinement.no_new_privs && threads() != Some(1) {
+    let per_thread = match plan.confinement.no_new_privs {
+        true => Some(NO_NEW_PRIVS_THREADS),
+        false => steps.per_thread(),
+    };
+    if let Some(feature) = per_thread.filter(|_| threads() != Some(1)) {
         return Err(Error::Unsupported {
-            feature: NO_NEW_PRIVS_THREADS,
+            feature,
             errno: Errno::EBUSY,
         });
     }

@@ -14,6 +14,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use super::steps::StepSettings;
 use super::Exec;
 use crate::error::{Error, Result};
 use crate::flags::CloneFlags;
@@ -426,7 +427,7 @@ impl Exec {
         .find_map(|(broken, rule)| broken.then_some(rule));
         match rule {
             Some(rule) => Err(Error::Conflict(Conflict::new(rule, self.namespaces))),
-            None => Ok(()),
+            None => StepSettings::check(settings, self.namespaces),
         }
     }
 
@@ -437,6 +438,6 @@ impl Exec {
         let settings = &self.settings;
         let ids = settings.uid.is_some() || settings.gid.is_some() || settings.groups.is_some();
         let maps = settings.uid_map.is_some() || settings.gid_map.is_some();
-        ids || maps || !self.hooks.is_empty()
+        ids || maps || !self.hooks.is_empty() || settings.steps.needs_fork()
     }
 }

@@ -43,13 +43,17 @@ use nix::errno::Errno;
 mod clone_args;
 pub use clone_args::{CloneArgs, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 
+mod caps;
+mod confine;
 mod exec;
 mod fd;
 mod futex;
 mod ids;
 mod pidfd;
 mod process;
+mod sched;
 mod signal;
+mod terminal;
 mod wait;
 
 pub use exec::{chdir, chroot, execve, setrlimit, umask, Resource};
@@ -78,6 +82,14 @@ pub use signal::{
     full_sigset, kill, pidfd_send_signal, rt_sigaction, rt_sigprocmask, tgkill, tkill, KernelSigaction, NSIG,
 };
 pub use wait::{wait4, wait4_rusage, waitid, waitid_pidfd, waitid_pidfd_rusage, WaitInfo};
+
+// pub use caps::{...};
+
+// pub use confine::{...};
+
+// pub use sched::{...};
+
+// pub use terminal::{...};
 
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]

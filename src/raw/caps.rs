@@ -1,0 +1,1 @@
+//! Capabilities: capget, capset, the bounding and ambient sets, securebits and keepcaps (prctl).

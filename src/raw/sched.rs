@@ -1,0 +1,1 @@
+//! Scheduling and process attributes: affinity, sched_setattr, priority, ioprio, personality, ptrace(PTRACE_TRACEME).

@@ -1,0 +1,1 @@
+//! Terminals: the controlling terminal and foreground process group ioctls.
